@@ -1,0 +1,27 @@
+"""BlackRoad Queues: the engine, its client and the worker runtime."""
+
+from worker_runtime.client import Client, SyncClient
+from worker_runtime.errors import (
+    InvalidArgumentError,
+    JobNotFoundError,
+    PayloadError,
+    PayloadTooLargeError,
+    QueueError,
+)
+from worker_runtime.models import Enqueued, Job, JobSpec, JobState, Priority, QueueConfig
+
+__all__ = [
+    "Client",
+    "Enqueued",
+    "InvalidArgumentError",
+    "Job",
+    "JobNotFoundError",
+    "JobSpec",
+    "JobState",
+    "PayloadError",
+    "PayloadTooLargeError",
+    "Priority",
+    "QueueConfig",
+    "QueueError",
+    "SyncClient",
+]

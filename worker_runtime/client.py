@@ -1,0 +1,247 @@
+"""The producer's API: enqueue jobs, inspect and steer them, read queue stats.
+
+``Client`` is asyncio; ``SyncClient`` offers the same methods blocking, by running a
+``Client`` on a private event loop thread (so it also works inside a running loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import Future
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from worker_runtime import ops
+from worker_runtime.connection import DEFAULT_URL, connect_async
+from worker_runtime.errors import JobNotFoundError, PayloadTooLargeError
+from worker_runtime.keys import STATE_SETS
+from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
+from worker_runtime.store import AsyncStore
+from worker_runtime.validation import check_queue_name
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Client:
+    """Asynchronous client of the queue engine."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        self.store = store
+
+    @classmethod
+    def from_url(cls, url: str = DEFAULT_URL, **options: Any) -> Client:
+        return cls(AsyncStore(connect_async(url, **options)))
+
+    async def close(self) -> None:
+        await self.store.redis.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def enqueue(
+        self,
+        queue: str,
+        job_name: str,
+        payload: Any = None,
+        *,
+        priority: int | str = Priority.NORMAL,
+        delay: float | None = None,
+        run_at: float | None = None,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        dedupe_key: str | None = None,
+        job_id: str | None = None,
+    ) -> Enqueued:
+        """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
+        seconds; ``timeout`` in seconds. Raises before writing anything when an argument
+        or the payload is invalid or over the queue's size limit."""
+        spec = JobSpec(
+            queue, job_name, payload, priority, delay, run_at, max_attempts, timeout,
+            dedupe_key, job_id,
+        )  # fmt: skip
+        return (await self.enqueue_many([spec]))[0]
+
+    async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Enqueued]:
+        """Adds many jobs, in one round trip per 1,000 jobs; all are validated first.
+        Results come in the order of ``specs``."""
+        prepared = [ops.prepare(s) for s in specs]
+        by_queue: dict[str, list[tuple[int, ops.PreparedJob]]] = defaultdict(list)
+        for index, job in enumerate(prepared):
+            by_queue[job.queue].append((index, job))
+        batches = [
+            (q, items[i : i + ops.ENQUEUE_CHUNK])
+            for q, items in by_queue.items()
+            for i in range(0, len(items), ops.ENQUEUE_CHUNK)
+        ]
+        if len(batches) > 1:
+            # One script call is all-or-nothing; across calls, check limits up front.
+            await self._check_payload_limits(by_queue)
+        await self.store.register_queues(list(by_queue))
+        replies = await self.store.run_many(
+            [ops.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
+        )
+        out: list[Enqueued | None] = [None] * len(prepared)
+        for (_, chunk), reply in zip(batches, replies, strict=True):
+            for (index, _job), result in zip(chunk, reply, strict=True):
+                out[index] = result
+        return [r for r in out if r is not None]
+
+    async def _check_payload_limits(
+        self, by_queue: dict[str, list[tuple[int, ops.PreparedJob]]]
+    ) -> None:
+        for queue, items in by_queue.items():
+            limit = (await self.config(queue)).max_payload_bytes
+            for _, job in items:
+                if job.payload_bytes > limit:
+                    raise PayloadTooLargeError(
+                        f"job {job.id}: payload is {job.payload_bytes} bytes, over the "
+                        f"limit of {limit} bytes of queue {queue!r}"
+                    )
+
+    async def _queue_of(self, job_id: str, queue: str | None) -> str:
+        if queue is not None:
+            check_queue_name(queue)
+            return queue
+        found = await self.store.run(ops.locate(await self.queues(), job_id))
+        if found is None:
+            raise JobNotFoundError(f"job {job_id}: not found in any known queue")
+        return found
+
+    async def get_job(self, job_id: str, queue: str | None = None) -> Job | None:
+        try:
+            q = await self._queue_of(job_id, queue)
+        except JobNotFoundError:
+            return None
+        return await self.store.run(ops.job_info(q, job_id))
+
+    async def cancel(self, job_id: str, queue: str | None = None) -> str:
+        """"cancelled", "requested" (running: its worker stops it), or "finished"."""
+        return await self.store.run(ops.cancel(await self._queue_of(job_id, queue), job_id))
+
+    async def retry(self, job_id: str, queue: str | None = None) -> None:
+        """Sends a dead or cancelled job back to pending with fresh attempts."""
+        await self.store.run(ops.retry(await self._queue_of(job_id, queue), [job_id]))
+
+    async def retry_dead(self, queue: str) -> int:
+        """Sends every dead job of ``queue`` back to pending; returns how many."""
+        total = 0
+        while n := await self.store.run(ops.retry_all(queue)):
+            total += n
+        return total
+
+    async def purge(self, queue: str, states: Sequence[str] = STATE_SETS) -> int:
+        total = 0
+        for state in states:
+            while n := await self.store.run(ops.purge(queue, state)):
+                total += n
+        return total
+
+    async def purge_dead(self, queue: str, older_than_ms: int) -> int:
+        total = 0
+        while n := await self.store.run(ops.purge(queue, "dead", older_than_ms=older_than_ms)):
+            total += n
+        return total
+
+    async def dead_letters(
+        self, queue: str, offset: int = 0, limit: int = 50
+    ) -> list[Job]:
+        """Dead jobs, newest first."""
+        ids = await self.store.redis.zrevrange(ops.QueueKeys.of(queue).dead, offset,
+                                               offset + limit - 1)
+        jobs = [await self.store.run(ops.job_info(queue, i)) for i in ids]
+        return [j for j in jobs if j is not None]
+
+    async def stats(self, queue: str) -> QueueStats:
+        check_queue_name(queue)
+        return await self.store.run(ops.stats(queue))
+
+    async def queues(self) -> list[str]:
+        return await self.store.queues()
+
+    async def config(self, queue: str) -> QueueConfig:
+        check_queue_name(queue)
+        return QueueConfig.from_redis(await self.store.run(ops.read_config(queue)))
+
+    async def configure(self, queue: str, **changes: Any) -> QueueConfig:
+        """Validates and writes settings (field names of QueueConfig); returns them all."""
+        check_queue_name(queue)
+        current = await self.config(queue)
+        merged = QueueConfig.model_validate({**current.model_dump(), **changes})
+        fields = {k: v for k, v in merged.to_redis().items() if k in changes}
+        await self.store.register_queues([queue])
+        await self.store.run(ops.configure(queue, fields))
+        return merged
+
+    async def pause(self, queue: str) -> None:
+        await self.configure(queue, paused=True)
+
+    async def resume(self, queue: str) -> None:
+        await self.configure(queue, paused=False)
+
+
+def _blocking(
+    method: Callable[Concatenate[Client, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[SyncClient, P], R]:
+    def call(self: SyncClient, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._call(method(self._client, *args, **kwargs))
+
+    call.__doc__ = method.__doc__
+    call.__name__ = method.__name__
+    return call
+
+
+class SyncClient:
+    """The blocking twin of ``Client``: same methods, same arguments."""
+
+    def __init__(self, url: str = DEFAULT_URL, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._client = self._call(self._make(url, options))
+
+    @staticmethod
+    async def _make(url: str, options: dict[str, Any]) -> Client:
+        return Client.from_url(url, **options)
+
+    @classmethod
+    def from_url(cls, url: str = DEFAULT_URL, **options: Any) -> SyncClient:
+        return cls(url, **options)
+
+    def _call(self, coro: Coroutine[Any, Any, R]) -> R:
+        future: Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result()
+
+    def close(self) -> None:
+        if self._loop.is_running():
+            self._call(self._client.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    enqueue = _blocking(Client.enqueue)
+    enqueue_many = _blocking(Client.enqueue_many)
+    get_job = _blocking(Client.get_job)
+    cancel = _blocking(Client.cancel)
+    retry = _blocking(Client.retry)
+    retry_dead = _blocking(Client.retry_dead)
+    purge = _blocking(Client.purge)
+    purge_dead = _blocking(Client.purge_dead)
+    dead_letters = _blocking(Client.dead_letters)
+    stats = _blocking(Client.stats)
+    queues = _blocking(Client.queues)
+    config = _blocking(Client.config)
+    configure = _blocking(Client.configure)
+    pause = _blocking(Client.pause)
+    resume = _blocking(Client.resume)

@@ -1,0 +1,65 @@
+"""The engine's exceptions, and the one place where Lua return codes become them."""
+
+from __future__ import annotations
+
+
+class QueueError(Exception):
+    """Base class of every error the engine raises."""
+
+
+class InvalidArgumentError(QueueError, ValueError):
+    """An argument (a priority, a delay, a name, a setting) is out of range or malformed."""
+
+
+class PayloadError(InvalidArgumentError):
+    """A payload is not JSON-serialisable; nothing was written."""
+
+
+class PayloadTooLargeError(PayloadError):
+    """A payload is over the queue's max_payload_bytes; nothing was written."""
+
+
+class JobNotFoundError(QueueError, LookupError):
+    """No job with that id exists (in that queue, or in any known queue)."""
+
+
+class InvalidStateError(QueueError):
+    """The job is not in a state that allows the operation."""
+
+
+class LeaseLostError(QueueError):
+    """The caller's lease expired or was taken over; its outcome was refused."""
+
+
+class JobCancelledError(QueueError):
+    """The job was cancelled while it ran; its outcome was refused."""
+
+
+class ConfigError(QueueError):
+    """The engine or a script is misconfigured (a bug, not bad user input)."""
+
+
+#: Negative codes shared by the Lua scripts (see each script's header).
+LEASE_LOST = -1
+CANCELLED = -2
+NOT_FOUND = -4
+NOT_RETRYABLE = -5
+PAYLOAD_TOO_LARGE = -10
+BAD_PRIORITY = -11
+
+
+def error_for(code: int, context: str) -> QueueError:
+    """The exception for a negative script return code; ``context`` names the job or field."""
+    if code == LEASE_LOST:
+        return LeaseLostError(f"{context}: lease lost; another attempt owns this job now")
+    if code == CANCELLED:
+        return JobCancelledError(f"{context}: the job was cancelled while it ran")
+    if code == NOT_FOUND:
+        return JobNotFoundError(f"{context}: no such job")
+    if code == NOT_RETRYABLE:
+        return InvalidStateError(f"{context}: only dead or cancelled jobs can be retried")
+    if code == PAYLOAD_TOO_LARGE:
+        return PayloadTooLargeError(f"{context}: payload is over the queue's max_payload_bytes")
+    if code == BAD_PRIORITY:
+        return InvalidArgumentError(f"{context}: priority must be an integer from 0 to 10")
+    return ConfigError(f"{context}: unexpected script return code {code}")

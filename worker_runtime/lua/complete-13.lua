@@ -1,0 +1,90 @@
+--[[
+  complete: records the success of one or many running jobs of one queue.
+
+  Guarantee: a completion is accepted only from the holder of the current lease (the
+  fencing token matches), so a worker whose lease expired cannot overwrite a newer
+  attempt. A job whose cancellation was requested while it ran ends `cancelled`.
+  Finished jobs beyond the retention (age and count) are trimmed in the same step.
+
+  KEYS[1] running    KEYS[2] lease      KEYS[3] att       KEYS[4] hist
+  KEYS[5] completed  KEYS[6] result     KEYS[7] jobs      KEYS[8] dedupe
+  KEYS[9] dk         KEYS[10] cancelreq KEYS[11] config   KEYS[12] cancelled
+  KEYS[13] reason
+
+  ARGV[1] worker name
+  ARGV[2..] triples: id, token, result json ("" for none)
+
+  Returns one code per job: 1 completed, -1 lease lost (stale token or not running),
+  -2 cancelled while running (the job is now cancelled).
+]]
+--@include common
+--@include finish
+
+local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4],
+  completed = KEYS[5], result = KEYS[6], jobs = KEYS[7], dedupe = KEYS[8], dk = KEYS[9],
+  cancelreq = KEYS[10], config = KEYS[11], cancelled = KEYS[12], reason = KEYS[13] }
+local now = nowMs()
+local cfg = redis.call('HMGET', K.config, unpack(FINISH_CONFIG))
+
+local ids, tokens, results = {}, {}, {}
+for i = 2, #ARGV, 3 do
+  ids[#ids + 1] = ARGV[i]
+  tokens[#tokens + 1] = ARGV[i + 1]
+  results[#results + 1] = ARGV[i + 2]
+end
+if #ids == 0 then return {} end
+
+local leases = redis.call('HMGET', K.lease, unpack(ids))
+local flags = redis.call('SMISMEMBER', K.cancelreq, unpack(ids))
+local codes, done, doneArgs, resArgs, histArgs = {}, {}, {}, {}, {}
+local hists = redis.call('HMGET', K.hist, unpack(ids))
+local finished = {}
+for i, id in ipairs(ids) do
+  local v = leases[i]
+  local token, worker, attempt, start = nil, nil, nil, nil
+  if v then token, worker, attempt, start = splitLease(v) end
+  if token ~= tokens[i] then
+    codes[i] = -1
+  else
+    finished[#finished + 1] = id
+    local outcome = 'completed'
+    if flags[i] == 1 then outcome = 'cancelled' end
+    local entry = histEntry(attempt, worker, start, now, outcome, '', '')
+    histArgs[#histArgs + 1] = id
+    histArgs[#histArgs + 1] = hists[i] and (hists[i] .. ',' .. entry) or entry
+    if flags[i] == 1 then
+      codes[i] = -2
+      toCancelled(K, id, now, cfg)
+    else
+      codes[i] = 1
+      done[#done + 1] = id
+      doneArgs[#doneArgs + 1] = now
+      doneArgs[#doneArgs + 1] = id
+      if results[i] ~= '' then
+        resArgs[#resArgs + 1] = id
+        resArgs[#resArgs + 1] = results[i]
+      end
+    end
+  end
+end
+
+if #finished > 0 then
+  redis.call('ZREM', K.running, unpack(finished))
+  redis.call('HDEL', K.lease, unpack(finished))
+  redis.call('HSET', K.hist, unpack(histArgs))
+end
+if #done > 0 then
+  redis.call('HDEL', K.att, unpack(done))
+  local dks = redis.call('HMGET', K.dk, unpack(done))
+  for i, id in ipairs(done) do
+    if dks[i] then
+      if redis.call('HGET', K.dedupe, dks[i]) == id then redis.call('HDEL', K.dedupe, dks[i]) end
+      redis.call('HDEL', K.dk, id)
+    end
+  end
+  redis.call('ZADD', K.completed, unpack(doneArgs))
+  if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
+  trimFinished(K.completed, now, configNumber(cfg, 1, 86400000), configNumber(cfg, 2, 10000),
+    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason })
+end
+return codes

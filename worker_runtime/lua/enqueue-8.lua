@@ -1,0 +1,84 @@
+--[[
+  enqueue: adds one or many jobs to one queue, all or nothing.
+
+  Guarantee: every job is validated before anything is written; a job is either
+  pending (due now) or delayed (due later), never half-written. A job id that already
+  exists, or a dedupe key held by an unfinished job, writes nothing and returns the
+  existing job's id.
+
+  KEYS[1] jobs     hash  id -> record
+  KEYS[2] pending  zset  id -> priority * PRIO_SPAN + seq
+  KEYS[3] delayed  zset  id -> due ms
+  KEYS[4] dprio    hash  id -> priority (delayed jobs only)
+  KEYS[5] seq      string counter
+  KEYS[6] config   hash
+  KEYS[7] dedupe   hash  dedupe key -> id
+  KEYS[8] dk       hash  id -> dedupe key
+
+  ARGV[1] wake channel
+  ARGV[2] n, the number of jobs; then 6 entries per job:
+          id, priority (0-10), delay ms (-1: none), run_at ms (-1: none),
+          dedupe key ("" for none), body ("<meta json>\n<payload json>")
+
+  Returns {code1, id1, code2, id2, ...}: 1 created, 0 id exists, 2 dedupe key held.
+  Errors (nothing written): {-10, index} payload over max_payload_bytes,
+  {-11, index} priority out of range.
+]]
+--@include common
+
+local now = nowMs()
+local cfg = redis.call('HMGET', KEYS[6], 'max_payload_bytes')
+local limit = configNumber(cfg, 1, 524288)
+local n = tonumber(ARGV[2])
+
+for i = 0, n - 1 do
+  local b = 3 + i * 6
+  local prio = tonumber(ARGV[b + 1])
+  if prio == nil or prio < 0 or prio > 10 or prio ~= math.floor(prio) then
+    return { -11, i }
+  end
+  local body = ARGV[b + 5]
+  local nl = string.find(body, '\n', 1, true)
+  if nl == nil or #body - nl > limit then
+    return { -10, i }
+  end
+end
+
+local seqBase = redis.call('INCRBY', KEYS[5], n) - n
+local out = {}
+local written = false
+local pend = {}
+for i = 0, n - 1 do
+  local b = 3 + i * 6
+  local id, prio = ARGV[b], tonumber(ARGV[b + 1])
+  local delay, runAt, dedupe = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4]
+  local existing = false
+  if dedupe ~= '' then existing = redis.call('HGET', KEYS[7], dedupe) end
+  if existing then
+    out[#out + 1] = 2
+    out[#out + 1] = existing
+  elseif redis.call('HSETNX', KEYS[1], id, fmt(now) .. '\n' .. ARGV[b + 5]) == 0 then
+    out[#out + 1] = 0
+    out[#out + 1] = id
+  else
+    if dedupe ~= '' then
+      redis.call('HSET', KEYS[7], dedupe, id)
+      redis.call('HSET', KEYS[8], id, dedupe)
+    end
+    local due = now
+    if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end
+    if due > now then
+      redis.call('ZADD', KEYS[3], due, id)
+      redis.call('HSET', KEYS[4], id, prio)
+    else
+      pend[#pend + 1] = fmt(prio * PRIO_SPAN + seqBase + i + 1)
+      pend[#pend + 1] = id
+    end
+    written = true
+    out[#out + 1] = 1
+    out[#out + 1] = id
+  end
+end
+if #pend > 0 then redis.call('ZADD', KEYS[2], unpack(pend)) end
+if written then redis.call('PUBLISH', ARGV[1], '1') end
+return out

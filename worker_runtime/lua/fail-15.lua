@@ -1,0 +1,73 @@
+--[[
+  fail: records the failure of one running job; retries it after a back-off, or moves it
+  to the dead letters when it may not be retried.
+
+  Guarantee: accepted only from the holder of the current lease (fencing token). The
+  attempt is recorded in the job's history in the same step. Back-off:
+  min(base * 2^(attempt-1), max), less up to 20% jitter, unless the handler asked for
+  an explicit delay. Dead when the failure is permanent or attempts are exhausted.
+
+  KEYS[1] running   KEYS[2] lease    KEYS[3] att      KEYS[4] hist     KEYS[5] jobs
+  KEYS[6] delayed   KEYS[7] dprio    KEYS[8] dead     KEYS[9] reason   KEYS[10] dedupe
+  KEYS[11] dk       KEYS[12] config  KEYS[13] cancelreq KEYS[14] cancelled
+  KEYS[15] result
+
+  ARGV[1] wake channel
+  ARGV[2] id            ARGV[3] token
+  ARGV[4] reason (CamelCase, e.g. Error, Timeout, NoHandler)
+  ARGV[5] error text (already truncated by the caller)
+  ARGV[6] mode: "retry" or "permanent"
+  ARGV[7] retry delay ms (-1: the queue's back-off)
+  ARGV[8] jitter draw in [0, 1)
+
+  Returns {1, due_ms} retry scheduled, {2, reason} dead, {-1} lease lost,
+  {-2} cancelled while running.
+]]
+--@include common
+--@include finish
+
+local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], jobs = KEYS[5],
+  delayed = KEYS[6], dprio = KEYS[7], dead = KEYS[8], reason = KEYS[9], dedupe = KEYS[10],
+  dk = KEYS[11], config = KEYS[12], cancelreq = KEYS[13], cancelled = KEYS[14],
+  result = KEYS[15] }
+local id, reason = ARGV[2], ARGV[4]
+local now = nowMs()
+
+local v = redis.call('HGET', K.lease, id)
+if not v then return { -1 } end
+local token, worker, attempt, start, pscore = splitLease(v)
+if token ~= ARGV[3] then return { -1 } end
+
+local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
+  'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms')
+redis.call('ZREM', K.running, id)
+redis.call('HDEL', K.lease, id)
+
+if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
+  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5]))
+  toCancelled(K, id, now, cfg)
+  return { -2 }
+end
+
+local rec = redis.call('HGET', K.jobs, id)
+local meta = rec and recordMeta(rec) or {}
+local maxAttempts = tonumber(meta.ma) or configNumber(cfg, 5, 3)
+if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
+  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5]))
+  toDead(K, id, now, reason, cfg)
+  return { 2, reason }
+end
+
+appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', reason, ARGV[5]))
+local delay = tonumber(ARGV[7])
+if delay < 0 then
+  local base, cap = configNumber(cfg, 6, 10000), configNumber(cfg, 7, 3600000)
+  delay = math.min(base * math.pow(2, attempt - 1), cap)
+  delay = math.floor(delay - delay * 0.2 * tonumber(ARGV[8]))
+end
+local due = now + delay
+redis.call('HSET', K.att, id, attempt)
+redis.call('ZADD', K.delayed, fmt(due), id)
+redis.call('HSET', K.dprio, id, math.floor(tonumber(pscore) / PRIO_SPAN))
+redis.call('PUBLISH', ARGV[1], '1')
+return { 1, fmt(due) }

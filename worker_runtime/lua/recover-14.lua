@@ -1,0 +1,59 @@
+--[[
+  recover: returns jobs whose lease expired (their worker died or stalled) to pending,
+  at their original place in line.
+
+  Guarantee: judged by the Redis server's clock; the expired attempt counts and is
+  recorded in the history with reason LeaseExpired; a job out of attempts goes to the
+  dead letters with reason LeaseExpired. At most ARGV[2] jobs per call, so any number
+  of workers may run it concurrently at any interval.
+
+  KEYS[1] running   KEYS[2] lease     KEYS[3] att      KEYS[4] hist     KEYS[5] jobs
+  KEYS[6] pending   KEYS[7] dead      KEYS[8] reason   KEYS[9] dedupe   KEYS[10] dk
+  KEYS[11] config   KEYS[12] cancelreq KEYS[13] cancelled KEYS[14] result
+
+  ARGV[1] wake channel
+  ARGV[2] max jobs per call
+
+  Returns {requeued, dead, cancelled}.
+]]
+--@include common
+--@include finish
+
+local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], jobs = KEYS[5],
+  pending = KEYS[6], dead = KEYS[7], reason = KEYS[8], dedupe = KEYS[9], dk = KEYS[10],
+  config = KEYS[11], cancelreq = KEYS[12], cancelled = KEYS[13], result = KEYS[14] }
+local now = nowMs()
+local expired = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+if #expired == 0 then return { 0, 0, 0 } end
+
+local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
+  'keep_dead', 'max_attempts')
+local requeued, dead, cancelled = 0, 0, 0
+for _, id in ipairs(expired) do
+  local v = redis.call('HGET', K.lease, id)
+  redis.call('ZREM', K.running, id)
+  redis.call('HDEL', K.lease, id)
+  local rec = redis.call('HGET', K.jobs, id)
+  if v and rec then
+    local _, worker, attempt, start, pscore = splitLease(v)
+    local err = 'lease expired: worker ' .. worker .. ' stopped renewing it'
+    local meta = recordMeta(rec)
+    local maxAttempts = tonumber(meta.ma) or configNumber(cfg, 5, 3)
+    if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err))
+      toCancelled(K, id, now, cfg)
+      cancelled = cancelled + 1
+    elseif attempt >= maxAttempts then
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err))
+      toDead(K, id, now, 'LeaseExpired', cfg)
+      dead = dead + 1
+    else
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err))
+      redis.call('HSET', K.att, id, attempt)
+      redis.call('ZADD', K.pending, pscore, id)
+      requeued = requeued + 1
+    end
+  end
+end
+if requeued > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+return { requeued, dead, cancelled }

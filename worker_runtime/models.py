@@ -1,0 +1,189 @@
+"""The engine's data types: priorities, states, queue settings, jobs and their history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from worker_runtime.errors import InvalidArgumentError
+
+
+class Priority(IntEnum):
+    """Named priorities; any integer from 0 (first) to 10 (last) is valid."""
+
+    CRITICAL = 0
+    HIGH = 1
+    NORMAL = 5
+    LOW = 8
+    BULK = 10
+
+
+def parse_priority(value: str | int) -> int:
+    """A priority from a name (``high``) or an integer 0-10."""
+    if isinstance(value, bool):
+        raise InvalidArgumentError("priority: must be a name or an integer from 0 to 10")
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if name in Priority.__members__:
+            return int(Priority[name])
+        try:
+            value = int(name)
+        except ValueError:
+            names = ", ".join(p.name.lower() for p in Priority)
+            raise InvalidArgumentError(
+                f"priority: {value!r} is neither a name ({names}) nor an integer 0-10"
+            ) from None
+    if not isinstance(value, int) or not 0 <= value <= 10:
+        raise InvalidArgumentError(f"priority: {value!r} is out of range; use 0 (first) to 10")
+    return value
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    DELAYED = "delayed"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class QueueConfig(BaseModel):
+    """Settings of one queue, stored in its config hash and read by the Lua scripts."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_attempts: int = Field(3, ge=1, le=1000, description="Attempts before a job is dead.")
+    backoff_base_ms: int = Field(10_000, ge=0, le=86_400_000, description="First retry delay.")
+    backoff_max_ms: int = Field(3_600_000, ge=0, le=604_800_000, description="Longest delay.")
+    timeout_ms: int = Field(300_000, ge=1, le=604_800_000, description="Default job timeout.")
+    lease_ms: int = Field(30_000, ge=1000, le=3_600_000, description="Visibility timeout.")
+    result_ttl_ms: int = Field(
+        86_400_000, ge=0, le=31_536_000_000, description="How long completed jobs are kept."
+    )
+    keep_completed: int = Field(10_000, ge=0, description="Most completed jobs kept.")
+    dead_ttl_ms: int = Field(
+        2_592_000_000, ge=0, le=31_536_000_000, description="How long dead jobs are kept."
+    )
+    keep_dead: int = Field(100_000, ge=0, description="Most dead jobs kept.")
+    max_payload_bytes: int = Field(
+        524_288, ge=1, le=536_870_912, description="Largest payload accepted, in bytes."
+    )
+    paused: bool = Field(False, description="A paused queue accepts jobs and hands out none.")
+
+    def to_redis(self) -> dict[str, str]:
+        return {k: ("1" if v else "0") if isinstance(v, bool) else str(v) for k, v in self}
+
+    @classmethod
+    def from_redis(cls, raw: dict[str, str]) -> QueueConfig:
+        known = {k: v for k, v in raw.items() if k in cls.model_fields}
+        return cls.model_validate(
+            {k: (v == "1") if k == "paused" else int(v) for k, v in known.items()}
+        )
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to enqueue; see Client.enqueue for the meaning of each field."""
+
+    queue: str
+    name: str
+    payload: Any = None
+    priority: int | str = Priority.NORMAL
+    delay: float | None = None
+    run_at: float | None = None
+    max_attempts: int | None = None
+    timeout: float | None = None
+    dedupe_key: str | None = None
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """The outcome of enqueueing one job."""
+
+    id: str
+    queue: str
+    created: bool
+    #: "created", "exists" (the id was taken) or "deduplicated" (the dedupe key was held).
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempt: int
+    worker: str
+    started_ms: int
+    ended_ms: int
+    outcome: str
+    reason: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Job:
+    """A job as ``get_job`` sees it."""
+
+    id: str
+    queue: str
+    name: str
+    payload: Any
+    state: JobState
+    priority: int
+    enqueued_ms: int
+    attempts: int
+    max_attempts: int | None
+    timeout_ms: int | None
+    dedupe_key: str | None
+    history: list[Attempt] = field(default_factory=list)
+    result: Any = None
+    reason: str | None = None
+    worker: str | None = None
+    lease_deadline_ms: int | None = None
+    due_ms: int | None = None
+    finished_ms: int | None = None
+    cancel_requested: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "history"}
+        d["state"] = str(self.state)
+        d["history"] = [a.__dict__ for a in self.history]
+        return d
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queue: str
+    pending: int
+    delayed: int
+    running: int
+    completed: int
+    dead: int
+    cancelled: int
+    oldest_pending_age_ms: int | None
+    paused: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job leased to a worker: what the worker needs to run it and to report back."""
+
+    id: str
+    queue: str
+    name: str
+    token: str
+    attempt: int
+    priority: int
+    enqueued_ms: int
+    max_attempts: int | None
+    timeout_ms: int | None
+    raw_payload: str
+
+    def payload(self) -> Any:
+        return json.loads(self.raw_payload)

@@ -1,0 +1,74 @@
+"""Runs engine operations (``ops.Op``) against Redis.
+
+Scripts are loaded once and called by SHA (EVALSHA); a script missing after a Redis
+restart is reloaded transparently by redis-py. Several ops can share one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio as aredis
+from redis.commands.core import AsyncScript
+
+from worker_runtime.errors import ConfigError
+from worker_runtime.keys import QUEUES
+from worker_runtime.lua import scripts
+from worker_runtime.ops import Op
+
+T = TypeVar("T")
+
+
+def _check(op: Op[Any]) -> None:
+    if op.script is not None and len(op.keys) != scripts()[op.script].num_keys:
+        raise ConfigError(
+            f"script {op.script} takes {scripts()[op.script].num_keys} keys, got {len(op.keys)}"
+        )
+
+
+class AsyncStore:
+    """Executes ops with an asyncio Redis client."""
+
+    def __init__(self, client: aredis.Redis) -> None:
+        self.redis = client
+        self._scripts: dict[str, AsyncScript] = {}
+        self._known_queues: set[str] = set()
+
+    def _script(self, name: str) -> AsyncScript:
+        if name not in self._scripts:
+            self._scripts[name] = self.redis.register_script(scripts()[name].source)
+        return self._scripts[name]
+
+    async def run(self, op: Op[T]) -> T:
+        _check(op)
+        if op.script is not None:
+            reply = await self._script(op.script)(keys=list(op.keys), args=list(op.args))
+        else:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for cmd in op.commands:
+                    pipe.execute_command(*cmd)
+                reply = await pipe.execute()
+        return op.parse(reply)
+
+    async def run_many(self, ops: Sequence[Op[Any]]) -> list[Any]:
+        """Runs script ops in one round trip (not atomic together; each is atomic)."""
+        if len(ops) == 1:
+            return [await self.run(ops[0])]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for op in ops:
+                _check(op)
+                assert op.script is not None, "run_many takes script ops only"
+                await self._script(op.script)(keys=list(op.keys), args=list(op.args), client=pipe)
+            replies = await pipe.execute()
+        return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
+
+    async def register_queues(self, queues: Sequence[str]) -> None:
+        """Adds queues to the registry, once per queue per process."""
+        new = [q for q in queues if q not in self._known_queues]
+        if new:
+            await self.redis.sadd(QUEUES, *new)
+            self._known_queues.update(new)
+
+    async def queues(self) -> list[str]:
+        return sorted(await self.redis.smembers(QUEUES))
