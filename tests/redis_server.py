@@ -52,7 +52,8 @@ class RedisServer:
                 return
             except redis.ConnectionError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"redis-server exited: see {self.workdir}/redis.log")
+                    log = self.workdir / "redis.log"
+                    raise RuntimeError(f"redis-server exited: see {log}") from None
                 time.sleep(0.02)
         self.stop()
         raise RuntimeError("redis-server did not answer within 10 s")

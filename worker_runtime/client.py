@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from worker_runtime import ops
 from worker_runtime.connection import DEFAULT_URL, connect_async
 from worker_runtime.errors import JobNotFoundError, PayloadTooLargeError
-from worker_runtime.keys import STATE_SETS
+from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
 from worker_runtime.store import AsyncStore
 from worker_runtime.validation import check_queue_name
@@ -82,10 +82,11 @@ class Client:
         if len(batches) > 1:
             # One script call is all-or-nothing; across calls, check limits up front.
             await self._check_payload_limits(by_queue)
-        await self.store.register_queues(list(by_queue))
         replies = await self.store.run_many(
             [ops.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
         )
+        # After the jobs, so that a refused enqueue leaves no trace at all.
+        await self.store.register_queues(list(by_queue))
         out: list[Enqueued | None] = [None] * len(prepared)
         for (_, chunk), reply in zip(batches, replies, strict=True):
             for (index, _job), result in zip(chunk, reply, strict=True):
@@ -121,7 +122,7 @@ class Client:
         return await self.store.run(ops.job_info(q, job_id))
 
     async def cancel(self, job_id: str, queue: str | None = None) -> str:
-        """"cancelled", "requested" (running: its worker stops it), or "finished"."""
+        """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
         return await self.store.run(ops.cancel(await self._queue_of(job_id, queue), job_id))
 
     async def retry(self, job_id: str, queue: str | None = None) -> None:
@@ -148,12 +149,11 @@ class Client:
             total += n
         return total
 
-    async def dead_letters(
-        self, queue: str, offset: int = 0, limit: int = 50
-    ) -> list[Job]:
+    async def dead_letters(self, queue: str, offset: int = 0, limit: int = 50) -> list[Job]:
         """Dead jobs, newest first."""
-        ids = await self.store.redis.zrevrange(ops.QueueKeys.of(queue).dead, offset,
-                                               offset + limit - 1)
+        ids: list[str] = await self.store.redis.zrevrange(  # type: ignore[assignment]
+            QueueKeys.of(queue).dead, offset, offset + limit - 1
+        )
         jobs = [await self.store.run(ops.job_info(queue, i)) for i in ids]
         return [j for j in jobs if j is not None]
 
@@ -168,7 +168,7 @@ class Client:
         check_queue_name(queue)
         return QueueConfig.from_redis(await self.store.run(ops.read_config(queue)))
 
-    async def configure(self, queue: str, **changes: Any) -> QueueConfig:
+    async def configure(self, /, queue: str, **changes: Any) -> QueueConfig:
         """Validates and writes settings (field names of QueueConfig); returns them all."""
         check_queue_name(queue)
         current = await self.config(queue)
@@ -188,7 +188,7 @@ class Client:
 def _blocking(
     method: Callable[Concatenate[Client, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[SyncClient, P], R]:
-    def call(self: SyncClient, *args: P.args, **kwargs: P.kwargs) -> R:
+    def call(self: SyncClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return self._call(method(self._client, *args, **kwargs))
 
     call.__doc__ = method.__doc__
@@ -216,6 +216,10 @@ class SyncClient:
     def _call(self, coro: Coroutine[Any, Any, R]) -> R:
         future: Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result()
+
+    def run(self, op: ops.Op[R]) -> R:
+        """Runs one engine operation (tests, tools); see worker_runtime.ops."""
+        return self._call(self._client.store.run(op))
 
     def close(self) -> None:
         if self._loop.is_running():

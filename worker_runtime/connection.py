@@ -22,7 +22,7 @@ SOCKET_TIMEOUT = 5.0
 #: Retries of one command after a connection error (each after a short back-off).
 RETRIES = 2
 
-_RETRY_ON = [RedisConnectionError, RedisTimeoutError]
+_RETRY_ON = (RedisConnectionError, RedisTimeoutError)
 
 
 def _options(**overrides: Any) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
     and password in the URL select a Redis ACL user."""
     retry = AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
     client: aredis.Redis = aredis.Redis.from_url(
-        url, retry=retry, retry_on_error=_RETRY_ON, **_options(**overrides)
+        url, retry=retry, retry_on_error=list(_RETRY_ON), **_options(**overrides)
     )
     return client
 
@@ -49,6 +49,6 @@ def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
 def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> redis.Redis:
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
     client: redis.Redis = redis.Redis.from_url(
-        url, retry=retry, retry_on_error=_RETRY_ON, **_options(**overrides)
+        url, retry=retry, retry_on_error=list(_RETRY_ON), **_options(**overrides)
     )
     return client

@@ -39,7 +39,7 @@ def parse_priority(value: str | int) -> int:
             ) from None
     if not isinstance(value, int) or not 0 <= value <= 10:
         raise InvalidArgumentError(f"priority: {value!r} is out of range; use 0 (first) to 10")
-    return value
+    return int(value)
 
 
 class JobState(StrEnum):

@@ -328,9 +328,15 @@ def stats(queue: str) -> Op[QueueStats]:
 
     def parse(r: list[Any]) -> QueueStats:
         now, counts, oldest = int(r[0]), [int(x) for x in r[1:7]], int(r[7])
+        pending, delayed, running, completed, dead, cancelled = counts
         return QueueStats(
             queue,
-            *counts,
+            pending,
+            delayed,
+            running,
+            completed,
+            dead,
+            cancelled,
             oldest_pending_age_ms=max(0, now - oldest) if oldest >= 0 else None,
             paused=bool(int(r[8])),
         )

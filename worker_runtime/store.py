@@ -71,4 +71,5 @@ class AsyncStore:
             self._known_queues.update(new)
 
     async def queues(self) -> list[str]:
-        return sorted(await self.redis.smembers(QUEUES))
+        members: set[str] = await self.redis.smembers(QUEUES)  # type: ignore[assignment]
+        return sorted(members)

@@ -1,0 +1,39 @@
+"""Whole-keyspace checks of the engine's invariants, read straight from Redis."""
+
+from __future__ import annotations
+
+import redis
+
+from worker_runtime.keys import STATE_SETS, QueueKeys
+
+
+def states_of(r: redis.Redis, queue: str) -> dict[str, str]:
+    """Every job id of ``queue`` mapped to its one state; fails if a job has two or none."""
+    k = QueueKeys.of(queue)
+    owner: dict[str, str] = {}
+    for state in STATE_SETS:
+        for job_id in r.zrange(k.state_set(state), 0, -1):
+            assert job_id not in owner, f"{job_id} is both {owner[job_id]} and {state}"
+            owner[job_id] = state
+    records = set(r.hkeys(k.jobs))
+    assert records == set(owner), (
+        f"jobs without a state: {records - set(owner)}, "
+        f"states without a job: {set(owner) - records}"
+    )
+    return owner
+
+
+def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
+    """Asserts every invariant of one queue; returns the states."""
+    k = QueueKeys.of(queue)
+    owner = states_of(r, queue)
+    running = {i for i, s in owner.items() if s == "running"}
+    leases = set(r.hkeys(k.lease))
+    assert leases == running, f"running without lease {running - leases}; stray {leases - running}"
+    delayed = {i for i, s in owner.items() if s == "delayed"}
+    assert set(r.hkeys(k.dprio)) == delayed
+    unfinished = {i for i, s in owner.items() if s in ("pending", "delayed", "running")}
+    for key, holder in r.hgetall(k.dedupe).items():
+        assert holder in unfinished, f"dedupe key {key} held by finished job {holder}"
+    assert set(r.smembers(k.cancelreq)) <= running
+    return owner

@@ -1,0 +1,134 @@
+"""enqueue-8.lua through the client: creation, ids, dedupe, delays, validation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from tests.engine.invariants import check_queue
+from worker_runtime import Client, JobSpec, ops
+from worker_runtime.errors import InvalidArgumentError, PayloadError, PayloadTooLargeError
+from worker_runtime.keys import QUEUES, QueueKeys
+
+
+async def test_enqueue_creates_pending_job(client: Client, r: redis.Redis) -> None:
+    e = await client.enqueue("mail", "send", {"to": "a@b.c"}, priority="high")
+    assert e.created and e.outcome == "created" and e.queue == "mail"
+    job = await client.get_job(e.id)
+    assert job is not None
+    assert (job.state, job.name, job.priority, job.payload) == (
+        "pending",
+        "send",
+        1,
+        {"to": "a@b.c"},
+    )
+    assert r.sismember(QUEUES, "mail")
+    assert check_queue(r, "mail") == {e.id: "pending"}
+
+
+async def test_given_id_is_kept_and_a_second_enqueue_returns_it(client: Client) -> None:
+    first = await client.enqueue("q", "j", {"n": 1}, job_id="order-42")
+    again = await client.enqueue("q", "j", {"n": 2}, job_id="order-42")
+    assert first.id == again.id == "order-42"
+    assert (first.outcome, again.outcome) == ("created", "exists")
+    job = await client.get_job("order-42")
+    assert job is not None and job.payload == {"n": 1}
+
+
+async def test_dedupe_key_returns_existing_job_until_it_finishes(
+    client: Client, r: redis.Redis
+) -> None:
+    a = await client.enqueue("q", "j", 1, dedupe_key="user:7")
+    b = await client.enqueue("q", "j", 2, dedupe_key="user:7")
+    assert (b.id, b.outcome, b.created) == (a.id, "deduplicated", False)
+    assert r.hlen(QueueKeys.of("q").jobs) == 1
+    claimed = await client.store.run(ops.claim("q", "w", 1))
+    job = claimed.jobs[0]
+    assert await client.store.run(ops.complete("q", "w", [(job.id, job.token, "")])) == [1]
+    c = await client.enqueue("q", "j", 3, dedupe_key="user:7")
+    assert c.created and c.id != a.id
+
+
+async def test_delay_and_run_at_make_delayed_jobs(client: Client, r: redis.Redis) -> None:
+    d = await client.enqueue("q", "j", delay=60)
+    at = await client.enqueue("q", "j", run_at=time.time() + 120)
+    past = await client.enqueue("q", "j", run_at=time.time() - 5)
+    k = QueueKeys.of("q")
+    assert r.zscore(k.delayed, d.id) is not None and r.zscore(k.delayed, at.id) is not None
+    assert r.zscore(k.pending, past.id) is not None
+    due_d, due_at = r.zscore(k.delayed, d.id), r.zscore(k.delayed, at.id)
+    assert due_d is not None and due_at is not None and 50_000 < due_at - due_d < 70_000
+    check_queue(r, "q")
+
+
+async def test_enqueue_many_in_order_across_queues_and_chunks(
+    client: Client, r: redis.Redis
+) -> None:
+    specs = [JobSpec("a" if i % 3 else "b", "j", {"i": i}) for i in range(2500)]
+    results = await client.enqueue_many(specs)
+    assert [x.queue for x in results] == [s.queue for s in specs]
+    assert all(x.created for x in results)
+    assert r.zcard(QueueKeys.of("a").pending) + r.zcard(QueueKeys.of("b").pending) == 2500
+    job = await client.get_job(results[1234].id)
+    assert job is not None and job.payload == {"i": 1234}
+
+
+def _keyspace(r: redis.Redis) -> tuple[int, list[str]]:
+    return r.dbsize(), sorted(r.keys("*"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"payload": {"x": object()}}, PayloadError, "payload"),
+        ({"payload": float("nan")}, PayloadError, "payload"),
+        ({"priority": 11}, InvalidArgumentError, "priority"),
+        ({"priority": "urgent"}, InvalidArgumentError, "priority"),
+        ({"delay": -1}, InvalidArgumentError, "delay"),
+        ({"delay": 1, "run_at": 5}, InvalidArgumentError, "run_at"),
+        ({"max_attempts": 0}, InvalidArgumentError, "max_attempts"),
+        ({"job_id": "has space"}, InvalidArgumentError, "job id"),
+        ({"dedupe_key": ""}, InvalidArgumentError, "dedupe_key"),
+    ],
+)
+async def test_bad_arguments_write_nothing(
+    client: Client, r: redis.Redis, kwargs: dict[str, object], error: type[Exception], field: str
+) -> None:
+    await client.enqueue("q", "seed", 1)
+    before = _keyspace(r)
+    with pytest.raises(error, match=field):
+        await client.enqueue("q", "j", **kwargs)  # type: ignore[arg-type]
+    assert _keyspace(r) == before
+
+
+async def test_bad_queue_or_job_name_writes_nothing(client: Client, r: redis.Redis) -> None:
+    with pytest.raises(InvalidArgumentError, match="queue"):
+        await client.enqueue("bad{tag}", "j")
+    with pytest.raises(InvalidArgumentError, match="job name"):
+        await client.enqueue("q", "")
+    assert r.dbsize() == 0
+
+
+async def test_payload_over_the_queue_limit_writes_nothing(client: Client, r: redis.Redis) -> None:
+    await client.configure("q", max_payload_bytes=100)
+    before = _keyspace(r)
+    with pytest.raises(PayloadTooLargeError, match="payload"):
+        await client.enqueue("q", "j", "x" * 200)
+    # A batch with one oversized job in the middle writes none of them.
+    specs = [JobSpec("q", "j", "ok")] * 5 + [JobSpec("q", "j", "x" * 200)] + [JobSpec("q", "j")]
+    with pytest.raises(PayloadTooLargeError):
+        await client.enqueue_many(specs)
+    multi = [JobSpec("q", "j", i) for i in range(1500)] + [JobSpec("q", "j", "x" * 200)]
+    with pytest.raises(PayloadTooLargeError, match="limit of 100"):
+        await client.enqueue_many(multi)
+    assert _keyspace(r) == before
+    assert (await client.enqueue("q", "j", "x" * 90)).created
+
+
+async def test_default_payload_limit_is_512_kib(client: Client, r: redis.Redis) -> None:
+    with pytest.raises(PayloadTooLargeError):
+        await client.enqueue("q", "j", "x" * (512 * 1024))
+    assert r.dbsize() == 0
+    assert (await client.enqueue("q", "j", "x" * (512 * 1024 - 2))).created
