@@ -1,0 +1,42 @@
+"""Errors of any command: one line on stderr, the right exit code, nothing written."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tests.cli.conftest import Run, Snapshot, assert_one_line_error
+from tests.redis_server import free_port
+from worker_runtime.cli import cli
+
+
+def test_connection_refused_is_one_line_with_exit_1() -> None:
+    url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
+    result = CliRunner().invoke(cli, ["--redis-url", url, "queue", "list"])
+    assert_one_line_error(result, 1, "cannot reach Redis", "--redis-url", "***")
+    assert "s3cret" not in result.stderr
+
+
+def test_redis_url_from_the_environment(redis_url: str) -> None:
+    result = CliRunner().invoke(cli, ["queue", "list"], env={"REDIS_URL": redis_url})
+    assert result.exit_code == 0, result.output
+
+
+def test_malformed_redis_url() -> None:
+    result = CliRunner().invoke(cli, ["--redis-url", "http://x", "queue", "list"])
+    assert_one_line_error(result, 2, "--redis-url")
+
+
+def test_usage_errors_are_one_line_too(run: Run, snapshot: Snapshot) -> None:
+    before = snapshot()
+    assert_one_line_error(run("-o", "xml", "queue", "list"), 2, "xml")
+    assert_one_line_error(run("queue", "list", "-o", "xml"), 2, "xml")
+    assert_one_line_error(run("queue", "nope"), 2, "nope", "--help")
+    assert_one_line_error(run("job", "enqueue", "q"), 2, "JOB_NAME")
+    assert snapshot() == before
+
+
+def test_help_still_works(run: Run) -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for group in ("queue", "job", "dlq"):
+        assert group in result.stdout

@@ -1,0 +1,126 @@
+"""``blackroad job``: enqueue, info, retry, cancel."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.cli.conftest import Claim, MakeDead, Run, Snapshot, assert_one_line_error
+from worker_runtime.client import SyncClient
+
+
+def test_enqueue_prints_the_job_with_its_id(run: Run, sync_client: SyncClient) -> None:
+    result = run(
+        "-o", "json", "job", "enqueue", "emails", "send", "--payload", '{"to": "a@b"}',
+        "--priority", "high", "--delay", "30s", "--max-attempts", "4", "--timeout", "90s",
+        "--dedupe-key", "k1",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    job = json.loads(result.stdout)
+    assert job["outcome"] == "created" and job["state"] == "delayed"
+    assert (job["priority"], job["max_attempts"], job["timeout_ms"]) == (1, 4, 90_000)
+    assert job["payload"] == {"to": "a@b"} and job["dedupe_key"] == "k1"
+    assert job["due_ms"] - job["enqueued_ms"] == 30_000
+    stored = sync_client.get_job(job["id"])
+    assert stored is not None and stored.payload == {"to": "a@b"}
+
+
+def test_enqueue_reports_dedupe_and_taken_ids(run: Run) -> None:
+    args = ("-o", "json", "job", "enqueue", "q", "j", "--payload", "1")
+    first = json.loads(run(*args, "--dedupe-key", "k").stdout)
+    again = json.loads(run(*args, "--dedupe-key", "k").stdout)
+    assert again["outcome"] == "deduplicated" and again["id"] == first["id"]
+
+    assert json.loads(run(*args, "--id", "job-1").stdout)["outcome"] == "created"
+    assert json.loads(run(*args, "--id", "job-1").stdout)["outcome"] == "exists"
+
+
+def test_enqueue_table_and_payload_from_stdin(run: Run) -> None:
+    result = run("job", "enqueue", "q", "j", "--payload", "-", "--id", "x1", input="[1, 2]")
+    assert result.exit_code == 0, result.output
+    assert "x1" in result.stdout and "pending" in result.stdout and "[1,2]" in result.stdout
+
+
+def test_enqueue_rejects_bad_input_and_writes_nothing(run: Run, snapshot: Snapshot) -> None:
+    before = snapshot()
+    enqueue = ("job", "enqueue", "q", "j")
+    assert_one_line_error(run(*enqueue, "--payload", "{oops"), 2, "--payload", "JSON")
+    assert_one_line_error(run(*enqueue, "--payload", "{}", "--priority", "11"), 2, "priority")
+    assert_one_line_error(run(*enqueue, "--payload", "{}", "--priority", "top"), 2, "priority")
+    assert_one_line_error(run(*enqueue, "--payload", "{}", "--delay", "soon"), 2, "--delay")
+    assert_one_line_error(run(*enqueue, "--payload", "{}", "--timeout", "0s"), 2, "--timeout")
+    assert_one_line_error(run(*enqueue, "--payload", "{}", "--max-attempts", "0"), 2, "max")
+    assert_one_line_error(run("job", "enqueue", "a b", "j", "--payload", "1"), 2, "queue")
+    assert_one_line_error(run(*enqueue), 2, "--payload")
+    assert snapshot() == before
+
+
+def test_enqueue_over_the_payload_limit_writes_nothing(
+    run: Run, sync_client: SyncClient, snapshot: Snapshot
+) -> None:
+    sync_client.configure("q", max_payload_bytes=10)
+    before = snapshot()
+    result = run("job", "enqueue", "q", "j", "--payload", json.dumps("x" * 100))
+    assert_one_line_error(result, 2, "max_payload_bytes")
+    assert snapshot() == before
+
+
+def test_info_shows_state_and_history(
+    run: Run, make_dead: MakeDead, sync_client: SyncClient
+) -> None:
+    [job_id] = make_dead("reports", error="KeyError: 'x'\nTraceback (most recent call last)")
+
+    data = yaml.safe_load(run("-o", "yaml", "job", "info", job_id).stdout)
+    assert data["state"] == "dead" and data["attempts"] == 1 and data["reason"] == "Error"
+    assert data["history"][0]["worker"] == "worker-1"
+    assert data["history"][0]["error"].startswith("KeyError")
+
+    table = run("job", "info", job_id, "--queue", "reports")
+    assert table.exit_code == 0
+    assert "History" in table.stdout and "KeyError" in table.stdout
+    assert "Traceback" not in table.stdout  # only the error's first line
+
+
+def test_info_of_unknown_job(run: Run, sync_client: SyncClient, snapshot: Snapshot) -> None:
+    sync_client.enqueue("q", "j", 1)
+    before = snapshot()
+    assert_one_line_error(run("job", "info", "nope"), 1, "'nope'", "not found", "--queue")
+    assert_one_line_error(run("job", "info", "nope", "-q", "q"), 1, "in queue 'q'")
+    assert_one_line_error(run("job", "retry", "nope"), 1, "not found")
+    assert_one_line_error(run("job", "cancel", "nope"), 1, "not found")
+    assert snapshot() == before
+
+
+def test_cancel_then_retry(run: Run, sync_client: SyncClient) -> None:
+    job_id = sync_client.enqueue("q", "j", {}).id
+
+    cancelled = json.loads(run("-o", "json", "job", "cancel", job_id).stdout)
+    assert cancelled["outcome"] == "cancelled" and cancelled["state"] == "cancelled"
+
+    again = run("job", "cancel", job_id)
+    assert again.exit_code == 0 and "already finished" in again.stdout
+
+    retried = json.loads(run("-o", "json", "job", "retry", job_id, "-q", "q").stdout)
+    assert retried["outcome"] == "retried" and retried["state"] == "pending"
+
+
+def test_cancel_running_job_asks_its_worker(
+    run: Run, sync_client: SyncClient, claim: Claim
+) -> None:
+    job_id = sync_client.enqueue("q", "j", {}).id
+    assert claim("q") == [job_id]
+
+    data = json.loads(run("-o", "json", "job", "cancel", job_id).stdout)
+
+    assert data["outcome"] == "requested" and data["cancel_requested"] is True
+
+
+def test_retry_of_a_pending_job_is_refused(
+    run: Run, sync_client: SyncClient, snapshot: Snapshot
+) -> None:
+    job_id = sync_client.enqueue("q", "j", {}).id
+    before = snapshot()
+    assert_one_line_error(run("job", "retry", job_id), 1, "dead or cancelled")
+    assert snapshot() == before

@@ -1,0 +1,178 @@
+"""The CLI's shared state (settings and the lazily opened client) and its one-line errors."""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+import pydantic
+import redis.exceptions
+
+from worker_runtime.client import SyncClient
+from worker_runtime.errors import InvalidArgumentError, QueueError
+
+OUTPUTS = ("table", "json", "yaml")
+#: Exit code for bad input: nothing was sent to Redis (click uses 2 for usage errors too).
+EXIT_USAGE = 2
+#: Exit code for failures at run time: Redis unreachable, job not found, wrong job state.
+EXIT_RUNTIME = 1
+
+
+class _NeverRaised(Exception):
+    pass
+
+
+#: Raised by a bare group to print its help; click before 8.2 exits with ctx.exit instead.
+NO_ARGS_HELP: type[Exception] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
+class CliError(click.ClickException):
+    """A failure shown as exactly one line on stderr, never a traceback."""
+
+    exit_code = EXIT_RUNTIME
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {' '.join(self.message.split())}", err=True, file=file)
+
+
+class InputError(CliError):
+    """Bad input on the command line, refused before anything reached Redis."""
+
+    exit_code = EXIT_USAGE
+
+
+class AppContext:
+    """Global options plus the client, opened on first use and closed when the CLI exits."""
+
+    def __init__(self, redis_url: str, output: str) -> None:
+        self.redis_url = redis_url
+        self.output = output
+        self._client: SyncClient | None = None
+
+    @property
+    def client(self) -> SyncClient:
+        if self._client is None:
+            try:
+                self._client = SyncClient(self.redis_url)
+            except ValueError as exc:  # redis-py rejects a malformed URL with ValueError
+                raise InputError(f"--redis-url: {exc}") from None
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    app = ctx.find_object(AppContext)
+    if value is not None and app is not None:
+        app.output = value
+
+
+#: ``-o`` on a subcommand too (``blackroad queue list -o json``); it overrides the global one.
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default=None,
+    expose_value=False,
+    callback=_set_output,
+    help="Output format: table, json or yaml.",
+)
+
+
+def redact(url: str) -> str:
+    """The URL with its password masked, fit for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _option_of(field: str) -> str:
+    return "--" + field.removesuffix("_ms").replace("_", "-")
+
+
+def _validation_message(exc: pydantic.ValidationError) -> str:
+    # Queue settings fail pydantic validation; name the option the user typed, not the field.
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "setting"
+    unit = " ms" if field.endswith("_ms") else ""
+    return f"{_option_of(field)}: {first['msg'].lower()}{unit}; got {first['input']!r}{unit}"
+
+
+def usage_line(exc: click.UsageError) -> str:
+    hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return exc.format_message() + hint
+
+
+def translate(exc: Exception, app: AppContext | None) -> click.ClickException:
+    """The one-line error for any exception a command lets escape."""
+    if isinstance(exc, CliError):
+        return exc
+    if isinstance(exc, click.UsageError):
+        return InputError(usage_line(exc))
+    if isinstance(exc, click.ClickException):
+        return exc  # click's own one-line "Error: ..." with its exit code
+    if isinstance(exc, pydantic.ValidationError):
+        return InputError(_validation_message(exc))
+    if isinstance(exc, InvalidArgumentError):
+        return InputError(str(exc))
+    if isinstance(exc, QueueError):
+        return CliError(str(exc))
+    url = redact(app.redis_url) if app is not None else "the Redis URL"
+    if isinstance(exc, redis.exceptions.AuthenticationError):
+        return CliError(f"Redis at {url} refused the credentials ({exc}); fix them in --redis-url")
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return CliError(
+            f"cannot reach Redis at {url} ({exc}); start Redis there, or point --redis-url "
+            "(or REDIS_URL) at a running server"
+        )
+    if isinstance(exc, redis.exceptions.RedisError):
+        return CliError(f"Redis at {url} refused the request ({exc}); check the server's logs")
+    return CliError(
+        f"unexpected {type(exc).__name__}: {exc}; rerun with BLACKROAD_DEBUG=1 for the "
+        "traceback and report it"
+    )
+
+
+def debugging() -> bool:
+    return os.environ.get("BLACKROAD_DEBUG", "") not in ("", "0")
+
+
+class RootGroup(click.Group):
+    """The root group: turns every error below it into one line on stderr and an exit code.
+
+    Subcommands added later with ``cli.add_command`` get the same treatment for free.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NO_ARGS_HELP:
+            raise  # a bare group prints its help; that is no error to squeeze into a line
+        except click.UsageError as exc:  # a bad global option: click would print three lines
+            raise InputError(usage_line(exc)) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, NO_ARGS_HELP):
+            raise
+        except Exception as exc:
+            if debugging() and not isinstance(exc, click.ClickException):
+                raise
+            raise translate(exc, ctx.find_object(AppContext)) from exc

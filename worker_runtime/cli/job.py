@@ -1,0 +1,143 @@
+"""``blackroad job``: enqueue a job, show it, retry it, cancel it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Group
+
+from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
+from worker_runtime.cli.output import emit, job_view
+from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
+from worker_runtime.errors import JobNotFoundError
+from worker_runtime.models import Job
+
+queue_option = click.option(
+    "--queue", "-q", help="The job's queue; without it every known queue is searched."
+)
+
+
+@click.group("job")
+def job_group() -> None:
+    """Enqueue a job, show it, retry it, cancel it."""
+
+
+def not_found(job_id: str, queue: str | None) -> CliError:
+    where = f"in queue {queue!r}" if queue else "in any known queue"
+    return CliError(
+        f"job {job_id!r}: not found {where}; check the id, or name its queue with --queue"
+    )
+
+
+def fetch(app: AppContext, job_id: str, queue: str | None) -> Job:
+    job = app.client.get_job(job_id, queue)
+    if job is None:
+        raise not_found(job_id, queue)
+    return job
+
+
+def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
+    emit(app, {**job.to_dict(), "outcome": outcome}, lambda: Group(text, job_view(job)))
+
+
+@job_group.command("enqueue")
+@click.argument("queue")
+@click.argument("job_name")
+@click.option(
+    "--payload",
+    type=JsonDocument(),
+    required=True,
+    help="""The job's payload: JSON such as '{"a": 1}', @file.json, or - for stdin.""",
+)
+@click.option("--priority", type=PriorityType(), default="normal", help="Name or 0 (first)-10.")
+@click.option("--delay", type=Duration(), help="Run no sooner than this from now, e.g. 30s.")
+@click.option("--max-attempts", type=int, help="Attempts before it is dead (default: queue's).")
+@click.option("--timeout", type=Duration(min_ms=1), help="Time limit per attempt, e.g. 300s.")
+@click.option("--dedupe-key", help="While a job with this key is unfinished, add no other.")
+@click.option("--id", "job_id", help="The job's id (default: a random one).")
+@output_option
+@pass_app
+def enqueue_job(
+    app: AppContext,
+    queue: str,
+    job_name: str,
+    payload: Any,
+    priority: int,
+    delay: int | None,
+    max_attempts: int | None,
+    timeout: int | None,
+    dedupe_key: str | None,
+    job_id: str | None,
+) -> None:
+    """Adds a job to QUEUE for the handler registered as JOB_NAME."""
+    done = app.client.enqueue(
+        queue,
+        job_name,
+        payload,
+        priority=priority,
+        delay=None if delay is None else delay / 1000,
+        max_attempts=max_attempts,
+        timeout=None if timeout is None else timeout / 1000,
+        dedupe_key=dedupe_key,
+        job_id=job_id,
+    )
+    job = app.client.get_job(done.id, done.queue)
+    if job is None:  # already finished and trimmed by retention: report what we know
+        data = {"id": done.id, "queue": done.queue, "outcome": done.outcome}
+        emit(app, data, lambda: f"job {done.id} {done.outcome} in queue {queue!r}")
+        return
+    texts = {
+        "created": f"job {done.id} enqueued to {queue!r}",
+        "exists": f"job {done.id} already exists; nothing was added",
+        "deduplicated": f"dedupe key {dedupe_key!r} is held by job {done.id}; nothing was added",
+    }
+    emit_job(app, job, done.outcome, texts[done.outcome])
+
+
+@job_group.command("info")
+@click.argument("job_id", metavar="ID")
+@queue_option
+@output_option
+@pass_app
+def job_info(app: AppContext, job_id: str, queue: str | None) -> None:
+    """A job's state, attempts with their history, result or reason."""
+    job = fetch(app, job_id, queue)
+    emit(app, job.to_dict(), lambda: job_view(job))
+
+
+@job_group.command("retry")
+@click.argument("job_id", metavar="ID")
+@queue_option
+@output_option
+@pass_app
+def retry_job(app: AppContext, job_id: str, queue: str | None) -> None:
+    """Sends a dead or cancelled job back to pending with fresh attempts."""
+    job = fetch(app, job_id, queue)
+    try:
+        app.client.retry(job_id, job.queue)
+    except JobNotFoundError:  # purged between the two calls
+        raise not_found(job_id, queue) from None
+    job = fetch(app, job_id, job.queue)
+    emit_job(app, job, "retried", f"job {job_id} is pending again")
+
+
+@job_group.command("cancel")
+@click.argument("job_id", metavar="ID")
+@queue_option
+@output_option
+@pass_app
+def cancel_job(app: AppContext, job_id: str, queue: str | None) -> None:
+    """Cancels a pending or delayed job; asks the worker of a running one to stop it."""
+    found = fetch(app, job_id, queue)
+    try:
+        outcome = app.client.cancel(job_id, found.queue)
+    except JobNotFoundError:
+        raise not_found(job_id, queue) from None
+    job = fetch(app, job_id, found.queue)
+    texts = {
+        "cancelled": f"job {job_id} cancelled",
+        "requested": f"job {job_id} is running; its worker was asked to stop it",
+        "finished": f"job {job_id} had already finished ({job.state}); nothing to cancel",
+    }
+    emit_job(app, job, outcome, texts[outcome])

@@ -1,0 +1,159 @@
+"""Renders command results: rich tables for people, JSON or YAML for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import yaml
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+
+from worker_runtime.cli.context import AppContext
+from worker_runtime.durations import format_ms
+from worker_runtime.models import Job, Priority, QueueConfig, QueueStats
+
+#: Widest a cell of free text (errors, payloads) gets in a table, in characters.
+HEAD_CHARS = 60
+
+
+def console() -> Console:
+    # Rich assumes 80 columns when stdout is not a terminal, which folds ids in piped output.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 160)
+    return Console(width=width, highlight=False, markup=False, emoji=False)
+
+
+def emit(app: AppContext, data: Any, table: Callable[[], RenderableType]) -> None:
+    """Prints ``data`` as JSON or YAML, or the table built by ``table`` (only when needed)."""
+    if app.output == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif app.output == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        console().print(table())
+
+
+def when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def age(ms: int | None) -> str:
+    return "-" if ms is None else format_ms(ms)
+
+
+def head(text: Any, limit: int = HEAD_CHARS) -> str:
+    """The first line of ``text``, cut to ``limit`` characters."""
+    if text is None:
+        return "-"
+    line = (str(text).strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def priority_label(value: int) -> str:
+    named = {int(p): p.name.lower() for p in Priority}
+    return f"{value} ({named[value]})" if value in named else str(value)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def fields(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+    """A two-column table of named values."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in rows:
+        table.add_row(name, cell(value))
+    return table
+
+
+def grid(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+_STATS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
+
+
+def stats_table(stats: Sequence[QueueStats]) -> Table:
+    rows = [
+        [s.queue, *(str(getattr(s, n)) for n in _STATS), age(s.oldest_pending_age_ms),
+         "yes" if s.paused else "no"]
+        for s in stats
+    ]  # fmt: skip
+    return grid("Queues", ["queue", *_STATS, "oldest", "paused"], rows)
+
+
+def stats_fields(s: QueueStats) -> Table:
+    rows = [(n, getattr(s, n)) for n in _STATS]
+    rows += [("oldest pending", age(s.oldest_pending_age_ms)), ("paused", s.paused)]
+    return fields(f"Queue {s.queue}", rows)
+
+
+def config_fields(queue: str, config: QueueConfig) -> Table:
+    rows = [
+        (name, f"{format_ms(value)} ({value} ms)" if name.endswith("_ms") else value)
+        for name, value in config.model_dump().items()
+    ]
+    return fields(f"Queue {queue}: settings", rows)
+
+
+def job_view(job: Job, outcome: str | None = None) -> RenderableType:
+    attempts = f"{job.attempts} of {job.max_attempts or 'queue default'}"
+    rows: list[tuple[str, Any]] = [("outcome", outcome)] if outcome else []
+    rows += [
+        ("id", job.id), ("queue", job.queue), ("name", job.name), ("state", job.state),
+        ("priority", priority_label(job.priority)), ("attempts", attempts),
+        ("enqueued", when(job.enqueued_ms)), ("due", when(job.due_ms)),
+        ("worker", job.worker), ("lease until", when(job.lease_deadline_ms)),
+        ("finished", when(job.finished_ms)), ("reason", job.reason),
+        ("timeout", age(job.timeout_ms)), ("dedupe key", job.dedupe_key),
+        ("cancel requested", "yes" if job.cancel_requested else "no"),
+        ("payload", head(compact(job.payload), 200)),
+        ("result", head(compact(job.result), 200) if job.result is not None else None),
+    ]  # fmt: skip
+    parts: list[RenderableType] = [fields(f"Job {job.id}", rows)]
+    if job.history:
+        history = [
+            [str(a.attempt), a.worker, when(a.started_ms), age(a.ended_ms - a.started_ms),
+             a.outcome, a.reason or "-", head(a.error)]
+            for a in job.history
+        ]  # fmt: skip
+        columns = ["#", "worker", "started", "took", "outcome", "reason", "error"]
+        parts.append(grid("History", columns, history))
+    return Group(*parts)
+
+
+def last_error(job: Job) -> str:
+    errors = [a.error for a in job.history if a.error]
+    return head(errors[-1]) if errors else "-"
+
+
+def dead_table(jobs: Sequence[Job]) -> Table:
+    rows = [
+        [j.queue, j.id, j.name, j.reason or "-", str(j.attempts), when(j.finished_ms),
+         last_error(j)]
+        for j in jobs
+    ]  # fmt: skip
+    columns = ["queue", "id", "job name", "reason", "attempts", "died at", "last error"]
+    return grid(f"Dead letters ({len(jobs)})", columns, rows)
