@@ -21,6 +21,7 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:cancelreq  set   running ids whose cancellation was requested
     brq:{q}:seq        string  sequence numbers and fencing tokens
     brq:{q}:config     hash  queue settings (see models.QueueConfig)
+    brq:{q}:recovery   hash  at -> last recover call ms, grace -> no recovery before (ms)
     brq:{q}:wake       pub/sub channel: something became pending or due
 
 Global keys (not tied to a queue):
@@ -53,6 +54,7 @@ def worker_key(name: str) -> str:
 SUFFIXES = (
     "jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed",
     "dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config",
+    "recovery",
 )  # fmt: skip
 
 
@@ -79,6 +81,7 @@ class QueueKeys:
     cancelreq: str
     seq: str
     config: str
+    recovery: str
     wake: str
 
     @classmethod

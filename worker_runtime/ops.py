@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from worker_runtime import errors
-from worker_runtime.keys import STATE_SETS, QueueKeys
+from worker_runtime.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
 from worker_runtime.models import (
     Attempt,
     ClaimedJob,
@@ -237,18 +237,28 @@ def fail(
         k.dedupe, k.dk, k.config, k.cancelreq, k.cancelled, k.result,
     ]  # fmt: skip
     mode = "permanent" if permanent else "retry"
-    args = [k.wake, job_id, token, reason, error, mode, delay_ms, repr(draw)]
+    args: list[str | int | float] = [
+        k.wake,
+        job_id,
+        token,
+        reason,
+        error,
+        mode,
+        delay_ms,
+        repr(draw),
+    ]
     return Op(parse, "fail", keys, args)
 
 
-def recover(queue: str, limit: int = 500) -> Op[tuple[int, int, int]]:
-    """Returns (requeued, dead, cancelled)."""
+def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int, int, int]]:
+    """Returns (requeued, dead, cancelled); see recover-15.lua for the stall guard."""
     k = QueueKeys.of(queue)
     keys = [
         k.running, k.lease, k.att, k.hist, k.jobs, k.pending, k.dead, k.reason, k.dedupe,
-        k.dk, k.config, k.cancelreq, k.cancelled, k.result,
+        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery,
     ]  # fmt: skip
-    return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", keys, [k.wake, limit])
+    args: list[str | int | float] = [k.wake, limit, stall_ms]
+    return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", keys, args)
 
 
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
@@ -413,3 +423,20 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
         return job
 
     return Op(parse, commands=commands)
+
+
+def worker_beat(name: str, description: dict[str, Any] | None, ttl_ms: int) -> Op[int]:
+    """Registers (or, with ``description=None``, removes) a live worker."""
+    body = json.dumps(description, separators=(",", ":")) if description is not None else ""
+    return Op(int, "workerbeat", [WORKERS, worker_key(name)], [name, body, ttl_ms])
+
+
+def live_workers() -> Op[list[str]]:
+    return Op(lambda r: list(r[0]), commands=[("ZRANGE", WORKERS, 0, -1)])
+
+
+def worker_descriptions(names: Sequence[str]) -> Op[list[dict[str, Any]]]:
+    def parse(r: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(v) for v in r[0] if v]
+
+    return Op(parse, commands=[("MGET", *[worker_key(n) for n in names])])

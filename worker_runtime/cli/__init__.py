@@ -8,6 +8,7 @@ from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
 from worker_runtime.cli.dlq import dlq_group
 from worker_runtime.cli.job import job_group
 from worker_runtime.cli.queue import queue_group
+from worker_runtime.cli.worker import worker_group
 from worker_runtime.connection import DEFAULT_URL
 
 __all__ = ["cli", "main"]
@@ -40,6 +41,7 @@ def cli(ctx: click.Context, redis_url: str, output: str) -> None:
 cli.add_command(queue_group)
 cli.add_command(job_group)
 cli.add_command(dlq_group)
+cli.add_command(worker_group)
 
 
 def main() -> None:

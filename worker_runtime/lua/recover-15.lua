@@ -14,6 +14,15 @@
   ARGV[1] wake channel
   ARGV[2] max jobs per call
 
+  Stall guard: if no recover call ran for longer than ARGV[3] ms (Redis was stopped, or
+  every worker was down), nothing is recovered for one lease period (the queue's
+  lease_ms): live holders first get the chance to heartbeat, so a paused Redis does
+  not cause a mass redelivery of jobs that are still running.
+
+  KEYS[15] recovery  hash  at -> last recover call ms, grace -> recover nothing before
+
+  ARGV[3] stall threshold ms
+
   Returns {requeued, dead, cancelled}.
 ]]
 --@include common
@@ -23,6 +32,15 @@ local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], j
   pending = KEYS[6], dead = KEYS[7], reason = KEYS[8], dedupe = KEYS[9], dk = KEYS[10],
   config = KEYS[11], cancelreq = KEYS[12], cancelled = KEYS[13], result = KEYS[14] }
 local now = nowMs()
+local last = tonumber(redis.call('HGET', KEYS[15], 'at'))
+redis.call('HSET', KEYS[15], 'at', now)
+if last and now - last > tonumber(ARGV[3]) then
+  local lease = tonumber(redis.call('HGET', KEYS[11], 'lease_ms')) or 30000
+  redis.call('HSET', KEYS[15], 'grace', now + lease)
+  return { 0, 0, 0 }
+end
+local grace = tonumber(redis.call('HGET', KEYS[15], 'grace'))
+if grace and now < grace then return { 0, 0, 0 } end
 local expired = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 if #expired == 0 then return { 0, 0, 0 } end
 

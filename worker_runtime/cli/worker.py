@@ -1,0 +1,94 @@
+"""``blackroad worker``: start a worker process, and list the live ones."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import click
+
+from worker_runtime import ops
+from worker_runtime.cli.context import AppContext, InputError
+from worker_runtime.cli.output import age, emit, grid
+from worker_runtime.cli.params import Duration
+from worker_runtime.runner import WorkerSettings, run_worker, setup_logging
+from worker_runtime.validation import check_queue_name
+
+
+@click.group("worker")
+def worker_group() -> None:
+    """Run workers and see which are alive."""
+
+
+@worker_group.command("start")
+@click.option(
+    "--queues", envvar="QUEUES", help="Comma-separated queues, in strict order; env QUEUES."
+)
+@click.option(
+    "--concurrency", envvar="WORKER_CONCURRENCY", type=click.IntRange(1, 100_000), default=10,
+    show_default=True, help="Jobs held at once; env WORKER_CONCURRENCY.",
+)  # fmt: skip
+@click.option("--handlers", envvar="HANDLERS", help="Module path(s) or .py file(s); env HANDLERS.")
+@click.option("--burst", is_flag=True, help="Exit once the queues hold nothing to do.")
+@click.option("--name", envvar="WORKER_NAME", help="Worker name (default host-pid).")
+@click.option(
+    "--metrics-port", envvar="METRICS_PORT", type=click.IntRange(0, 65535), default=9100,
+    show_default=True, help="Port of /metrics, /healthz and /readyz; 0 turns them off.",
+)  # fmt: skip
+@click.option("--grace", type=Duration(), default="25s", show_default=True,
+              help="How long running jobs may finish after SIGTERM.")  # fmt: skip
+@click.option("--lease", type=Duration(min_ms=100), default=None,
+              help="Lease (visibility timeout) override; default: the queue's lease.")  # fmt: skip
+@click.option("--json-logs", is_flag=True, envvar="JSON_LOGS", help="Log one JSON object a line.")
+@click.pass_obj
+def start(
+    app: AppContext, queues: str | None, concurrency: int, handlers: str | None, burst: bool,
+    name: str | None, metrics_port: int, grace: int, lease: int | None, json_logs: bool,
+) -> None:  # fmt: skip
+    """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
+    names = [q.strip() for q in (queues or "").split(",") if q.strip()]
+    if not names:
+        raise InputError("--queues: give at least one queue, e.g. --queues default")
+    for q in names:
+        try:
+            check_queue_name(q)
+        except ValueError as exc:
+            raise InputError(f"--queues: {exc}") from None
+    if not handlers:
+        raise InputError("--handlers: give the module that registers your @handler functions")
+    settings = WorkerSettings(
+        redis_url=app.redis_url, queues=names, handlers=handlers, concurrency=concurrency,
+        name=name, burst=burst, metrics_port=metrics_port or None, grace_s=grace / 1000,
+        lease_ms=lease if lease is not None else -1, json_logs=json_logs,
+    )  # fmt: skip
+    setup_logging(json_logs)
+    sys.path.insert(0, os.getcwd())
+    code = asyncio.run(run_worker(settings))
+    sys.exit(code)
+
+
+@worker_group.command("status")
+@click.pass_obj
+def status(app: AppContext) -> None:
+    """List live workers (those that sent a heartbeat in the last minute)."""
+    client = app.client
+    names = client.run(ops.live_workers())
+    workers = client.run(ops.worker_descriptions(names)) if names else []
+    now_ms = int(client.run(ops.Op(lambda r: int(r[0][0]) * 1000, commands=[("TIME",)])))
+    emit(
+        app,
+        workers,
+        lambda: grid(
+            "Workers",
+            ["name", "host", "queues", "concurrency", "in flight", "last heartbeat"],
+            [
+                [
+                    str(w["name"]), str(w["host"]), ",".join(w["queues"]),
+                    str(w["concurrency"]), str(w["in_flight"]),
+                    age(now_ms - int(w["heartbeat_ms"])) + " ago",
+                ]
+                for w in workers
+            ],
+        ),
+    )  # fmt: skip

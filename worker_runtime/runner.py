@@ -1,0 +1,100 @@
+"""Runs a Worker as a process: signals, logging, the health and metrics server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+from worker_runtime.client import Client
+from worker_runtime.handlers import load_handlers
+from worker_runtime.health import start_health_server
+from worker_runtime.metrics import WorkerMetrics
+from worker_runtime.worker import Worker
+
+log = logging.getLogger("blackroad.worker")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    redis_url: str
+    queues: list[str]
+    handlers: str
+    concurrency: int = 10
+    name: str | None = None
+    burst: bool = False
+    metrics_port: int | None = 9100
+    grace_s: float = 25.0
+    lease_ms: int = -1
+    json_logs: bool = False
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "ts": round(record.created, 3),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "msg": record.getMessage(),
+            }
+        )
+
+
+def setup_logging(json_logs: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+async def run_worker(settings: WorkerSettings) -> int:
+    handlers = load_handlers(settings.handlers)
+    client = Client.from_url(settings.redis_url)
+    worker = Worker(
+        client.store, settings.queues, handlers, concurrency=settings.concurrency,
+        name=settings.name, grace_s=settings.grace_s, burst=settings.burst,
+        lease_ms=settings.lease_ms, metrics=WorkerMetrics(),
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            # Second signal: leave at once; leases expire and the jobs are recovered.
+            log.warning("second signal: exiting now")
+            os._exit(128 + signum)
+        log.info("signal %d: finishing running jobs (grace %.0fs)", signum, settings.grace_s)
+        worker.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    runner = None
+    if settings.metrics_port is not None:
+        runner = await start_health_server(
+            settings.metrics_port, worker.metrics.registry,
+            lambda: worker.ready and not worker.stopping.is_set(),
+        )  # fmt: skip
+    started = time.monotonic()
+    log.info(
+        "worker %s serving %s with concurrency %d and handlers %s",
+        worker.name, ",".join(settings.queues), settings.concurrency, ",".join(sorted(handlers)),
+    )  # fmt: skip
+    try:
+        return await worker.run()
+    finally:
+        log.info("worker %s stopped after %.1fs", worker.name, time.monotonic() - started)
+        if runner is not None:
+            await runner.cleanup()
+        await client.close()

@@ -1,0 +1,385 @@
+"""The worker: claims jobs in batches, runs their handlers, keeps their leases alive,
+reports outcomes in batches, recovers dead workers' jobs, and shuts down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from worker_runtime import ops
+from worker_runtime.execution import JobContext, Outcome, execute, failed
+from worker_runtime.handlers import Handler
+from worker_runtime.keys import QueueKeys
+from worker_runtime.metrics import WorkerMetrics
+from worker_runtime.models import ClaimedJob, QueueConfig
+from worker_runtime.store import AsyncStore
+
+log = logging.getLogger("blackroad.worker")
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+#: Longest idle wait without a wake-up message, a safety net for a lost message.
+IDLE_WAIT_S = 2.0
+#: How often the queue config (default timeout) and depth gauges are refreshed.
+REFRESH_S = 5.0
+
+
+@dataclass
+class Held:
+    job: ClaimedJob
+    ctx: JobContext
+    task: asyncio.Task[None] | None = None
+    #: Why the task was cancelled: "lost" (lease), "cancelled" (by a user), "shutdown".
+    stop_reason: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: AsyncStore,
+        queues: list[str],
+        handlers: dict[str, Handler],
+        *,
+        concurrency: int = 10,
+        name: str | None = None,
+        grace_s: float = 25.0,
+        burst: bool = False,
+        lease_ms: int = -1,
+        metrics: WorkerMetrics | None = None,
+    ) -> None:
+        self.store = store
+        self.queues = queues
+        self.handlers = handlers
+        self.concurrency = concurrency
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.grace_s = grace_s
+        self.burst = burst
+        self.lease_override = lease_ms
+        self.metrics = metrics or WorkerMetrics()
+        self.held: dict[tuple[str, str], Held] = {}
+        self.busy = 0
+        self.ready = False
+        self.stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._acks: list[tuple[Held, str]] = []
+        self._ack_ready = asyncio.Event()
+        self._lease_ms: dict[str, int] = {q: 30_000 for q in queues}
+        self._config: dict[str, QueueConfig] = {q: QueueConfig() for q in queues}
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
+        self._background: list[asyncio.Task[None]] = []
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
+        self._background = [
+            asyncio.create_task(coro)
+            for coro in (
+                self._listen(), self._heartbeat_loop(), self._recover_loop(),
+                self._flush_loop(), self._refresh_loop(),
+            )
+        ]  # fmt: skip
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            for task in self._background:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.store.run(ops.worker_beat(self.name, None, 1))
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        return 0
+
+    def stop(self) -> None:
+        """Stop claiming now; running jobs get the grace period to finish."""
+        self.stopping.set()
+        self._wake.set()
+        self._slot_free.set()
+
+    async def _drain(self) -> None:
+        deadline = time.monotonic() + self.grace_s
+        while self.busy and time.monotonic() < deadline:
+            self._slot_free.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_free.wait(), deadline - time.monotonic())
+        unfinished = [h for h in self.held.values() if h.task is not None and not h.task.done()]
+        for h in unfinished:
+            h.stop_reason = "shutdown"
+            h.ctx.cancelled.set()
+            assert h.task is not None
+            h.task.cancel()
+        await asyncio.gather(*(h.task for h in unfinished if h.task), return_exceptions=True)
+        await self._flush_acks_until_done()
+        if unfinished:
+            await self._release([h for h in unfinished if (h.job.queue, h.job.id) in self.held])
+
+    async def _release(self, items: list[Held]) -> None:
+        by_queue: dict[str, list[tuple[str, str]]] = {}
+        for h in items:
+            by_queue.setdefault(h.job.queue, []).append((h.job.id, h.job.token))
+        for queue, held in by_queue.items():
+            for _ in range(10):
+                try:
+                    n = await self.store.run(ops.release(queue, held))
+                    log.info("released %d unfinished jobs of %s to pending", n, queue)
+                    break
+                except REDIS_DOWN:
+                    await asyncio.sleep(0.5)
+        for h in items:
+            self.held.pop((h.job.queue, h.job.id), None)
+
+    # ---- claiming ----------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self.stopping.is_set():
+            free = self.concurrency - self.busy
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self._wake.clear()
+            try:
+                claimed, next_due = await self._claim(free)
+                self.ready = True
+            except REDIS_DOWN as exc:
+                self.ready = False
+                log.warning("redis unreachable, claiming nothing: %s", exc)
+                await self._sleep(1.0)
+                continue
+            if claimed >= free:
+                continue
+            if self.burst and await self._burst_done(next_due):
+                return
+            timeout = IDLE_WAIT_S if next_due is None else min(IDLE_WAIT_S, next_due / 1000)
+            await self._sleep(timeout)
+
+    async def _sleep(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _claim(self, free: int) -> tuple[int, int | None]:
+        """Claims from the queues in strict order; returns (jobs claimed, ms to next due)."""
+        total, next_due = 0, None
+        for queue in self.queues:
+            if free - total <= 0:
+                break
+            got = await self.store.run(
+                ops.claim(queue, self.name, free - total, self.lease_override)
+            )
+            self._lease_ms[queue] = got.lease_ms
+            if got.next_due_ms is not None:
+                next_due = got.next_due_ms if next_due is None else min(next_due, got.next_due_ms)
+            for job in got.jobs:
+                self._start(job)
+            total += len(got.jobs)
+        return total, next_due
+
+    async def _burst_done(self, next_due: int | None) -> bool:
+        if self.busy or self.held or self._acks:
+            return False
+        stats = [await self.store.run(ops.stats(q)) for q in self.queues]
+        return all(s.pending == 0 and s.running == 0 for s in stats) and (
+            next_due is None or next_due > 0
+        )
+
+    def _start(self, job: ClaimedJob) -> None:
+        ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
+        held = Held(job, ctx)
+        self.held[(job.queue, job.id)] = held
+        self.busy += 1
+        self.metrics.processing.labels(self.name).set(self.busy)
+        if job.attempt == 1:
+            waited = max(0.0, time.time() - job.enqueued_ms / 1000)
+            self.metrics.latency.labels(job.queue, str(job.priority)).observe(waited)
+        held.task = asyncio.create_task(self._run(held))
+
+    # ---- running one job ---------------------------------------------------------------
+
+    async def _run(self, held: Held) -> None:
+        job = held.job
+        timeout_ms = job.timeout_ms or self._config[job.queue].timeout_ms
+        handler = self.handlers.get(job.name)
+        try:
+            if handler is None:
+                outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
+            else:
+                outcome = await execute(handler, job, held.ctx, timeout_ms / 1000, self._pool)
+        except asyncio.CancelledError:
+            if held.stop_reason == "cancelled":
+                outcome = failed("Cancelled", "cancelled while running", permanent=True)
+            else:
+                return  # lease lost (another attempt owns it) or shutdown (released later)
+        finally:
+            self.busy -= 1
+            self.metrics.processing.labels(self.name).set(self.busy)
+            self.metrics.duration.labels(job.queue, job.name).observe(
+                time.monotonic() - held.started
+            )
+            self._slot_free.set()
+        if outcome.ok:
+            self._acks.append((held, outcome.result))
+            self._ack_ready.set()
+        else:
+            await self._report_failure(held, outcome)
+
+    async def _report_failure(self, held: Held, outcome: Outcome) -> None:
+        job = held.job
+        op = ops.fail(
+            job.queue, job.id, job.token, reason=outcome.reason, error=outcome.error,
+            permanent=outcome.permanent, delay_ms=outcome.delay_ms, draw=random.random(),
+        )  # fmt: skip
+        self.metrics.failed.labels(job.queue, job.name, outcome.reason).inc()
+        while True:
+            try:
+                result = await self.store.run(op)
+                break
+            except REDIS_DOWN:
+                await asyncio.sleep(0.5)
+        self.held.pop((job.queue, job.id), None)
+        status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
+            result.outcome, result.outcome
+        )
+        self.metrics.completed.labels(job.queue, job.name, status).inc()
+        log.info(
+            "job %s %s attempt %d: %s (%s)", job.id, job.queue, job.attempt, result.outcome,
+            outcome.reason,
+        )  # fmt: skip
+
+    # ---- background loops --------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._ack_ready.wait()
+            self._ack_ready.clear()
+            await self._flush_acks()
+
+    async def _flush_acks_until_done(self) -> None:
+        for _ in range(20):
+            if not self._acks:
+                return
+            await self._flush_acks()
+
+    async def _flush_acks(self) -> None:
+        """Reports every finished job in one round trip (group commit under load)."""
+        batch, self._acks = self._acks, []
+        if not batch:
+            return
+        by_queue: dict[str, list[tuple[Held, str]]] = {}
+        for held, result in batch:
+            by_queue.setdefault(held.job.queue, []).append((held, result))
+        calls = [
+            ops.complete(q, self.name, [(h.job.id, h.job.token, res) for h, res in items])
+            for q, items in by_queue.items()
+        ]
+        try:
+            replies = await self.store.run_many(calls)
+        except REDIS_DOWN:
+            self._acks = batch + self._acks
+            await asyncio.sleep(0.5)
+            self._ack_ready.set()
+            return
+        for items, codes in zip(by_queue.values(), replies, strict=True):
+            for (held, _), code in zip(items, codes, strict=True):
+                job = held.job
+                self.held.pop((job.queue, job.id), None)
+                status = {1: "completed", -1: "lease_lost", -2: "cancelled"}[code]
+                self.metrics.completed.labels(job.queue, job.name, status).inc()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            interval = min(self._lease_ms.values()) / 3000
+            await asyncio.sleep(interval)
+            try:
+                await self._heartbeat()
+                await self.store.run(ops.worker_beat(self.name, self.describe(), 60_000))
+                self.ready = not self.stopping.is_set()
+            except REDIS_DOWN as exc:
+                self.ready = False
+                log.warning("heartbeat failed: %s", exc)
+
+    async def _heartbeat(self) -> None:
+        by_queue: dict[str, list[tuple[str, str]]] = {}
+        for (queue, job_id), entry in list(self.held.items()):
+            by_queue.setdefault(queue, []).append((job_id, entry.job.token))
+        if not by_queue:
+            return
+        calls = [ops.heartbeat(q, self._lease_ms[q], items) for q, items in by_queue.items()]
+        replies = await self.store.run_many(calls)
+        for queue, (lost, cancelled) in zip(by_queue, replies, strict=True):
+            marked = [(i, "lost") for i in lost] + [(i, "cancelled") for i in cancelled]
+            for job_id, reason in marked:
+                held = self.held.get((queue, job_id))
+                if held is None or held.task is None or held.task.done():
+                    continue
+                log.warning("job %s of %s: %s, stopping it", job_id, queue, reason)
+                held.stop_reason = reason
+                held.ctx.cancelled.set()
+                held.task.cancel()
+                if reason == "lost":
+                    self.held.pop((queue, job_id), None)
+
+    async def _recover_loop(self) -> None:
+        while True:
+            interval = min(1.0, min(self._lease_ms.values()) / 4000)
+            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            for queue in self.queues:
+                stall_ms = max(int(interval * 4000), self._lease_ms[queue] // 2)
+                try:
+                    requeued, dead, _ = await self.store.run(ops.recover(queue, 500, stall_ms))
+                except REDIS_DOWN:
+                    continue
+                if requeued or dead:
+                    log.warning("recovered %d expired jobs of %s (%d dead)", requeued, queue, dead)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            for queue in self.queues:
+                try:
+                    raw = await self.store.run(ops.read_config(queue))
+                    self._config[queue] = QueueConfig.from_redis(raw)
+                    stats = await self.store.run(ops.stats(queue))
+                except REDIS_DOWN:
+                    continue
+                for state in ("pending", "delayed", "running", "completed", "dead", "cancelled"):
+                    self.metrics.depth.labels(queue, state).set(getattr(stats, state))
+            await asyncio.sleep(REFRESH_S)
+
+    async def _listen(self) -> None:
+        """Sets the wake flag when any of our queues gets work (Redis pub/sub)."""
+        channels = [QueueKeys.of(q).wake for q in self.queues]
+        while True:
+            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(*channels)
+                while True:
+                    msg = await pubsub.get_message(timeout=5.0)
+                    if msg is not None:
+                        self._wake.set()
+            except REDIS_DOWN:
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "queues": self.queues,
+            "concurrency": self.concurrency,
+            "in_flight": self.busy,
+            "heartbeat_ms": int(time.time() * 1000),
+        }
