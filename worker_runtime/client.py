@@ -13,9 +13,11 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import pydantic
+
 from worker_runtime import ops
 from worker_runtime.connection import DEFAULT_URL, connect_async
-from worker_runtime.errors import JobNotFoundError, PayloadTooLargeError
+from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
 from worker_runtime.store import AsyncStore
@@ -131,12 +133,14 @@ class Client:
 
     async def retry_dead(self, queue: str) -> int:
         """Sends every dead job of ``queue`` back to pending; returns how many."""
+        check_queue_name(queue)
         total = 0
         while n := await self.store.run(ops.retry_all(queue)):
             total += n
         return total
 
     async def purge(self, queue: str, states: Sequence[str] = STATE_SETS) -> int:
+        check_queue_name(queue)
         total = 0
         for state in states:
             while n := await self.store.run(ops.purge(queue, state)):
@@ -144,6 +148,7 @@ class Client:
         return total
 
     async def purge_dead(self, queue: str, older_than_ms: int) -> int:
+        check_queue_name(queue)
         total = 0
         while n := await self.store.run(ops.purge(queue, "dead", older_than_ms=older_than_ms)):
             total += n
@@ -151,11 +156,11 @@ class Client:
 
     async def dead_letters(self, queue: str, offset: int = 0, limit: int = 50) -> list[Job]:
         """Dead jobs, newest first."""
+        check_queue_name(queue)
         ids: list[str] = await self.store.redis.zrevrange(  # type: ignore[assignment]
             QueueKeys.of(queue).dead, offset, offset + limit - 1
         )
-        jobs = [await self.store.run(ops.job_info(queue, i)) for i in ids]
-        return [j for j in jobs if j is not None]
+        return await self.store.run(ops.jobs_info(queue, ids)) if ids else []
 
     async def stats(self, queue: str) -> QueueStats:
         check_queue_name(queue)
@@ -172,7 +177,14 @@ class Client:
         """Validates and writes settings (field names of QueueConfig); returns them all."""
         check_queue_name(queue)
         current = await self.config(queue)
-        merged = QueueConfig.model_validate({**current.model_dump(), **changes})
+        try:
+            merged = QueueConfig.model_validate({**current.model_dump(), **changes})
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(x) for x in first["loc"]) or "config"
+            raise InvalidArgumentError(
+                f"{field}: {first['msg']} (got {first.get('input')!r})"
+            ) from exc
         fields = {k: v for k, v in merged.to_redis().items() if k in changes}
         await self.store.register_queues([queue])
         await self.store.run(ops.configure(queue, fields))
@@ -203,7 +215,13 @@ class SyncClient:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self._client = self._call(self._make(url, options))
+        try:
+            self._client = self._call(self._make(url, options))
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+            raise
 
     @staticmethod
     async def _make(url: str, options: dict[str, Any]) -> Client:

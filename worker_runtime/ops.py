@@ -440,3 +440,15 @@ def worker_descriptions(names: Sequence[str]) -> Op[list[dict[str, Any]]]:
         return [json.loads(v) for v in r[0] if v]
 
     return Op(parse, commands=[("MGET", *[worker_key(n) for n in names])])
+
+
+def jobs_info(queue: str, job_ids: Sequence[str]) -> Op[list[Job]]:
+    """Several jobs of one queue in one round trip; missing ones are left out."""
+    single = [job_info(queue, i) for i in job_ids]
+    width = len(single[0].commands) if single else 0
+
+    def parse(r: list[Any]) -> list[Job]:
+        found = [op.parse(r[n * width : (n + 1) * width]) for n, op in enumerate(single)]
+        return [j for j in found if j is not None]
+
+    return Op(parse, commands=[c for op in single for c in op.commands])

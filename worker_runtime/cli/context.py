@@ -123,6 +123,8 @@ def translate(exc: Exception, app: AppContext | None) -> click.ClickException:
         return exc  # click's own one-line "Error: ..." with its exit code
     if isinstance(exc, pydantic.ValidationError):
         return InputError(_validation_message(exc))
+    if isinstance(exc.__cause__, pydantic.ValidationError):
+        return InputError(_validation_message(exc.__cause__))
     if isinstance(exc, InvalidArgumentError):
         return InputError(str(exc))
     if isinstance(exc, QueueError):
