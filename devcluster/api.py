@@ -130,8 +130,8 @@ class Api:
                     (
                         "metadata.name",
                         f'Invalid value: "{md["name"]}": a lowercase RFC 1123 subdomain '
-                        "must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
-                        "with an alphanumeric character",
+                        "must consist of lower case alphanumeric characters, '-' or '.', "
+                        "and must start and end with an alphanumeric character",
                     )
                 ],
             )
