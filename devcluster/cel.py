@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +13,9 @@ from celpy.evaluation import CELEvalError
 
 JSON = dict[str, Any]
 Cause = tuple[str, str]
+
+# cel-python logs every evaluation step at DEBUG: costly, and it floods pytest's log capture.
+logging.getLogger("celpy").setLevel(logging.INFO)
 
 _env = celpy.Environment()
 

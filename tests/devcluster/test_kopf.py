@@ -1,0 +1,133 @@
+"""kopf 1.45 against the cluster: a minimal operator run with `kopf.testing.KopfRunner`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kopf
+import pytest
+from kopf.testing import KopfRunner
+
+from tests.devcluster.conftest import GROUP, wait_for, widget
+from tests.devcluster.kube import Kube
+
+
+def _log(message: str) -> None:
+    # KopfRunner swaps sys.stdout while it runs; the original stderr is always safe.
+    print(f"[kopf-test] {message}", file=sys.__stderr__)
+
+
+class Seen:
+    """What the handlers observed, shared with the test thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, str]] = []
+
+    def add(self, kind: str, name: str) -> None:
+        with self.lock:
+            self.events.append((kind, name))
+        _log(f"{kind} {name}")
+
+    def has(self, kind: str, name: str) -> bool:
+        with self.lock:
+            return (kind, name) in self.events
+
+
+def _registry(seen: Seen) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    resource = (GROUP, "v1", "widgets")
+
+    # A private registry has none of kopf's default login handlers: name one explicitly.
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_kubeconfig(**kwargs)
+
+    @kopf.on.create(*resource, id="created", registry=registry)
+    def created(
+        name: str, spec: Any, body: kopf.Body, patch: kopf.Patch, **_: Any
+    ) -> dict[str, Any]:
+        seen.add("create", name)
+        kopf.info(body, reason="Observed", message="seen by the test operator")
+        patch.status["phase"] = "Created"
+        return {"size": spec["size"]}
+
+    @kopf.on.update(*resource, id="updated", field="spec.size", registry=registry)
+    def updated(name: str, new: Any, patch: kopf.Patch, **_: Any) -> None:
+        seen.add("update", name)
+        patch.status["phase"] = f"Resized-{new}"
+
+    @kopf.timer(*resource, id="ticked", interval=0.5, registry=registry)
+    def ticked(name: str, **_: Any) -> None:
+        if not seen.has("timer", name):
+            seen.add("timer", name)
+
+    @kopf.on.delete(*resource, id="deleted", registry=registry)
+    def deleted(name: str, **_: Any) -> None:
+        seen.add("delete", name)
+
+    return registry
+
+
+@pytest.fixture
+def operator_env(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    yield
+
+
+def _settings() -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.watching.server_timeout = 10
+    settings.posting.level = 0
+    return settings
+
+
+def test_kopf_operator_lifecycle(
+    operator_env: None, kube: Kube, namespace: str, widgets: str
+) -> None:
+    seen = Seen()
+    path = f"{widgets}/namespaces/{namespace}/widgets"
+    args = ["run", "--standalone", "--namespace", namespace, "--verbose"]
+    with KopfRunner(args, registry=_registry(seen), settings=_settings(), timeout=30) as runner:
+        assert kube.post(path, widget("w")).status == 201
+        wait_for(lambda: seen.has("create", "w"), what="create handler", timeout=20)
+        status = wait_for(
+            lambda: (kube.get(f"{path}/w").body.get("status") or {}).get("created"),
+            what="handler result in status",
+            timeout=20,
+        )
+        assert status == {"size": 3}
+        assert kube.get(f"{path}/w").body["status"]["phase"] == "Created"
+        finalizers = kube.get(f"{path}/w").body["metadata"].get("finalizers") or []
+        assert "kopf.zalando.org/KopfFinalizerMarker" in finalizers
+
+        kube.patch(f"{path}/w", {"spec": {"size": 9}})
+        wait_for(lambda: seen.has("update", "w"), what="update handler", timeout=20)
+        wait_for(
+            lambda: kube.get(f"{path}/w").body["status"].get("phase") == "Resized-9",
+            what="status patch from update",
+            timeout=20,
+        )
+        wait_for(lambda: seen.has("timer", "w"), what="timer", timeout=20)
+
+        kube.delete(f"{path}/w")
+        wait_for(lambda: seen.has("delete", "w"), what="delete handler", timeout=20)
+        wait_for(
+            lambda: kube.get(f"{path}/w").status == 404,
+            what="finalizer removal to finish the delete",
+            timeout=20,
+        )
+
+        def posted() -> bool:
+            events = kube.get(f"/api/v1/namespaces/{namespace}/events").body["items"]
+            return any(
+                e["involvedObject"].get("name") == "w" and e["reason"] == "Observed" for e in events
+            )
+
+        wait_for(posted, what="kopf to post k8s events about its handlers", timeout=20)
+    assert runner.exit_code == 0, runner.output
+    assert runner.exception is None
