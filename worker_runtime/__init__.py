@@ -1,6 +1,7 @@
 """BlackRoad Queues: the engine, its client and the worker runtime."""
 
 from worker_runtime.client import Client, SyncClient
+from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.errors import (
     InvalidArgumentError,
     JobNotFoundError,
@@ -8,6 +9,8 @@ from worker_runtime.errors import (
     PayloadTooLargeError,
     QueueError,
 )
+from worker_runtime.execution import JobContext
+from worker_runtime.handlers import handler
 from worker_runtime.models import Enqueued, Job, JobSpec, JobState, Priority, QueueConfig
 
 __all__ = [
@@ -15,13 +18,17 @@ __all__ = [
     "Enqueued",
     "InvalidArgumentError",
     "Job",
+    "JobContext",
     "JobNotFoundError",
     "JobSpec",
     "JobState",
     "PayloadError",
     "PayloadTooLargeError",
+    "PermanentFailure",
     "Priority",
     "QueueConfig",
     "QueueError",
+    "Retry",
     "SyncClient",
+    "handler",
 ]

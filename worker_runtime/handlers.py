@@ -31,25 +31,30 @@ class Handler:
 REGISTRY: dict[str, Handler] = {}
 
 
+def build_handler(name: str, func: Callable[..., Any]) -> Handler:
+    """Describes ``func`` as the handler of ``name`` without registering it."""
+    check_job_name(name)
+    params = [
+        p
+        for p in inspect.signature(func).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if not 1 <= len(params) <= 2:
+        raise InvalidArgumentError(
+            f"handler {name!r}: takes (payload) or (payload, ctx), not {len(params)} args"
+        )
+    return Handler(name, func, asyncio.iscoroutinefunction(func), len(params) == 2)
+
+
 def handler(name: str) -> Callable[[F], F]:
     """Registers an async or sync function ``(payload)`` or ``(payload, ctx)`` for ``name``."""
     check_job_name(name)
 
     def register(func: F) -> F:
-        params = [
-            p
-            for p in inspect.signature(func).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        if not 1 <= len(params) <= 2:
-            raise InvalidArgumentError(
-                f"handler {name!r}: takes (payload) or (payload, ctx), not {len(params)} args"
-            )
         existing = REGISTRY.get(name)
         if existing is not None and existing.func is not func:
             raise InvalidArgumentError(f"handler {name!r}: registered twice")
-        is_async = asyncio.iscoroutinefunction(func)
-        REGISTRY[name] = Handler(name, func, is_async, len(params) == 2)
+        REGISTRY[name] = build_handler(name, func)
         return func
 
     return register

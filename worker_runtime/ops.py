@@ -251,13 +251,14 @@ def fail(
 
 
 def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int, int, int]]:
-    """Returns (requeued, dead, cancelled); see recover-15.lua for the stall guard."""
+    """Returns (requeued, dead, cancelled); see recover-16.lua for the stall guard and the
+    spreading of recovered jobs."""
     k = QueueKeys.of(queue)
     keys = [
-        k.running, k.lease, k.att, k.hist, k.jobs, k.pending, k.dead, k.reason, k.dedupe,
-        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery,
+        k.running, k.lease, k.att, k.hist, k.jobs, k.delayed, k.dead, k.reason, k.dedupe,
+        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery, k.dprio,
     ]  # fmt: skip
-    args: list[str | int | float] = [k.wake, limit, stall_ms]
+    args: list[str | int | float] = [k.wake, limit, stall_ms, secrets.randbelow(2**31 - 2)]
     return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", keys, args)
 
 
@@ -364,6 +365,14 @@ def locate(queues: Sequence[str], job_id: str) -> Op[str | None]:
     return Op(parse, commands=[("HEXISTS", QueueKeys.of(q).jobs, job_id) for q in queues])
 
 
+def _decode_or_raw(text: str) -> Any:
+    """A payload, or its raw text when a foreign producer wrote something that is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _history(raw: str | None) -> list[Attempt]:
     if not raw:
         return []
@@ -397,7 +406,7 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             id=job_id,
             queue=queue,
             name=meta["n"],
-            payload=json.loads(payload),
+            payload=_decode_or_raw(payload),
             state=state or JobState.PENDING,
             priority=int(meta["p"]),
             enqueued_ms=enq,

@@ -74,7 +74,7 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._acks: list[tuple[Held, str]] = []
         self._ack_ready = asyncio.Event()
-        self._lease_ms: dict[str, int] = {q: 30_000 for q in queues}
+        self._lease_ms: dict[str, int] = {q: lease_ms if lease_ms > 0 else 30_000 for q in queues}
         self._config: dict[str, QueueConfig] = {q: QueueConfig() for q in queues}
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
         self._background: list[asyncio.Task[None]] = []
@@ -298,9 +298,14 @@ class Worker:
                 self.metrics.completed.labels(job.queue, job.name, status).inc()
 
     async def _heartbeat_loop(self) -> None:
+        last = 0.0
         while True:
+            # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
             interval = min(self._lease_ms.values()) / 3000
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, min(0.5, last + interval - time.monotonic())))
+            if time.monotonic() - last < interval:
+                continue
+            last = time.monotonic()
             try:
                 await self._heartbeat()
                 await self.store.run(ops.worker_beat(self.name, self.describe(), 60_000))

@@ -36,6 +36,7 @@ async def test_stale_token_can_neither_complete_nor_fail(client: Client, r: redi
     first = await _claim_one(client, lease_ms=30)
     await asyncio.sleep(0.05)
     assert await client.store.run(ops.recover("q")) == (1, 0, 0)
+    r.zadd(QueueKeys.of("q").delayed, {first.id: 0})  # time travel past the spreading delay
     second = await _claim_one(client)
     assert second.id == first.id and second.attempt == 2 and second.token != first.token
     assert await client.store.run(ops.complete("q", "w", [(first.id, first.token, "")])) == [-1]
@@ -117,19 +118,49 @@ async def test_heartbeat_extends_leases_in_one_call(client: Client, r: redis.Red
     assert r.zscore(k.running, "ghost") is None
 
 
-async def test_expired_lease_returns_job_to_its_place_in_line(
+async def test_expired_lease_returns_job_within_half_a_lease(
     client: Client, r: redis.Redis
 ) -> None:
+    await client.configure("q", lease_ms=4000)
     first = await client.enqueue("q", "first")
-    await client.enqueue("q", "second")
     job = await _claim_one(client, lease_ms=20)
     assert job.id == first.id
     await asyncio.sleep(0.04)
+    t0 = int(r.time()[0]) * 1000
     assert await client.store.run(ops.recover("q")) == (1, 0, 0)
+    due = r.zscore(QueueKeys.of("q").delayed, first.id)
+    assert due is not None and t0 - 1000 <= due <= t0 + 3000  # spread over half a lease
+    r.zadd(QueueKeys.of("q").delayed, {first.id: 0})
     again = await _claim_one(client)
     assert again.id == first.id and again.attempt == 2
     info = await client.get_job(first.id)
     assert info is not None and info.history[0].reason == "LeaseExpired"
+    check_queue(r, "q")
+
+
+async def test_recovered_jobs_of_one_worker_are_spread_out(client: Client, r: redis.Redis) -> None:
+    await client.configure("q", lease_ms=60_000)
+    await client.enqueue_many([JobSpec("q", "j")] * 20)
+    await client.store.run(ops.claim("q", "w", 20, lease_ms=10))
+    await asyncio.sleep(0.03)
+    assert await client.store.run(ops.recover("q")) == (20, 0, 0)
+    dues = [s for _, s in r.zrange(QueueKeys.of("q").delayed, 0, -1, withscores=True)]
+    assert max(dues) - min(dues) > 5000  # not handed out again as one batch
+
+
+async def test_stall_guard_recovers_nothing_for_one_lease_after_a_gap(
+    client: Client, r: redis.Redis
+) -> None:
+    await client.configure("q", lease_ms=1000)
+    await client.enqueue("q", "j")
+    assert await client.store.run(ops.recover("q", stall_ms=100)) == (0, 0, 0)
+    await _claim_one(client, lease_ms=20)
+    await asyncio.sleep(0.2)  # nobody ran recover for longer than the stall threshold
+    assert await client.store.run(ops.recover("q", stall_ms=100)) == (0, 0, 0)
+    assert await client.store.run(ops.recover("q", stall_ms=100)) == (0, 0, 0)  # grace
+    await asyncio.sleep(1.05)
+    # Calls kept coming during the grace period? No: this one comes after a gap again.
+    assert await client.store.run(ops.recover("q", stall_ms=5000)) == (1, 0, 0)
 
 
 async def test_lease_expiry_with_no_attempts_left_is_dead(client: Client, r: redis.Redis) -> None:

@@ -1,6 +1,9 @@
 --[[
-  recover: returns jobs whose lease expired (their worker died or stalled) to pending,
-  at their original place in line.
+  recover: returns jobs whose lease expired (their worker died or stalled) to the queue.
+
+  A recovered job becomes due after a random delay of up to half a lease, so the jobs a
+  crashed worker held together are not claimed together again: one poison job that kills
+  its process then takes fewer innocent neighbours down with it each time.
 
   Guarantee: judged by the Redis server's clock; the expired attempt counts and is
   recorded in the history with reason LeaseExpired; a job out of attempts goes to the
@@ -8,7 +11,7 @@
   of workers may run it concurrently at any interval.
 
   KEYS[1] running   KEYS[2] lease     KEYS[3] att      KEYS[4] hist     KEYS[5] jobs
-  KEYS[6] pending   KEYS[7] dead      KEYS[8] reason   KEYS[9] dedupe   KEYS[10] dk
+  KEYS[6] delayed   KEYS[7] dead      KEYS[8] reason   KEYS[9] dedupe   KEYS[10] dk
   KEYS[11] config   KEYS[12] cancelreq KEYS[13] cancelled KEYS[14] result
 
   ARGV[1] wake channel
@@ -20,8 +23,10 @@
   not cause a mass redelivery of jobs that are still running.
 
   KEYS[15] recovery  hash  at -> last recover call ms, grace -> recover nothing before
+  KEYS[16] dprio     hash  id -> priority (delayed jobs)
 
   ARGV[3] stall threshold ms
+  ARGV[4] random seed (an integer from the caller; Lua's own PRNG is not random here)
 
   Returns {requeued, dead, cancelled}.
 ]]
@@ -29,8 +34,9 @@
 --@include finish
 
 local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], jobs = KEYS[5],
-  pending = KEYS[6], dead = KEYS[7], reason = KEYS[8], dedupe = KEYS[9], dk = KEYS[10],
-  config = KEYS[11], cancelreq = KEYS[12], cancelled = KEYS[13], result = KEYS[14] }
+  delayed = KEYS[6], dead = KEYS[7], reason = KEYS[8], dedupe = KEYS[9], dk = KEYS[10],
+  config = KEYS[11], cancelreq = KEYS[12], cancelled = KEYS[13], result = KEYS[14],
+  recovery = KEYS[15], dprio = KEYS[16] }
 local now = nowMs()
 local last = tonumber(redis.call('HGET', KEYS[15], 'at'))
 redis.call('HSET', KEYS[15], 'at', now)
@@ -45,7 +51,9 @@ local expired = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, 
 if #expired == 0 then return { 0, 0, 0 } end
 
 local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_attempts')
+  'keep_dead', 'max_attempts', 'lease_ms')
+local spread = math.max(1, math.floor(configNumber(cfg, 6, 30000) / 2))
+local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
@@ -68,7 +76,9 @@ for _, id in ipairs(expired) do
     else
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err))
       redis.call('HSET', K.att, id, attempt)
-      redis.call('ZADD', K.pending, pscore, id)
+      seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
+      redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
+      redis.call('HSET', K.dprio, id, math.floor(tonumber(pscore) / PRIO_SPAN))
       requeued = requeued + 1
     end
   end
