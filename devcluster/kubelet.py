@@ -187,8 +187,8 @@ class Kubelet:
         if current is None:
             if replica.started_at is None and replica.waiting_reason == "ContainerCreating":
                 return
-            self.api.create(self._pods, namespace, wanted, opts)
-            return
+            # Create drops status (a subresource), so the status follows as an update.
+            current = self.api.create(self._pods, namespace, wanted, opts)
         new = copy.deepcopy(current)
         new["status"] = wanted["status"]
         new["metadata"]["annotations"] = wanted["metadata"]["annotations"]

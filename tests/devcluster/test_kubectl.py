@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.devcluster.conftest import KUBECTL, KubectlFn, to_yaml, wait_for, widget
+from tests.devcluster.conftest import KUBECTL, KubectlFn, to_yaml, widget
 from tests.devcluster.kube import Kube
 
 
