@@ -12,7 +12,7 @@ import kopf
 import pytest
 from kopf.testing import KopfRunner
 
-from tests.devcluster.conftest import GROUP, wait_for, widget
+from tests.devcluster.conftest import GROUP, apply_crd, wait_for, widget
 from tests.devcluster.kube import Kube
 
 
@@ -131,3 +131,50 @@ def test_kopf_operator_lifecycle(
         wait_for(posted, what="kopf to post k8s events about its handlers", timeout=20)
     assert runner.exit_code == 0, runner.output
     assert runner.exception is None
+
+
+def _peering_crd(kind: str, plural: str, scope: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.kopf.dev"},
+        "spec": {
+            "group": "kopf.dev",
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_kopf_peering_over_applied_crds(
+    operator_env: None, kube: Kube, namespace: str, widgets: str
+) -> None:
+    apply_crd(kube, _peering_crd("KopfPeering", "kopfpeerings", "Namespaced"))
+    apply_crd(kube, _peering_crd("ClusterKopfPeering", "clusterkopfpeerings", "Cluster"))
+    peerings = f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings"
+    created = kube.post(
+        peerings,
+        {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "default"}},
+    )
+    assert created.status == 201, created.text
+    args = ["run", "--peering=default", "--namespace", namespace]
+    with KopfRunner(args, registry=_registry(Seen()), settings=_settings(), timeout=30) as runner:
+        wait_for(
+            lambda: kube.get(f"{peerings}/default").body.get("status"),
+            what="kopf to announce itself in the peering object",
+            timeout=20,
+        )
+    assert runner.exit_code == 0, runner.output
