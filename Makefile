@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test lint typecheck run crds bench e2e e2e-kind image clean
+.PHONY: install redis test lint typecheck run bench image clean
 
 install: $(STAMP) redis
 
@@ -36,3 +36,6 @@ image:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(BIN)/python -m bench.ours
