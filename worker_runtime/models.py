@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,26 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class AgingRule(BaseModel):
+    """Jobs waiting longer than ``after_ms`` at ``from_priority`` move to ``to_priority``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_priority: int = Field(ge=0, le=10, description="Level the rule takes jobs from.")
+    to_priority: int = Field(ge=0, le=10, description="Level it promotes them to (lower).")
+    after_ms: int = Field(ge=1000, description="Wait after which a job is promoted.")
+
+
+#: Default weights of weighted fairness, by priority level.
+DEFAULT_WEIGHTS: dict[int, float] = {0: 10, 1: 5, 5: 2, 8: 1, 10: 0.5}
+#: Default aging: LOW to NORMAL after 30 min, NORMAL to HIGH after 15, HIGH to CRITICAL after 5.
+DEFAULT_AGING: tuple[AgingRule, ...] = (
+    AgingRule(from_priority=8, to_priority=5, after_ms=1_800_000),
+    AgingRule(from_priority=5, to_priority=1, after_ms=900_000),
+    AgingRule(from_priority=1, to_priority=0, after_ms=300_000),
+)
+
+
 class QueueConfig(BaseModel):
     """Settings of one queue, stored in its config hash and read by the Lua scripts."""
 
@@ -73,16 +93,77 @@ class QueueConfig(BaseModel):
         524_288, ge=1, le=536_870_912, description="Largest payload accepted, in bytes."
     )
     paused: bool = Field(False, description="A paused queue accepts jobs and hands out none.")
+    fairness: Literal["strict", "weighted"] = Field(
+        "strict",
+        description="strict: always the highest priority first; weighted: each priority level "
+        "gets a share of claims proportional to its weight (no level starves).",
+    )
+    weights: dict[int, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="Weight per priority level (0-10) for weighted fairness; unlisted levels "
+        "weigh 1.",
+    )
+    aging: bool = Field(True, description="Promote jobs that wait too long (see aging_rules).")
+    aging_rules: list[AgingRule] = Field(
+        default_factory=lambda: list(DEFAULT_AGING),
+        description="Jobs waiting longer than after_ms at from_priority move to to_priority.",
+    )
+    rate_limit: int | None = Field(
+        None, ge=1, description="Most jobs started per rate_period_ms across all workers."
+    )
+    rate_period_ms: int = Field(1000, ge=1, le=86_400_000, description="Rate limit window.")
+    rate_limiter: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+        description="Name of a rate limit shared with other queues (instead of rate_limit).",
+    )
+    key_rate_limit: int | None = Field(
+        None, ge=1, description="Most jobs per rate_key started per key_rate_period_ms."
+    )
+    key_rate_period_ms: int = Field(1000, ge=1, le=86_400_000, description="Per-key window.")
+    max_running: int | None = Field(
+        None, ge=1, description="Most jobs of this queue running at once, across all workers."
+    )
+    key_max_running: int | None = Field(
+        None, ge=1, description="Most jobs of one rate_key running at once."
+    )
 
     def to_redis(self) -> dict[str, str]:
-        return {k: ("1" if v else "0") if isinstance(v, bool) else str(v) for k, v in self}
+        """Flat strings for the config hash; None becomes "" (the field is deleted)."""
+        out: dict[str, str] = {}
+        for k, v in self:
+            if v is None:
+                out[k] = ""
+            elif isinstance(v, bool):
+                out[k] = "1" if v else "0"
+            elif k == "weights":
+                out[k] = ",".join(f"{p}:{w:g}" for p, w in sorted(v.items()))
+            elif k == "aging_rules":
+                out[k] = ",".join(f"{r.from_priority}:{r.to_priority}:{r.after_ms}" for r in v)
+            else:
+                out[k] = str(v)
+        return out
 
     @classmethod
     def from_redis(cls, raw: dict[str, str]) -> QueueConfig:
-        known = {k: v for k, v in raw.items() if k in cls.model_fields}
-        return cls.model_validate(
-            {k: (v == "1") if k == "paused" else int(v) for k, v in known.items()}
-        )
+        data: dict[str, Any] = {}
+        for k, v in raw.items():
+            if k not in cls.model_fields or v == "":
+                continue
+            if k in ("paused", "aging"):
+                data[k] = v == "1"
+            elif k == "weights":
+                data[k] = {int(p): float(w) for p, w in (x.split(":") for x in v.split(","))}
+            elif k == "aging_rules":
+                data[k] = [
+                    AgingRule(from_priority=int(a), to_priority=int(b), after_ms=int(c))
+                    for a, b, c in (x.split(":") for x in v.split(",") if x)
+                ]
+            elif k in ("fairness", "rate_limiter"):
+                data[k] = v
+            else:
+                data[k] = int(v)
+        return cls.model_validate(data)
 
 
 @dataclass(frozen=True)

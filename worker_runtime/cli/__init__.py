@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from devcluster.cli import devcluster
 from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
 from worker_runtime.cli.dlq import dlq_group
 from worker_runtime.cli.job import job_group
@@ -42,6 +43,7 @@ cli.add_command(queue_group)
 cli.add_command(job_group)
 cli.add_command(dlq_group)
 cli.add_command(worker_group)
+cli.add_command(devcluster)
 
 
 def main() -> None:
