@@ -59,13 +59,15 @@ class Client:
         timeout: float | None = None,
         dedupe_key: str | None = None,
         job_id: str | None = None,
+        rate_key: str | None = None,
     ) -> Enqueued:
         """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
-        seconds; ``timeout`` in seconds. Raises before writing anything when an argument
-        or the payload is invalid or over the queue's size limit."""
+        seconds; ``timeout`` in seconds; ``rate_key`` (a tenant, an external API) is subject
+        to the queue's per-key rate limit and running cap. Raises before writing anything
+        when an argument or the payload is invalid or over the queue's size limit."""
         spec = JobSpec(
             queue, job_name, payload, priority, delay, run_at, max_attempts, timeout,
-            dedupe_key, job_id,
+            dedupe_key, job_id, rate_key,
         )  # fmt: skip
         return (await self.enqueue_many([spec]))[0]
 
@@ -190,6 +192,15 @@ class Client:
         await self.store.run(ops.configure(queue, fields))
         return merged
 
+    async def define_limiter(self, name: str, limit: int, period_ms: int = 1000) -> None:
+        """A rate limit (``limit`` starts per ``period_ms``) shared by every queue whose
+        ``rate_limiter`` setting names it (single Redis only: its key has its own slot)."""
+        if not (isinstance(limit, int) and limit >= 1 and isinstance(period_ms, int)
+                and period_ms >= 1):  # fmt: skip
+            raise InvalidArgumentError("limiter: limit and period_ms must be integers >= 1")
+        QueueConfig(rate_limiter=name)  # validates the name
+        await self.store.run(ops.define_limiter(name, limit, period_ms))
+
     async def pause(self, queue: str) -> None:
         await self.configure(queue, paused=True)
 
@@ -265,5 +276,6 @@ class SyncClient:
     queues = _blocking(Client.queues)
     config = _blocking(Client.config)
     configure = _blocking(Client.configure)
+    define_limiter = _blocking(Client.define_limiter)
     pause = _blocking(Client.pause)
     resume = _blocking(Client.resume)

@@ -22,6 +22,12 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:seq        string  sequence numbers and fencing tokens
     brq:{q}:config     hash  queue settings (see models.QueueConfig)
     brq:{q}:recovery   hash  at -> last recover call ms, grace -> no recovery before (ms)
+    brq:{q}:policy     hash  aged_at (ms), pass:<level> (weighted fairness state)
+    brq:{q}:limiter    zset  the queue's rate limit log: one entry per start in the window
+    brq:{q}:keyrate    hash  rate_key -> tat (per-key rate limits)
+    brq:{q}:keyrun     hash  rate_key -> jobs running now (per-key caps)
+    brq:{q}:rkey       hash  running id -> its rate_key
+    brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
     brq:{q}:wake       pub/sub channel: something became pending or due
 
 Global keys (not tied to a queue):
@@ -29,6 +35,9 @@ Global keys (not tied to a queue):
     brq:queues         set   every queue name ever configured or enqueued to
     brq:workers        zset  worker name -> last heartbeat ms
     brq:worker:<name>  string  JSON description of a live worker (with a TTL)
+    brq:limiter:{name} hash  limit, period: a rate limit shared by several queues
+    brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot: shared
+                       limiters need a single Redis, not Cluster)
 """
 
 from __future__ import annotations
@@ -47,6 +56,10 @@ QUEUE_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 STATE_SETS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
 
 
+def limiter_key(name: str) -> str:
+    return f"{PREFIX}:limiter:{{{name}}}"
+
+
 def worker_key(name: str) -> str:
     return f"{PREFIX}:worker:{name}"
 
@@ -54,7 +67,7 @@ def worker_key(name: str) -> str:
 SUFFIXES = (
     "jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed",
     "dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config",
-    "recovery",
+    "recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress",
 )  # fmt: skip
 
 
@@ -82,6 +95,12 @@ class QueueKeys:
     seq: str
     config: str
     recovery: str
+    policy: str
+    limiter: str
+    keyrate: str
+    keyrun: str
+    rkey: str
+    progress: str
     wake: str
 
     @classmethod

@@ -180,6 +180,7 @@ class JobSpec:
     timeout: float | None = None
     dedupe_key: str | None = None
     job_id: str | None = None
+    rate_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,11 @@ class Job:
     due_ms: int | None = None
     finished_ms: int | None = None
     cancel_requested: bool = False
+    #: The priority it was enqueued with; ``priority`` is its current one (aging).
+    original_priority: int | None = None
+    rate_key: str | None = None
+    #: {"pct": 0-100, "msg": str, "at": ms} as last reported by the handler.
+    progress: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "history"}

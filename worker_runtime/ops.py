@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from worker_runtime import errors
-from worker_runtime.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
+from worker_runtime.keys import STATE_SETS, WORKERS, QueueKeys, limiter_key, worker_key
 from worker_runtime.models import (
     Attempt,
     ClaimedJob,
@@ -26,7 +26,12 @@ from worker_runtime.models import (
     QueueStats,
     parse_priority,
 )
-from worker_runtime.validation import check_job_id, check_job_name, check_queue_name
+from worker_runtime.validation import (
+    check_job_id,
+    check_job_name,
+    check_queue_name,
+    check_rate_key,
+)
 
 T = TypeVar("T")
 
@@ -98,6 +103,9 @@ def prepare(spec: JobSpec) -> PreparedJob:
         meta["to"] = max(1, round(spec.timeout * 1000))
     if spec.dedupe_key is not None:
         meta["dk"] = spec.dedupe_key
+    if spec.rate_key is not None:
+        check_rate_key(spec.rate_key)
+        meta["rk"] = spec.rate_key
     payload = _dumps(spec.payload, f"payload of job {spec.name!r}")
     return PreparedJob(
         queue=spec.queue,
@@ -147,7 +155,10 @@ def parse_record(record: str) -> tuple[int, dict[str, Any], str]:
     return int(enqueued), json.loads(meta), payload
 
 
-def claim(queue: str, worker: str, count: int, lease_ms: int = -1) -> Op[ClaimResult]:
+def claim(
+    queue: str, worker: str, count: int, lease_ms: int = -1, limiter: str | None = None
+) -> Op[ClaimResult]:
+    """``limiter`` names the shared rate limiter the queue's config refers to, if any."""
     k = QueueKeys.of(queue)
 
     def parse(reply: list[Any]) -> ClaimResult:
@@ -171,7 +182,11 @@ def claim(queue: str, worker: str, count: int, lease_ms: int = -1) -> Op[ClaimRe
             )
         return ClaimResult(jobs, lease, status == -2, status if status >= 0 else None)
 
-    keys = [k.pending, k.delayed, k.dprio, k.running, k.lease, k.jobs, k.att, k.seq, k.config]
+    keys = [
+        k.pending, k.delayed, k.dprio, k.running, k.lease, k.jobs, k.att, k.seq, k.config,
+        k.policy, limiter_key(limiter) + ":log" if limiter else k.limiter, k.keyrate,
+        k.keyrun, k.rkey, limiter_key(limiter) if limiter else k.policy,
+    ]  # fmt: skip
     return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT])
 
 
@@ -193,12 +208,12 @@ def heartbeat(
 def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> Op[list[int]]:
     """``done`` holds (id, token, result json or ""); returns one code per job."""
     k = QueueKeys.of(queue)
-    args: list[str | int | float] = [worker]
+    args: list[str | int | float] = [worker, k.wake]
     for item in done:
         args += list(item)
     keys = [
         k.running, k.lease, k.att, k.hist, k.completed, k.result, k.jobs, k.dedupe, k.dk,
-        k.cancelreq, k.config, k.cancelled, k.reason,
+        k.cancelreq, k.config, k.cancelled, k.reason, k.progress, k.rkey, k.keyrun,
     ]  # fmt: skip
     return Op(lambda r: [int(c) for c in r], "complete", keys, args)
 
@@ -234,7 +249,8 @@ def fail(
 
     keys = [
         k.running, k.lease, k.att, k.hist, k.jobs, k.delayed, k.dprio, k.dead, k.reason,
-        k.dedupe, k.dk, k.config, k.cancelreq, k.cancelled, k.result,
+        k.dedupe, k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.progress, k.rkey,
+        k.keyrun,
     ]  # fmt: skip
     mode = "permanent" if permanent else "retry"
     args: list[str | int | float] = [
@@ -256,7 +272,8 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
     k = QueueKeys.of(queue)
     keys = [
         k.running, k.lease, k.att, k.hist, k.jobs, k.delayed, k.dead, k.reason, k.dedupe,
-        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery, k.dprio,
+        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery, k.dprio, k.progress,
+        k.rkey, k.keyrun,
     ]  # fmt: skip
     args: list[str | int | float] = [k.wake, limit, stall_ms, secrets.randbelow(2**31 - 2)]
     return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", keys, args)
@@ -269,9 +286,22 @@ def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
         args += [job_id, token]
     keys = [
         k.running, k.lease, k.att, k.pending, k.cancelreq, k.cancelled, k.reason, k.dedupe,
-        k.dk, k.jobs, k.hist, k.result, k.config,
+        k.dk, k.jobs, k.hist, k.result, k.config, k.progress, k.rkey, k.keyrun,
     ]  # fmt: skip
     return Op(int, "release", keys, args)
+
+
+def progress(queue: str, job_id: str, token: str, percent: float, message: str) -> Op[bool]:
+    """Records progress; False when the lease was lost."""
+    k = QueueKeys.of(queue)
+    args: list[str | int | float] = [job_id, token, percent, message]
+    return Op(lambda r: int(r) == 1, "progress", [k.lease, k.progress], args)
+
+
+def define_limiter(name: str, limit: int, period_ms: int) -> Op[int]:
+    """Creates or changes a rate limiter shared by the queues whose rate_limiter names it."""
+    args: list[str | int | float] = ["", "limit", limit, "period", period_ms]
+    return Op(int, "configure", [limiter_key(name)], args)
 
 
 _CANCEL = {1: "cancelled", 2: "requested", 0: "finished"}
@@ -288,7 +318,7 @@ def cancel(queue: str, job_id: str) -> Op[str]:
 
     keys = [
         k.pending, k.delayed, k.dprio, k.running, k.cancelreq, k.cancelled, k.reason, k.jobs,
-        k.dedupe, k.dk, k.config, k.att, k.hist, k.result,
+        k.dedupe, k.dk, k.config, k.att, k.hist, k.result, k.progress,
     ]  # fmt: skip
     return Op(parse, "cancel", keys, [job_id])
 
@@ -317,7 +347,7 @@ def purge(queue: str, state: str, limit: int = 1000, older_than_ms: int = -1) ->
     k = QueueKeys.of(queue)
     keys = [
         k.state_set(state), k.jobs, k.hist, k.result, k.reason, k.att, k.dedupe, k.dk,
-        k.dprio, k.lease, k.cancelreq,
+        k.dprio, k.lease, k.cancelreq, k.progress, k.rkey, k.keyrun,
     ]  # fmt: skip
     return Op(int, "purge", keys, [limit, older_than_ms])
 
@@ -390,7 +420,7 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
         (cmd, key, job_id)
         for cmd, key in (
             ("HGET", k.lease), ("HGET", k.att), ("HGET", k.hist), ("HGET", k.result),
-            ("HGET", k.reason), ("SISMEMBER", k.cancelreq),
+            ("HGET", k.reason), ("SISMEMBER", k.cancelreq), ("HGET", k.progress),
         )
     ]  # fmt: skip
 
@@ -400,7 +430,7 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
         enq, meta, payload = parse_record(r[0])
         scores = dict(zip(STATE_SETS, r[1:7], strict=True))
         state = next((JobState(s) for s, v in scores.items() if v is not None), None)
-        lease, att, hist, result, reason, cancel_req = r[7:13]
+        lease, att, hist, result, reason, cancel_req, prog = r[7:14]
         history = _history(hist)
         job = Job(
             id=job_id,
@@ -409,6 +439,7 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             payload=_decode_or_raw(payload),
             state=state or JobState.PENDING,
             priority=int(meta["p"]),
+            original_priority=int(meta["p"]),
             enqueued_ms=enq,
             attempts=len(history),
             max_attempts=meta.get("ma"),
@@ -418,7 +449,11 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             result=json.loads(result) if result else None,
             reason=reason,
             cancel_requested=bool(cancel_req),
+            rate_key=meta.get("rk"),
+            progress=json.loads(prog) if prog else None,
         )
+        if state is JobState.PENDING and scores["pending"] is not None:
+            job.priority = int(float(scores["pending"]) // 10**13)  # raised by aging
         if state is JobState.RUNNING and lease:
             _token, job.worker, attempt = lease.split("|", 3)[:3]
             job.attempts = int(attempt)

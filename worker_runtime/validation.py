@@ -27,3 +27,13 @@ def check_job_id(job_id: str) -> None:
         raise InvalidArgumentError(
             f"job id: {job_id!r} must be 1-200 printable characters without spaces"
         )
+
+
+_RATE_KEY = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
+
+
+def check_rate_key(key: str) -> None:
+    if not isinstance(key, str) or not _RATE_KEY.match(key):
+        raise InvalidArgumentError(
+            f"rate_key: {key!r} must be 1-200 letters, digits or . _ : @ / + = -"
+        )

@@ -175,8 +175,9 @@ class Worker:
         for queue in self.queues:
             if free - total <= 0:
                 break
+            limiter = self._config[queue].rate_limiter
             got = await self.store.run(
-                ops.claim(queue, self.name, free - total, self.lease_override)
+                ops.claim(queue, self.name, free - total, self.lease_override, limiter)
             )
             self._lease_ms[queue] = got.lease_ms
             if got.next_due_ms is not None:

@@ -36,4 +36,10 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
     for key, holder in r.hgetall(k.dedupe).items():
         assert holder in unfinished, f"dedupe key {key} held by finished job {holder}"
     assert set(r.smembers(k.cancelreq)) <= running
+    keys_of_running = r.hgetall(k.rkey)
+    assert set(keys_of_running) <= running, "a finished job still holds a rate_key slot"
+    counts: dict[str, int] = {}
+    for rk in keys_of_running.values():
+        counts[rk] = counts.get(rk, 0) + 1
+    assert {rk: int(n) for rk, n in r.hgetall(k.keyrun).items()} == counts
     return owner

@@ -8,7 +8,7 @@ local function toCancelled(K, id, now, cfg)
   redis.call('HDEL', K.att, id)
   releaseDedupe(K.dedupe, K.dk, id)
   trimFinished(K.cancelled, now, configNumber(cfg, 1, 86400000), configNumber(cfg, 2, 10000), 100,
-    { K.jobs, K.hist, K.result, K.reason })
+    { K.jobs, K.hist, K.result, K.reason, K.progress })
 end
 
 local function toDead(K, id, now, reason, cfg)
@@ -17,7 +17,7 @@ local function toDead(K, id, now, reason, cfg)
   redis.call('HDEL', K.att, id)
   releaseDedupe(K.dedupe, K.dk, id)
   trimFinished(K.dead, now, configNumber(cfg, 3, 2592000000), configNumber(cfg, 4, 100000), 100,
-    { K.jobs, K.hist, K.result, K.reason })
+    { K.jobs, K.hist, K.result, K.reason, K.progress })
 end
 
 -- The config fields that toCancelled and toDead read, in this order.

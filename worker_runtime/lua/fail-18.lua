@@ -10,7 +10,7 @@
   KEYS[1] running   KEYS[2] lease    KEYS[3] att      KEYS[4] hist     KEYS[5] jobs
   KEYS[6] delayed   KEYS[7] dprio    KEYS[8] dead     KEYS[9] reason   KEYS[10] dedupe
   KEYS[11] dk       KEYS[12] config  KEYS[13] cancelreq KEYS[14] cancelled
-  KEYS[15] result
+  KEYS[15] result   KEYS[16] progress  KEYS[17] rkey  KEYS[18] keyrun
 
   ARGV[1] wake channel
   ARGV[2] id            ARGV[3] token
@@ -25,11 +25,12 @@
 ]]
 --@include common
 --@include finish
+--@include slots
 
 local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], jobs = KEYS[5],
   delayed = KEYS[6], dprio = KEYS[7], dead = KEYS[8], reason = KEYS[9], dedupe = KEYS[10],
   dk = KEYS[11], config = KEYS[12], cancelreq = KEYS[13], cancelled = KEYS[14],
-  result = KEYS[15] }
+  result = KEYS[15], progress = KEYS[16], rkey = KEYS[17], keyrun = KEYS[18] }
 local id, reason = ARGV[2], ARGV[4]
 local now = nowMs()
 
@@ -42,6 +43,7 @@ local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'de
   'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms')
 redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
+releaseKeySlots(K, { id })
 
 if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5]))

@@ -7,7 +7,7 @@
 
   KEYS[1] pending  KEYS[2] delayed  KEYS[3] dprio  KEYS[4] running  KEYS[5] cancelreq
   KEYS[6] cancelled  KEYS[7] reason  KEYS[8] jobs  KEYS[9] dedupe  KEYS[10] dk
-  KEYS[11] config  KEYS[12] att  KEYS[13] hist  KEYS[14] result
+  KEYS[11] config  KEYS[12] att  KEYS[13] hist  KEYS[14] result  KEYS[15] progress
 
   ARGV[1] id
 
@@ -19,7 +19,8 @@
 
 local K = { pending = KEYS[1], delayed = KEYS[2], dprio = KEYS[3], running = KEYS[4],
   cancelreq = KEYS[5], cancelled = KEYS[6], reason = KEYS[7], jobs = KEYS[8], dedupe = KEYS[9],
-  dk = KEYS[10], config = KEYS[11], att = KEYS[12], hist = KEYS[13], result = KEYS[14] }
+  dk = KEYS[10], config = KEYS[11], att = KEYS[12], hist = KEYS[13], result = KEYS[14],
+  progress = KEYS[15] }
 local id = ARGV[1]
 if redis.call('HEXISTS', K.jobs, id) == 0 then return -4 end
 if redis.call('ZSCORE', K.running, id) then

@@ -9,25 +9,29 @@
   KEYS[1] running    KEYS[2] lease      KEYS[3] att       KEYS[4] hist
   KEYS[5] completed  KEYS[6] result     KEYS[7] jobs      KEYS[8] dedupe
   KEYS[9] dk         KEYS[10] cancelreq KEYS[11] config   KEYS[12] cancelled
-  KEYS[13] reason
+  KEYS[13] reason     KEYS[14] progress  KEYS[15] rkey     KEYS[16] keyrun
 
   ARGV[1] worker name
-  ARGV[2..] triples: id, token, result json ("" for none)
+  ARGV[2] wake channel (published when a running cap frees a slot)
+  ARGV[3..] triples: id, token, result json ("" for none)
 
   Returns one code per job: 1 completed, -1 lease lost (stale token or not running),
   -2 cancelled while running (the job is now cancelled).
 ]]
 --@include common
 --@include finish
+--@include slots
 
 local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4],
   completed = KEYS[5], result = KEYS[6], jobs = KEYS[7], dedupe = KEYS[8], dk = KEYS[9],
-  cancelreq = KEYS[10], config = KEYS[11], cancelled = KEYS[12], reason = KEYS[13] }
+  cancelreq = KEYS[10], config = KEYS[11], cancelled = KEYS[12], reason = KEYS[13],
+  progress = KEYS[14], rkey = KEYS[15], keyrun = KEYS[16] }
 local now = nowMs()
-local cfg = redis.call('HMGET', K.config, unpack(FINISH_CONFIG))
+local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
+  'keep_dead', 'max_running', 'key_max_running')
 
 local ids, tokens, results = {}, {}, {}
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
   tokens[#tokens + 1] = ARGV[i + 1]
   results[#results + 1] = ARGV[i + 2]
@@ -72,6 +76,8 @@ if #finished > 0 then
   redis.call('ZREM', K.running, unpack(finished))
   redis.call('HDEL', K.lease, unpack(finished))
   redis.call('HSET', K.hist, unpack(histArgs))
+  releaseKeySlots(K, finished)
+  if cfg[5] or cfg[6] then redis.call('PUBLISH', ARGV[2], '1') end
 end
 if #done > 0 then
   redis.call('HDEL', K.att, unpack(done))
@@ -85,6 +91,6 @@ if #done > 0 then
   redis.call('ZADD', K.completed, unpack(doneArgs))
   if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
   trimFinished(K.completed, now, configNumber(cfg, 1, 86400000), configNumber(cfg, 2, 10000),
-    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason })
+    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress })
 end
 return codes

@@ -24,6 +24,7 @@
 
   KEYS[15] recovery  hash  at -> last recover call ms, grace -> recover nothing before
   KEYS[16] dprio     hash  id -> priority (delayed jobs)
+  KEYS[17] progress  KEYS[18] rkey  KEYS[19] keyrun
 
   ARGV[3] stall threshold ms
   ARGV[4] random seed (an integer from the caller; Lua's own PRNG is not random here)
@@ -32,11 +33,13 @@
 ]]
 --@include common
 --@include finish
+--@include slots
 
 local K = { running = KEYS[1], lease = KEYS[2], att = KEYS[3], hist = KEYS[4], jobs = KEYS[5],
   delayed = KEYS[6], dead = KEYS[7], reason = KEYS[8], dedupe = KEYS[9], dk = KEYS[10],
   config = KEYS[11], cancelreq = KEYS[12], cancelled = KEYS[13], result = KEYS[14],
-  recovery = KEYS[15], dprio = KEYS[16] }
+  recovery = KEYS[15], dprio = KEYS[16], progress = KEYS[17], rkey = KEYS[18],
+  keyrun = KEYS[19] }
 local now = nowMs()
 local last = tonumber(redis.call('HGET', KEYS[15], 'at'))
 redis.call('HSET', KEYS[15], 'at', now)
@@ -49,6 +52,7 @@ local grace = tonumber(redis.call('HGET', KEYS[15], 'grace'))
 if grace and now < grace then return { 0, 0, 0 } end
 local expired = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 if #expired == 0 then return { 0, 0, 0 } end
+releaseKeySlots(K, expired)
 
 local cfg = redis.call('HMGET', K.config, 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
   'keep_dead', 'max_attempts', 'lease_ms')
