@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test lint typecheck run bench image clean
+.PHONY: install redis test lint typecheck run bench image clean crds
 
 install: $(STAMP) redis
 
@@ -39,3 +39,6 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench.ours
+
+crds: install
+	$(BIN)/python -m queue_operator.crdgen --docs

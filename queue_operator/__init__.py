@@ -1,0 +1,1 @@
+"""The kopf operator: JobQueue, WorkerPool and Schedule resources onto Redis and Deployments."""

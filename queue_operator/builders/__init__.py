@@ -1,0 +1,1 @@
+"""Pure manifest builders: spec in, plain Kubernetes objects (dicts) out."""

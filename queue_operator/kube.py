@@ -1,0 +1,120 @@
+"""The operator's only door to the Kubernetes API (besides kopf's own watching and patching).
+
+The official client is synchronous; calls run in a worker thread so kopf's loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from queue_operator.constants import GROUP, VERSION
+
+JSON = dict[str, Any]
+
+_lock = threading.Lock()
+_api: client.ApiClient | None = None
+
+
+class KubeError(Exception):
+    """A Kubernetes call failed for a reason other than "not found"."""
+
+
+def api_client() -> client.ApiClient:
+    """One shared client, configured in-cluster or from the kubeconfig (KUBECONFIG)."""
+    global _api
+    with _lock:
+        if _api is None:
+            try:
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except config.ConfigException:
+                config.load_kube_config()  # type: ignore[no-untyped-call]
+            _api = client.ApiClient()
+        return _api
+
+
+def reset() -> None:
+    """Forget the client (tests point the operator at a new cluster)."""
+    global _api
+    with _lock:
+        _api = None
+
+
+async def _run(fn: Any, *args: Any, **kwargs: Any) -> JSON | None:
+    """Calls ``fn`` in a thread; the JSON body, or None on 404."""
+
+    def call() -> JSON | None:
+        try:
+            response = fn(*args, _preload_content=False, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(f"{exc.status} {exc.reason}: {_message(exc)}") from None
+        data: JSON = json.loads(response.data or b"{}")
+        return data
+
+    return await asyncio.to_thread(call)
+
+
+def _message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message", ""))
+    except ValueError:
+        return ""
+
+
+async def read_secret_value(namespace: str, name: str, key: str) -> str | bool | None:
+    """The decoded value; None when the Secret is missing, False when the key is."""
+    secret = await _run(client.CoreV1Api(api_client()).read_namespaced_secret, name, namespace)
+    if secret is None:
+        return None
+    raw = (secret.get("data") or {}).get(key)
+    if raw is None:
+        return False
+    return base64.b64decode(raw).decode()
+
+
+async def get_custom(plural: str, namespace: str, name: str) -> JSON | None:
+    api = client.CustomObjectsApi(api_client())
+    return await _run(api.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name)
+
+
+async def get_deployment(namespace: str, name: str) -> JSON | None:
+    api = client.AppsV1Api(api_client())
+    return await _run(api.read_namespaced_deployment, name, namespace)
+
+
+async def create_deployment(body: JSON) -> JSON:
+    """Creates the Deployment; on 409 (it exists: a rerun) returns the stored one."""
+    api = client.AppsV1Api(api_client())
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    try:
+        created = await _run(api.create_namespaced_deployment, namespace, body)
+    except KubeError as exc:
+        if not str(exc).startswith("409"):
+            raise
+        created = await get_deployment(namespace, name)
+    if created is None:
+        raise KubeError(f"Deployment {namespace}/{name} vanished while being created")
+    return created
+
+
+async def patch_deployment(namespace: str, name: str, patch: JSON) -> JSON | None:
+    """A JSON merge patch (lists such as containers are replaced whole: the operator owns them)."""
+    api = client.AppsV1Api(api_client())
+    return await _run(
+        api.patch_namespaced_deployment, name, namespace, patch,
+        _content_type="application/merge-patch+json",
+    )  # fmt: skip
+
+
+def post_event(body: Any, type_: str, reason: str, message: str) -> None:
+    """Queues a Kubernetes Event about ``body`` (kopf posts it in the background)."""
+    kopf.event(body, type=type_, reason=reason, message=message)

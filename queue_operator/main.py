@@ -1,0 +1,209 @@
+"""kopf glue: observe, call the pure reconcile functions, apply the plan, write status.
+
+Handlers are registered on a private registry built by ``Operator`` (tests build several;
+kopf's global registry stays untouched). Every pass is level-triggered and idempotent, so
+kopf re-running a pass that was cut short by a crash converges to the same state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from queue_operator import kube, observe
+from queue_operator.constants import GROUP, VERSION
+from queue_operator.metrics import OperatorMetrics
+from queue_operator.reconcile.common import JSON, Event, Meta, status_patch
+from queue_operator.reconcile.jobqueue import (
+    QueueObserved,
+    RedisHealth,
+    Target,
+    reconcile_jobqueue,
+    target_of,
+)
+from queue_operator.reconcile.workerpool import PoolPlan, reconcile_workerpool
+from queue_operator.redis_admin import RedisAdmin, RedisAdminError
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Timing of the operator's passes."""
+
+    #: Seconds between timer ticks; each object is reconciled when due or when its spec changed.
+    tick: float = 1.0
+    #: Seconds between JobQueue status refreshes.
+    status_interval: float = 5.0
+
+
+@dataclass
+class _Due:
+    generation: int | None = None
+    next_at: float = 0.0
+
+
+@dataclass
+class Operator:
+    """Handlers plus the state they share (Redis clients, metrics, schedule of passes)."""
+
+    config: OperatorConfig = field(default_factory=OperatorConfig)
+    admin: RedisAdmin = field(default_factory=RedisAdmin)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    registry: kopf.OperatorRegistry = field(default_factory=kopf.OperatorRegistry)
+    _due: dict[str, _Due] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        register(self)
+
+    def is_due(self, uid: str, generation: int | None) -> bool:
+        due = self._due.get(uid)
+        return due is None or due.generation != generation or time.monotonic() >= due.next_at
+
+    def done(self, uid: str, generation: int | None, requeue_after: float) -> None:
+        self._due[uid] = _Due(generation, time.monotonic() + requeue_after)
+
+    def forget(self, uid: str) -> None:
+        self._due.pop(uid, None)
+
+
+def _meta(body: kopf.Body) -> Meta:
+    m = body["metadata"]
+    return Meta(m["name"], m["namespace"], m["uid"], m.get("generation"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _write(body: kopf.Body, patch: kopf.Patch, status: JSON, events: list[Event]) -> None:
+    changes = status_patch(dict(body.get("status") or {}), status)
+    for key, value in changes.items():
+        patch.status[key] = value
+    for event in events:
+        kube.post_event(body, event.type, event.reason, event.message)
+
+
+async def jobqueue_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
+    meta, spec = _meta(body), dict(body.get("spec") or {})
+    old = dict(body.get("status") or {})
+    observed, url = await observe.observe_jobqueue(
+        op.admin, meta.namespace, meta.name, meta.uid, spec
+    )
+    plan = reconcile_jobqueue(meta, spec, old, observed, _now(), op.config.status_interval)
+    if plan.config_changes and url and plan.target:
+        try:
+            await op.admin.apply_config(url, plan.target.queue_name, plan.config_changes)
+        except RedisAdminError as exc:
+            failed = QueueObserved(redis=RedisHealth(False, error=str(exc)))
+            plan = reconcile_jobqueue(meta, spec, old, failed, _now(), op.config.status_interval)
+    if observed.stats is not None and plan.target:
+        op.metrics.set_depth(plan.target.queue_name, observed.stats)
+    reason = next((c["reason"] for c in plan.status["conditions"] if c["type"] == "Ready"), "")
+    op.metrics.reconciles.labels("JobQueue", reason).inc()
+    _write(body, patch, plan.status, plan.events)
+    op.done(meta.uid, meta.generation, plan.requeue_after)
+
+
+async def jobqueue_delete(op: Operator, body: kopf.Body, logger: Any) -> None:
+    meta, spec = _meta(body), dict(body.get("spec") or {})
+    op.forget(meta.uid)
+    target = target_of(meta.name, spec)
+    if not isinstance(target, Target):
+        return
+    op.metrics.forget_queue(target.queue_name)
+    url = await observe.redis_url(meta.namespace, target)
+    if isinstance(url, tuple):
+        logger.warning(f"Leaving Redis untouched: {url[0]}")
+        return
+    try:
+        holder = await op.admin.claim(url, target.queue_name, observe.owner_id(*_ids(meta)))
+        if holder != observe.owner_id(*_ids(meta)):
+            return  # another JobQueue manages this queue: never purge its jobs
+        if spec.get("deletionPolicy") == "Delete":
+            await op.admin.delete_queue(url, target.queue_name)
+            logger.info(f"Purged queue {target.queue_name!r} (deletionPolicy Delete)")
+        await op.admin.release(url, target.queue_name, holder)
+    except RedisAdminError as exc:
+        raise kopf.TemporaryError(f"Redis unreachable while deleting: {exc}", delay=2) from None
+
+
+def _ids(meta: Meta) -> tuple[str, str, str]:
+    return meta.namespace, meta.name, meta.uid
+
+
+async def workerpool_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
+    meta, spec = _meta(body), dict(body.get("spec") or {})
+    old = dict(body.get("status") or {})
+    poll = int(((spec.get("autoscaling") or {}).get("pollSeconds")) or 15)
+    observed = await observe.observe_pool(op.admin, meta.namespace, meta.name, spec, poll * 1000)
+    plan = reconcile_workerpool(meta, spec, old, observed, _now())
+    await _apply_deployment(meta, plan)
+    desired = plan.status.get("desiredReplicas")
+    if desired is not None:
+        op.metrics.pool_desired.labels(meta.namespace, meta.name).set(desired)
+    if plan.status.get("backlog") is not None:
+        op.metrics.pool_backlog.labels(meta.namespace, meta.name).set(plan.status["backlog"])
+    _write(body, patch, plan.status, plan.events)
+    op.done(meta.uid, meta.generation, plan.requeue_after)
+
+
+async def _apply_deployment(meta: Meta, plan: PoolPlan) -> None:
+    if plan.deployment is None or plan.action == "none":
+        return
+    if plan.action == "create":
+        await kube.create_deployment(plan.deployment)
+        return
+    desired = plan.deployment
+    await kube.patch_deployment(
+        meta.namespace,
+        meta.name,
+        {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]},
+    )
+
+
+def register(op: Operator) -> None:
+    """Registers every handler of ``op`` on ``op.registry``."""
+    registry, tick = op.registry, op.config.tick
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        kube.reset()
+        # Progress and diff-base in our own annotations; status stays for the user.
+        settings.persistence.finalizer = f"{GROUP}/finalizer"
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=GROUP, key="last-handled-configuration"
+        )
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await op.admin.close()
+
+    @kopf.timer(GROUP, VERSION, "jobqueues", id="jobqueue", interval=tick, registry=registry)
+    async def jobqueue_timer(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
+            await jobqueue_pass(op, body, patch)
+
+    @kopf.on.delete(GROUP, VERSION, "jobqueues", id="jobqueue-delete", registry=registry,
+                    retries=10)  # fmt: skip
+    async def on_jobqueue_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
+        await jobqueue_delete(op, body, logger)
+
+    @kopf.timer(GROUP, VERSION, "workerpools", id="workerpool", interval=tick, registry=registry)
+    async def workerpool_timer(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
+            await workerpool_pass(op, body, patch)
+
+    @kopf.on.delete(GROUP, VERSION, "workerpools", id="workerpool-delete", registry=registry,
+                    optional=True)  # fmt: skip
+    def on_workerpool_delete(body: kopf.Body, **_: Any) -> None:
+        # The Deployment goes with its ownerReference; only the operator's memory is left.
+        op.forget(body["metadata"]["uid"])
+        op.metrics.forget_pool(body["metadata"]["namespace"], body["metadata"]["name"])

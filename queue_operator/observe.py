@@ -1,0 +1,102 @@
+"""Reads what a reconcile needs (Secrets, JobQueues, Deployments, Redis) into Observed records."""
+
+from __future__ import annotations
+
+from queue_operator import kube
+from queue_operator.reconcile.common import JSON
+from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target, target_of
+from queue_operator.reconcile.workerpool import PoolObserved
+from queue_operator.redis_admin import RedisAdmin, RedisAdminError
+
+
+async def redis_url(namespace: str, target: Target) -> str | tuple[str]:
+    """The URL from the target's Secret, or (problem,) saying what to create."""
+    value = await kube.read_secret_value(namespace, target.secret_name, target.secret_key)
+    if value is None:
+        return (
+            f"Secret {target.secret_name} not found in namespace {namespace}: create it with "
+            f"key {target.secret_key} holding the Redis URL, or set spec.redis.secretRef",
+        )
+    if value is False:
+        return (f"Secret {target.secret_name} has no key {target.secret_key!r}",)
+    return str(value)
+
+
+def owner_id(namespace: str, name: str, uid: str) -> str:
+    return f"{namespace}/{name}/{uid}"
+
+
+async def _claim_holder(admin: RedisAdmin, url: str, queue: str, mine: str) -> str:
+    holder = await admin.claim(url, queue, mine)
+    if holder == mine:
+        return mine
+    namespace, name, uid = [*holder.split("/", 2), "", ""][:3]
+    other = await kube.get_custom("jobqueues", namespace, name) if name else None
+    alive = other is not None and other["metadata"].get("uid") == uid
+    if not alive and await admin.replace_claim(url, queue, holder, mine):
+        return mine  # the previous owner is gone (deleted while no operator ran)
+    return holder
+
+
+async def observe_jobqueue(
+    admin: RedisAdmin, namespace: str, name: str, uid: str, spec: JSON
+) -> tuple[QueueObserved, str | None]:
+    """What Redis and Kubernetes say about one JobQueue, and its Redis URL when known."""
+    target = target_of(name, spec)
+    if isinstance(target, str):
+        return QueueObserved(), None
+    url = await redis_url(namespace, target)
+    if isinstance(url, tuple):
+        return QueueObserved(secret_problem=url[0]), None
+    health = await admin.health(url)
+    if not health.reachable:
+        return QueueObserved(redis=health), url
+    mine = owner_id(namespace, name, uid)
+    try:
+        holder = await _claim_holder(admin, url, target.queue_name, mine)
+        if holder != mine:
+            conflict = holder.rsplit("/", 1)[0]
+            return QueueObserved(redis=health, conflict_owner=conflict), url
+        current = await admin.read_config(url, target.queue_name)
+        stats = await admin.stats(url, target.queue_name)
+    except RedisAdminError as exc:
+        return QueueObserved(redis=RedisHealth(reachable=False, error=str(exc))), url
+    return QueueObserved(redis=health, current_config=current, stats=stats), url
+
+
+async def pool_targets(namespace: str, spec: JSON) -> dict[str, Target | str]:
+    """Each listed JobQueue's target, or why it cannot be served."""
+    out: dict[str, Target | str] = {}
+    for entry in spec.get("queues") or []:
+        name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+        if not name or name in out:
+            continue
+        jq = await kube.get_custom("jobqueues", namespace, name)
+        if jq is None:
+            out[name] = (
+                f"not found in namespace {namespace}; create it or remove it from spec.queues"
+            )
+            continue
+        target = target_of(name, jq.get("spec") or {})
+        out[name] = target if isinstance(target, Target) else f"invalid: {target}"
+    return out
+
+
+async def observe_pool(
+    admin: RedisAdmin, namespace: str, name: str, spec: JSON, horizon_ms: int
+) -> PoolObserved:
+    queues = await pool_targets(namespace, spec)
+    deployment = await kube.get_deployment(namespace, name)
+    targets = [t for t in queues.values() if isinstance(t, Target)]
+    if not targets or len(targets) != len(queues):
+        return PoolObserved(queues, None, deployment=deployment)
+    url = await redis_url(namespace, targets[0])
+    if isinstance(url, tuple):
+        return PoolObserved(queues, None, secret_problem=url[0], deployment=deployment)
+    try:
+        total = 0
+        for target in {t.queue_name: t for t in targets}.values():
+            total += (await admin.backlog(url, target.queue_name, horizon_ms)).total
+    except RedisAdminError as exc:
+        return PoolObserved(queues, None, redis_error=str(exc), deployment=deployment)
+    return PoolObserved(queues, total, deployment=deployment)

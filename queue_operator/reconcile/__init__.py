@@ -1,0 +1,1 @@
+"""Pure reconcile functions: (spec, observed, now) -> plan of writes, status, events, requeue."""

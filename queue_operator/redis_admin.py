@@ -1,0 +1,163 @@
+"""The operator's only door to Redis: queue config, depth, backlog, safety checks, claims.
+
+URLs come from Secrets and carry credentials: they are used here and never logged,
+stored in status or put in error messages (errors are reduced to their type and text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import redis.exceptions
+
+from queue_operator.reconcile.jobqueue import RedisHealth
+from worker_runtime.client import Client
+from worker_runtime.keys import QUEUES, QueueKeys
+from worker_runtime.models import QueueConfig, QueueStats
+
+#: Hash: engine queue name -> "namespace/name/uid" of the JobQueue that manages it.
+CLAIMS = "brq:operator:claims"
+
+#: Seconds to wait for Redis before calling it unreachable.
+TIMEOUT = 3.0
+
+_REPLACE_CLAIM = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur == false or cur == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+_RELEASE_CLAIM = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+class RedisAdminError(Exception):
+    """Redis could not be used; the message is safe to show (no URL, no password)."""
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    running: int
+    delayed_due: int
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.running + self.delayed_due
+
+
+def fingerprint(url: str) -> str:
+    """A short, non-reversible id of a Redis URL (for logs and metrics labels)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+class RedisAdmin:
+    """One cached client per Redis URL."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Client] = {}
+
+    def client(self, url: str) -> Client:
+        found = self._clients.get(url)
+        if found is None:
+            found = Client.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+            self._clients[url] = found
+        return found
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            await c.close()
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await asyncio.wait_for(coro, TIMEOUT * 2)
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            raise RedisAdminError(_safe(exc)) from None
+
+    async def health(self, url: str) -> RedisHealth:
+        conn = self.client(url).store.redis
+        try:
+            await self._call(conn.ping())
+        except RedisAdminError as exc:
+            return RedisHealth(reachable=False, error=str(exc))
+        try:
+            aof = await self._call(conn.config_get("appendonly"))
+            policy = await self._call(conn.config_get("maxmemory-policy"))
+        except RedisAdminError as exc:
+            return RedisHealth(reachable=True, config_denied=str(exc))
+        return RedisHealth(
+            reachable=True,
+            aof=aof.get("appendonly") == "yes",
+            eviction_policy=policy.get("maxmemory-policy"),
+        )
+
+    async def read_config(self, url: str, queue: str) -> dict[str, Any]:
+        config: QueueConfig = await self._call(self.client(url).config(queue))
+        return config.model_dump()
+
+    async def apply_config(self, url: str, queue: str, changes: dict[str, Any]) -> None:
+        if changes:
+            await self._call(self.client(url).configure(queue, **changes))
+
+    async def stats(self, url: str, queue: str) -> QueueStats:
+        result: QueueStats = await self._call(self.client(url).stats(queue))
+        return result
+
+    async def backlog(self, url: str, queue: str, horizon_ms: int) -> Backlog:
+        """Pending + running + delayed jobs due within ``horizon_ms`` (Redis clock)."""
+        conn = self.client(url).store.redis
+        keys = QueueKeys.of(queue)
+
+        async def read() -> Backlog:
+            seconds, micros = await conn.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            async with conn.pipeline(transaction=False) as pipe:
+                pipe.zcard(keys.pending)
+                pipe.zcard(keys.running)
+                pipe.zcount(keys.delayed, "-inf", now_ms + horizon_ms)
+                pending, running, due = await pipe.execute()
+            return Backlog(int(pending), int(running), int(due))
+
+        result: Backlog = await self._call(read())
+        return result
+
+    async def claim(self, url: str, queue: str, owner: str) -> str:
+        """Claims ``queue`` for ``owner`` unless someone holds it; returns the holder."""
+        conn = self.client(url).store.redis
+        await self._call(conn.hsetnx(CLAIMS, queue, owner))
+        holder: str = await self._call(conn.hget(CLAIMS, queue))
+        return holder
+
+    async def replace_claim(self, url: str, queue: str, stale: str, owner: str) -> bool:
+        conn = self.client(url).store.redis
+        done = await self._call(conn.eval(_REPLACE_CLAIM, 1, CLAIMS, queue, stale, owner))
+        return bool(done)
+
+    async def release(self, url: str, queue: str, owner: str) -> None:
+        conn = self.client(url).store.redis
+        await self._call(conn.eval(_RELEASE_CLAIM, 1, CLAIMS, queue, owner))
+
+    async def delete_queue(self, url: str, queue: str) -> None:
+        """Purges every job and key of ``queue``, its config included (deletionPolicy Delete)."""
+        client = self.client(url)
+        await self._call(client.purge(queue))
+        conn = client.store.redis
+        keys = QueueKeys.of(queue)
+        await self._call(conn.delete(*keys.all_keys()))
+        await self._call(conn.srem(QUEUES, queue))
+
+
+def _safe(exc: BaseException) -> str:
+    # redis-py messages name host and port at most, never the password; keep only the text.
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
