@@ -7,6 +7,7 @@ import contextvars
 import json
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,24 @@ class JobContext:
     #: Set when the job was cancelled, its lease was lost, or the worker is stopping;
     #: long sync handlers should check it and return early.
     cancelled: threading.Event = field(default_factory=threading.Event)
+    _reporter: Callable[[float, str], None] | None = field(default=None, repr=False)
+
+    def progress(self, percent: float, message: str = "") -> None:
+        """Reports progress (0-100) shown by ``job info``; callable from async and sync
+        handlers, never blocks (the write happens in the background, latest wins)."""
+        if not 0 <= percent <= 100:
+            raise ValueError("progress: percent must be from 0 to 100")
+        if self._reporter is not None:
+            self._reporter(percent, message[:500])
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One job of a batch handler's list."""
+
+    id: str
+    payload: Any
+    ctx: JobContext
 
 
 @dataclass(frozen=True)
@@ -74,19 +93,50 @@ async def execute(
     except TimeoutError:
         ctx.cancelled.set()
         return failed("Timeout", f"handler ran longer than its timeout of {timeout_s:g}s")
-    except Retry as exc:
-        return Outcome(False, reason="Retry", error=str(exc), delay_ms=round(exc.delay * 1000))
-    except PermanentFailure as exc:
-        return failed("PermanentFailure", _error_text(exc), permanent=True)
     except asyncio.CancelledError:
         ctx.cancelled.set()
         raise
     except Exception as exc:
-        return failed(type(exc).__name__, _error_text(exc))
+        return _classify(exc)
+    return _classify(value)
+
+
+def _classify(value: Any) -> Outcome:
+    if isinstance(value, Retry):
+        return Outcome(False, reason="Retry", error=str(value), delay_ms=round(value.delay * 1000))
+    if isinstance(value, PermanentFailure):
+        return failed("PermanentFailure", _error_text(value), permanent=True)
+    if isinstance(value, BaseException):
+        return failed(type(value).__name__, _error_text(value))
     try:
-        result = (
-            json.dumps(value, separators=(",", ":"), allow_nan=False) if value is not None else ""
-        )
+        result = "" if value is None else json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         return failed("UnserialisableResult", f"result is not JSON: {exc}", permanent=True)
     return Outcome(True, result=result)
+
+
+async def execute_batch(
+    handler: Handler, items: list[BatchItem], timeout_s: float, pool: Executor
+) -> list[Outcome]:
+    """Runs a batch handler; one outcome per item, in order."""
+    try:
+        if handler.is_async:
+            values = await asyncio.wait_for(handler.func(items), timeout_s)
+        else:
+            call = contextvars.copy_context().run
+            future = asyncio.get_running_loop().run_in_executor(pool, call, handler.func, items)
+            values = await asyncio.wait_for(asyncio.shield(future), timeout_s)
+    except TimeoutError:
+        for item in items:
+            item.ctx.cancelled.set()
+        return [failed("Timeout", f"batch ran longer than {timeout_s:g}s")] * len(items)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return [_classify(exc)] * len(items)
+    if values is None:
+        values = [None] * len(items)
+    if not isinstance(values, list) or len(values) != len(items):
+        error = failed("BadBatchResult", "a batch handler must return one result per item")
+        return [error] * len(items)
+    return [_classify(v) for v in values]

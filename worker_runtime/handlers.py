@@ -25,15 +25,23 @@ class Handler:
     is_async: bool
     #: True when the function takes a second argument, the JobContext.
     wants_context: bool
+    #: Batch handlers get a list of BatchItem, up to ``batch`` at a time.
+    batch: int | None = None
+    #: Seconds a partial batch waits for more jobs before it runs anyway.
+    batch_wait: float = 1.0
 
 
 #: Every handler registered by ``@handler`` in this process, by job name.
 REGISTRY: dict[str, Handler] = {}
 
 
-def build_handler(name: str, func: Callable[..., Any]) -> Handler:
+def build_handler(
+    name: str, func: Callable[..., Any], batch: int | None = None, batch_wait: float = 1.0
+) -> Handler:
     """Describes ``func`` as the handler of ``name`` without registering it."""
     check_job_name(name)
+    if batch is not None and not (isinstance(batch, int) and batch >= 1 and batch_wait >= 0):
+        raise InvalidArgumentError(f"handler {name!r}: batch must be >= 1, batch_wait >= 0")
     params = [
         p
         for p in inspect.signature(func).parameters.values()
@@ -43,18 +51,26 @@ def build_handler(name: str, func: Callable[..., Any]) -> Handler:
         raise InvalidArgumentError(
             f"handler {name!r}: takes (payload) or (payload, ctx), not {len(params)} args"
         )
-    return Handler(name, func, asyncio.iscoroutinefunction(func), len(params) == 2)
+    is_async = asyncio.iscoroutinefunction(func)
+    return Handler(name, func, is_async, len(params) == 2, batch, batch_wait)
 
 
-def handler(name: str) -> Callable[[F], F]:
-    """Registers an async or sync function ``(payload)`` or ``(payload, ctx)`` for ``name``."""
+def handler(
+    name: str, *, batch: int | None = None, batch_wait: float = 1.0
+) -> Callable[[F], F]:
+    """Registers an async or sync function ``(payload)`` or ``(payload, ctx)`` for ``name``.
+
+    With ``batch=N`` the function receives a list of up to N ``BatchItem`` (waiting at most
+    ``batch_wait`` seconds to fill it) and returns one result per item, in order; an item
+    whose result is an exception (``Retry``, ``PermanentFailure`` or any other) fails alone
+    and keeps its own retries. Raising fails every item of the batch."""
     check_job_name(name)
 
     def register(func: F) -> F:
         existing = REGISTRY.get(name)
         if existing is not None and existing.func is not func:
             raise InvalidArgumentError(f"handler {name!r}: registered twice")
-        REGISTRY[name] = build_handler(name, func)
+        REGISTRY[name] = build_handler(name, func, batch, batch_wait)
         return func
 
     return register

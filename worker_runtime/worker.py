@@ -17,7 +17,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker_runtime import ops
-from worker_runtime.execution import JobContext, Outcome, execute, failed
+from worker_runtime.execution import (
+    BatchItem,
+    JobContext,
+    Outcome,
+    execute,
+    execute_batch,
+    failed,
+)
 from worker_runtime.handlers import Handler
 from worker_runtime.keys import QueueKeys
 from worker_runtime.metrics import WorkerMetrics
@@ -40,6 +47,8 @@ class Held:
     task: asyncio.Task[None] | None = None
     #: Why the task was cancelled: "lost" (lease), "cancelled" (by a user), "shutdown".
     stop_reason: str = ""
+    #: Part of a batch: its task is shared with the other items and never cancelled alone.
+    batched: bool = False
     started: float = field(default_factory=time.monotonic)
 
 
@@ -56,6 +65,7 @@ class Worker:
         burst: bool = False,
         lease_ms: int = -1,
         metrics: WorkerMetrics | None = None,
+        queue_weights: dict[str, float] | None = None,
     ) -> None:
         self.store = store
         self.queues = queues
@@ -78,6 +88,12 @@ class Worker:
         self._config: dict[str, QueueConfig] = {q: QueueConfig() for q in queues}
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
         self._background: list[asyncio.Task[None]] = []
+        self._closing = False
+        #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
+        self.queue_weights = queue_weights
+        self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
+        self._batches: dict[str, list[Held]] = {}
+        self._batch_timers: dict[str, asyncio.TimerHandle] = {}
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -94,13 +110,25 @@ class Worker:
             await self._claim_loop()
             await self._drain()
         finally:
-            for task in self._background:
-                task.cancel()
-            await asyncio.gather(*self._background, return_exceptions=True)
+            await self._stop_background()
             with contextlib.suppress(*REDIS_DOWN):
                 await self.store.run(ops.worker_beat(self.name, None, 1))
             self._pool.shutdown(wait=False, cancel_futures=True)
         return 0
+
+    async def _stop_background(self) -> None:
+        self._closing = True
+        self._ack_ready.set()
+        for _ in range(3):
+            pending = [t for t in self._background if not t.done()]
+            if not pending:
+                return
+            # redis-py can swallow a cancellation inside a command; the loops also check
+            # _closing, and a second cancel() reaches them at their next await.
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=2)
+        log.warning("background tasks did not stop: %s", [t.get_name() for t in pending])
 
     def stop(self) -> None:
         """Stop claiming now; running jobs get the grace period to finish."""
@@ -109,6 +137,8 @@ class Worker:
         self._slot_free.set()
 
     async def _drain(self) -> None:
+        for name in list(self._batches):  # partial batches run now rather than wait
+            self._flush_batch(self.handlers[name])
         deadline = time.monotonic() + self.grace_s
         while self.busy and time.monotonic() < deadline:
             self._slot_free.clear()
@@ -169,15 +199,27 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
+    def _claim_order(self, free: int) -> list[tuple[str, int]]:
+        """Queues to claim from with how many slots each: strict order, or by weight
+        (stride scheduling across calls, so shares hold however few slots are free)."""
+        if not self.queue_weights:
+            return [(q, free) for q in self.queues]
+        weights = self.queue_weights
+        order = sorted(self.queues, key=lambda q: (self._queue_pass[q], self.queues.index(q)))
+        total = sum(weights[q] for q in order)
+        plan = [(q, max(1, round(free * weights[q] / total))) for q in order]
+        return plan + [(q, free) for q in order]  # then any slot left, in the same order
+
     async def _claim(self, free: int) -> tuple[int, int | None]:
-        """Claims from the queues in strict order; returns (jobs claimed, ms to next due)."""
-        total, next_due = 0, None
-        for queue in self.queues:
-            if free - total <= 0:
-                break
+        """Claims up to ``free`` jobs; returns (jobs claimed, ms until more may be due)."""
+        total, next_due, dry = 0, None, set()
+        for queue, share in self._claim_order(free):
+            want = min(share, free - total)
+            if want <= 0 or queue in dry:
+                continue
             limiter = self._config[queue].rate_limiter
             got = await self.store.run(
-                ops.claim(queue, self.name, free - total, self.lease_override, limiter)
+                ops.claim(queue, self.name, want, self.lease_override, limiter)
             )
             self._lease_ms[queue] = got.lease_ms
             if got.next_due_ms is not None:
@@ -185,6 +227,10 @@ class Worker:
             for job in got.jobs:
                 self._start(job)
             total += len(got.jobs)
+            if len(got.jobs) < want:
+                dry.add(queue)
+            if self.queue_weights:
+                self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
 
     async def _burst_done(self, next_due: int | None) -> bool:
@@ -198,13 +244,76 @@ class Worker:
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
         held = Held(job, ctx)
+        loop = asyncio.get_running_loop()
+
+        def report(percent: float, message: str) -> None:
+            loop.call_soon_threadsafe(self._spawn_progress, held, percent, message)
+
+        ctx._reporter = report
         self.held[(job.queue, job.id)] = held
         self.busy += 1
         self.metrics.processing.labels(self.name).set(self.busy)
         if job.attempt == 1:
             waited = max(0.0, time.time() - job.enqueued_ms / 1000)
             self.metrics.latency.labels(job.queue, str(job.priority)).observe(waited)
-        held.task = asyncio.create_task(self._run(held))
+        handler = self.handlers.get(job.name)
+        if handler is not None and handler.batch is not None and _decodable(job):
+            self._add_to_batch(handler, held)
+        else:
+            held.task = asyncio.create_task(self._run(held))
+
+    def _spawn_progress(self, held: Held, percent: float, message: str) -> None:
+        job = held.job
+        op = ops.progress(job.queue, job.id, job.token, percent, message)
+        task = asyncio.create_task(self.store.run(op))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    # ---- batches ---------------------------------------------------------------------
+
+    def _add_to_batch(self, handler: Handler, held: Held) -> None:
+        held.batched = True
+        items = self._batches.setdefault(handler.name, [])
+        items.append(held)
+        if len(items) >= (handler.batch or 1):
+            self._flush_batch(handler)
+        elif handler.name not in self._batch_timers:
+            loop = asyncio.get_running_loop()
+            self._batch_timers[handler.name] = loop.call_later(
+                handler.batch_wait, self._flush_batch, handler
+            )
+
+    def _flush_batch(self, handler: Handler) -> None:
+        timer = self._batch_timers.pop(handler.name, None)
+        if timer is not None:
+            timer.cancel()
+        items = self._batches.pop(handler.name, [])
+        if items:
+            task = asyncio.create_task(self._run_batch(handler, items))
+            for held in items:
+                held.task = task
+
+    async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
+        batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
+        timeout_ms = max(h.job.timeout_ms or self._config[h.job.queue].timeout_ms for h in items)
+        started = time.monotonic()
+        try:
+            outcomes = await execute_batch(handler, batch, timeout_ms / 1000, self._pool)
+        except asyncio.CancelledError:
+            return  # shutdown: the items are released
+        finally:
+            self.busy -= len(items)
+            self.metrics.processing.labels(self.name).set(self.busy)
+            self._slot_free.set()
+        elapsed = time.monotonic() - started
+        for held, outcome in zip(items, outcomes, strict=True):
+            self.metrics.duration.labels(held.job.queue, held.job.name).observe(elapsed)
+            if held.stop_reason == "lost":
+                continue
+            if outcome.ok:
+                self._acks.append((held, outcome.result))
+                self._ack_ready.set()
+            else:
+                await self._report_failure(held, outcome)
 
     # ---- running one job ---------------------------------------------------------------
 
@@ -261,7 +370,7 @@ class Worker:
     # ---- background loops --------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._closing:
             await self._ack_ready.wait()
             self._ack_ready.clear()
             await self._flush_acks()
@@ -300,7 +409,7 @@ class Worker:
 
     async def _heartbeat_loop(self) -> None:
         last = 0.0
-        while True:
+        while not self._closing:
             # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
             interval = min(self._lease_ms.values()) / 3000
             await asyncio.sleep(max(0.0, min(0.5, last + interval - time.monotonic())))
@@ -332,12 +441,13 @@ class Worker:
                 log.warning("job %s of %s: %s, stopping it", job_id, queue, reason)
                 held.stop_reason = reason
                 held.ctx.cancelled.set()
-                held.task.cancel()
+                if not held.batched:
+                    held.task.cancel()
                 if reason == "lost":
                     self.held.pop((queue, job_id), None)
 
     async def _recover_loop(self) -> None:
-        while True:
+        while not self._closing:
             interval = min(1.0, min(self._lease_ms.values()) / 4000)
             await asyncio.sleep(interval * random.uniform(0.8, 1.2))
             for queue in self.queues:
@@ -350,7 +460,7 @@ class Worker:
                     log.warning("recovered %d expired jobs of %s (%d dead)", requeued, queue, dead)
 
     async def _refresh_loop(self) -> None:
-        while True:
+        while not self._closing:
             for queue in self.queues:
                 try:
                     raw = await self.store.run(ops.read_config(queue))
@@ -365,11 +475,11 @@ class Worker:
     async def _listen(self) -> None:
         """Sets the wake flag when any of our queues gets work (Redis pub/sub)."""
         channels = [QueueKeys.of(q).wake for q in self.queues]
-        while True:
+        while not self._closing:
             pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(*channels)
-                while True:
+                while not self._closing:
                     msg = await pubsub.get_message(timeout=5.0)
                     if msg is not None:
                         self._wake.set()
@@ -389,3 +499,11 @@ class Worker:
             "in_flight": self.busy,
             "heartbeat_ms": int(time.time() * 1000),
         }
+
+
+def _decodable(job: ClaimedJob) -> bool:
+    try:
+        job.payload()
+    except ValueError:
+        return False
+    return True

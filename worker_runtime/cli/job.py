@@ -56,6 +56,7 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
 @click.option("--timeout", type=Duration(min_ms=1), help="Time limit per attempt, e.g. 300s.")
 @click.option("--dedupe-key", help="While a job with this key is unfinished, add no other.")
 @click.option("--id", "job_id", help="The job's id (default: a random one).")
+@click.option("--rate-key", help="Tenant or API the job is limited by (per-key limits).")
 @output_option
 @pass_app
 def enqueue_job(
@@ -69,6 +70,7 @@ def enqueue_job(
     timeout: int | None,
     dedupe_key: str | None,
     job_id: str | None,
+    rate_key: str | None,
 ) -> None:
     """Adds a job to QUEUE for the handler registered as JOB_NAME."""
     done = app.client.enqueue(
@@ -81,6 +83,7 @@ def enqueue_job(
         timeout=None if timeout is None else timeout / 1000,
         dedupe_key=dedupe_key,
         job_id=job_id,
+        rate_key=rate_key,
     )
     job = app.client.get_job(done.id, done.queue)
     if job is None:  # already finished and trimmed by retention: report what we know

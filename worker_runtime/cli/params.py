@@ -82,3 +82,65 @@ class JsonDocument(_AnyType):
                 f"{opt}: not valid JSON ({exc.msg} at char {exc.pos}); pass a JSON document "
                 """like '{"a": 1}', @file.json, or - for stdin"""
             ) from None
+
+
+class Rate(_AnyType):
+    """A rate ``N/PERIOD``: ``100/s``, ``600/1m``, ``5/250ms``; as (count, period ms)."""
+
+    name = "rate"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        count, _, period = str(value).partition("/")
+        try:
+            n = int(count)
+            ms = parse_ms(period if period[:1].isdigit() else f"1{period}", field=_opt(param))
+        except (ValueError, InvalidArgumentError):
+            raise InputError(
+                f"{_opt(param)}: {value!r} is not a rate; use e.g. 100/s or 600/1m"
+            ) from None
+        if n < 1 or ms < 1:
+            raise InputError(f"{_opt(param)}: count and period must be positive, got {value!r}")
+        return (n, ms)
+
+
+class Weights(_AnyType):
+    """Weights per priority level, ``0:10,1:5,5:2,8:1,10:0.5``."""
+
+    name = "weights"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dict):
+            return value
+        try:
+            pairs = [p.split(":") for p in str(value).split(",") if p]
+            out = {int(level): float(w) for level, w in pairs}
+        except ValueError:
+            raise InputError(
+                f"{_opt(param)}: {value!r} is not LEVEL:WEIGHT,...; e.g. 0:10,5:2"
+            ) from None
+        if any(not 0 <= level <= 10 or w <= 0 for level, w in out.items()):
+            raise InputError(f"{_opt(param)}: levels are 0-10 and weights positive, got {value!r}")
+        return out
+
+
+class AgingRules(_AnyType):
+    """Aging rules ``FROM:TO:AFTER,...`` (``8:5:30m,5:1:15m``)."""
+
+    name = "rules"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, list):
+            return value
+        rules = []
+        for part in filter(None, str(value).split(",")):
+            try:
+                src, dst, after = part.split(":")
+                rules.append({"from_priority": int(src), "to_priority": int(dst),
+                              "after_ms": parse_ms(after, field=_opt(param))})  # fmt: skip
+            except (ValueError, InvalidArgumentError):
+                raise InputError(
+                    f"{_opt(param)}: {part!r} is not FROM:TO:AFTER, e.g. 8:5:30m"
+                ) from None
+        return rules

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
 from worker_runtime.cli.output import config_fields, emit, stats_fields, stats_table
-from worker_runtime.cli.params import Duration
+from worker_runtime.cli.params import AgingRules, Duration, Rate, Weights
 from worker_runtime.keys import STATE_SETS
 from worker_runtime.validation import check_queue_name
 
@@ -61,14 +63,46 @@ def queue_stats(app: AppContext, name: str) -> None:
 @click.option("--dead-ttl", type=Duration(), help="How long dead jobs are kept, e.g. 30d.")
 @click.option("--keep-dead", type=int, help="Most dead jobs kept.")
 @click.option("--max-payload-bytes", type=int, help="Largest payload accepted, in bytes.")
+@click.option("--fairness", type=click.Choice(["strict", "weighted"]), help="Across priorities.")
+@click.option("--weights", type=Weights(), help="Weighted fairness, e.g. 0:10,1:5,5:2,8:1,10:0.5.")
+@click.option("--aging/--no-aging", default=None, help="Promote jobs that wait too long.")
+@click.option("--aging-rules", type=AgingRules(), help="FROM:TO:AFTER,... e.g. 8:5:30m,5:1:15m.")
+@click.option("--rate-limit", type=Rate(), help="Starts per period across workers, e.g. 100/s.")
+@click.option("--rate-limiter", help="Use a shared limiter ('queue limiter NAME') instead.")
+@click.option("--key-rate-limit", type=Rate(), help="Starts per rate_key per period, e.g. 10/s.")
+@click.option(
+    "--max-running", type=click.IntRange(min=1), help="Jobs running at once, all workers."
+)
+@click.option("--key-max-running", type=click.IntRange(min=1), help="Running jobs per rate_key.")
+@click.option("--clear", multiple=True, metavar="SETTING",
+              help="Remove a setting (rate_limit, rate_limiter, key_rate_limit, max_running, "
+              "key_max_running).")  # fmt: skip
 @output_option
 @pass_app
-def configure_queue(app: AppContext, /, name: str, **options: int | None) -> None:
+def configure_queue(app: AppContext, /, name: str, **options: Any) -> None:
     """Changes the settings given (a new queue is created) and prints them all."""
     check_queue_name(name)
+    clear = options.pop("clear")
+    for key, field in (("rate_limit", "rate_period_ms"), ("key_rate_limit", "key_rate_period_ms")):
+        if options.get(key) is not None:
+            options[key], options[field] = options[key]
     changes = {DURATION_FIELDS.get(k, k): v for k, v in options.items() if v is not None}
+    for setting in clear:
+        changes[setting.replace("-", "_")] = None
     config = app.client.configure(name, **changes) if changes else app.client.config(name)
     emit(app, config.model_dump(), lambda: config_fields(name, config))
+
+
+@queue_group.command("limiter")
+@click.argument("name")
+@click.option("--rate", type=Rate(), required=True, help="Starts per period, e.g. 100/s.")
+@output_option
+@pass_app
+def define_limiter(app: AppContext, name: str, rate: tuple[int, int]) -> None:
+    """Creates or changes a rate limiter that queues share with --rate-limiter NAME."""
+    app.client.define_limiter(name, rate[0], rate[1])
+    emit(app, {"limiter": name, "limit": rate[0], "period_ms": rate[1]},
+         lambda: f"limiter {name!r}: {rate[0]} per {rate[1]} ms")  # fmt: skip
 
 
 @queue_group.command("pause")
