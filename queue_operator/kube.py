@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import threading
 from typing import Any
 
@@ -35,7 +36,8 @@ def api_client() -> client.ApiClient:
             try:
                 config.load_incluster_config()  # type: ignore[no-untyped-call]
             except config.ConfigException:
-                config.load_kube_config()  # type: ignore[no-untyped-call]
+                # Read KUBECONFIG now: the client's default was fixed when it was imported.
+                config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None)  # type: ignore[no-untyped-call]
             _api = client.ApiClient()
         return _api
 

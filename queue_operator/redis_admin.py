@@ -102,7 +102,11 @@ class RedisAdmin:
         )
 
     async def read_config(self, url: str, queue: str) -> dict[str, Any]:
-        config: QueueConfig = await self._call(self.client(url).config(queue))
+        """The stored settings; {} when none are stored yet (so all get written once)."""
+        client = self.client(url)
+        if not await self._call(client.store.redis.exists(QueueKeys.of(queue).config)):
+            return {}
+        config: QueueConfig = await self._call(client.config(queue))
         return config.model_dump()
 
     async def apply_config(self, url: str, queue: str, changes: dict[str, Any]) -> None:
