@@ -9,11 +9,12 @@ from worker_runtime.errors import (
     PayloadTooLargeError,
     QueueError,
 )
-from worker_runtime.execution import JobContext
+from worker_runtime.execution import BatchItem, JobContext
 from worker_runtime.handlers import handler
 from worker_runtime.models import Enqueued, Job, JobSpec, JobState, Priority, QueueConfig
 
 __all__ = [
+    "BatchItem",
     "Client",
     "Enqueued",
     "InvalidArgumentError",
