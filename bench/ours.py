@@ -71,6 +71,41 @@ async def commands_per_job(url: str, r: redis.Redis) -> dict[str, Any]:
     return out
 
 
+POLICIES: dict[str, dict[str, Any]] = {
+    "none (aging off)": {"aging": False},
+    "aging on (default)": {},
+    "weighted fairness": {"aging": False, "fairness": "weighted"},
+    "rate limit": {"aging": False, "rate_limit": 1_000_000},
+    "max_running": {"aging": False, "max_running": 1_000_000},
+    "per-key rate limit": {"aging": False, "key_rate_limit": 1_000_000},
+    "per-key running cap": {"aging": False, "key_max_running": 1_000_000},
+}
+
+
+async def policy_costs(url: str, r: redis.Redis, n: int = 1000) -> dict[str, Any]:
+    """Redis commands per job (claim + complete, worker-like batches of 10 and single jobs)
+    with each policy on, limits set high enough never to bite."""
+    out: dict[str, Any] = {}
+    for name, settings in POLICIES.items():
+        r.flushall()
+        async with Client.from_url(url) as c:
+            await c.configure("p", **settings)
+            keyed = "key" in name
+            specs = [JobSpec("p", "noop", rate_key="t" if keyed else None, priority=i % 3)
+                     for i in range(2 * n)]  # fmt: skip
+            await c.enqueue_many(specs)
+            row = {}
+            for label, batch in (("batch10", 10), ("single", 1)):
+                before = _cmdstats(r)
+                for _ in range(n // batch):
+                    got = await c.store.run(ops.claim("p", "w", batch))
+                    done = [(j.id, j.token, "") for j in got.jobs]
+                    await c.store.run(ops.complete("p", "w", done))
+                row[label] = _per_job(_delta(before, _cmdstats(r)), n)["commands_incl_in_script"]
+            out[name] = row
+    return out
+
+
 async def memory_per_pending_job(url: str, r: redis.Redis, n: int = 100_000) -> dict[str, Any]:
     r.flushall()
     before = int(r.info("memory")["used_memory"])
@@ -181,6 +216,7 @@ async def main() -> None:
             r = redis.Redis.from_url(server.url, decode_responses=True)
             results = {
                 "commands_per_job": await commands_per_job(server.url, r),
+                "policy_costs": await policy_costs(server.url, r),
                 "memory": await memory_per_pending_job(server.url, r),
                 "drain": [await drain(server.url, r, c) for c in (1, 10, 50)],
                 "latency": await latency(server.url, r),
