@@ -15,11 +15,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
-from worker_runtime import ops
+from worker_runtime import ops, scheduler
 from worker_runtime.connection import DEFAULT_URL, connect_async
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
+from worker_runtime.schedules import Schedule, ScheduleSpec
 from worker_runtime.store import AsyncStore
 from worker_runtime.validation import check_queue_name
 
@@ -207,6 +208,36 @@ class Client:
     async def resume(self, queue: str) -> None:
         await self.configure(queue, paused=False)
 
+    # Cron schedules: runs enqueued by `run_scheduler` (see worker_runtime.scheduler).
+
+    async def add_schedule(self, spec: ScheduleSpec) -> Schedule:
+        """Creates or replaces the schedule ``spec.name`` (names are unique across queues;
+        a new queue moves it). Everything is validated before anything is written."""
+        return await scheduler.add_schedule(self.store, spec)
+
+    async def remove_schedule(self, name: str) -> bool:
+        """Deletes a schedule and its state; False when there was none."""
+        return await scheduler.remove_schedule(self.store, name)
+
+    async def schedules(self) -> list[Schedule]:
+        """Every schedule with its state (last and next tick, runs, missed ticks)."""
+        return await scheduler.list_schedules(self.store)
+
+    async def get_schedule(self, name: str) -> Schedule | None:
+        return await scheduler.get_schedule(self.store, name)
+
+    async def trigger_schedule(self, name: str) -> Enqueued:
+        """Enqueues one run now, outside the tick sequence."""
+        return await scheduler.trigger_schedule(self.store, name)
+
+    async def suspend_schedule(self, name: str) -> bool:
+        """Stops a schedule's runs (its ticks pass unrun); False if already suspended."""
+        return await scheduler.set_suspended(self.store, name, True)
+
+    async def resume_schedule(self, name: str) -> bool:
+        """Resumes a suspended schedule from its next tick; False if it was not suspended."""
+        return await scheduler.set_suspended(self.store, name, False)
+
 
 def _blocking(
     method: Callable[Concatenate[Client, P], Coroutine[Any, Any, R]],
@@ -279,3 +310,10 @@ class SyncClient:
     define_limiter = _blocking(Client.define_limiter)
     pause = _blocking(Client.pause)
     resume = _blocking(Client.resume)
+    add_schedule = _blocking(Client.add_schedule)
+    remove_schedule = _blocking(Client.remove_schedule)
+    schedules = _blocking(Client.schedules)
+    get_schedule = _blocking(Client.get_schedule)
+    trigger_schedule = _blocking(Client.trigger_schedule)
+    suspend_schedule = _blocking(Client.suspend_schedule)
+    resume_schedule = _blocking(Client.resume_schedule)

@@ -30,11 +30,19 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
     brq:{q}:wake       pub/sub channel: something became pending or due
 
+Cron schedules (key names built in schedule_ops.py), under the tag of the queue their runs
+go to, so the fire script claims a tick and enqueues its run in one slot:
+
+    brq:{q}:schedules  hash  schedule name -> spec json (cron, tz, job, body of each run)
+    brq:{q}:schedstate hash  schedule name -> "cursor|last tick|next tick|missed|fired|
+                       skipped|last job id" (see lua/includes/schedule.lua)
+
 Global keys (not tied to a queue):
 
     brq:queues         set   every queue name ever configured or enqueued to
     brq:workers        zset  worker name -> last heartbeat ms
     brq:worker:<name>  string  JSON description of a live worker (with a TTL)
+    brq:schedules      hash  schedule name -> its queue (names are unique across queues)
     brq:limiter:{name} hash  limit, period: a rate limit shared by several queues
     brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot: shared
                        limiters need a single Redis, not Cluster)

@@ -15,6 +15,7 @@ from worker_runtime.client import Client
 from worker_runtime.handlers import load_handlers
 from worker_runtime.health import start_health_server
 from worker_runtime.metrics import WorkerMetrics
+from worker_runtime.scheduler import run_scheduler
 from worker_runtime.worker import Worker
 
 log = logging.getLogger("blackroad.worker")
@@ -32,6 +33,8 @@ class WorkerSettings:
     grace_s: float = 25.0
     lease_ms: int = -1
     json_logs: bool = False
+    #: Also run a cron scheduler (any number may run; each tick fires once).
+    scheduler: bool = False
 
 
 class _JsonFormatter(logging.Formatter):
@@ -91,9 +94,16 @@ async def run_worker(settings: WorkerSettings) -> int:
         "worker %s serving %s with concurrency %d and handlers %s",
         worker.name, ",".join(settings.queues), settings.concurrency, ",".join(sorted(handlers)),
     )  # fmt: skip
+    stop_scheduler = asyncio.Event()
+    scheduler = None
+    if settings.scheduler:
+        scheduler = asyncio.create_task(run_scheduler(client.store, stop_scheduler))
     try:
         return await worker.run()
     finally:
+        if scheduler is not None:
+            stop_scheduler.set()
+            await scheduler
         log.info("worker %s stopped after %.1fs", worker.name, time.monotonic() - started)
         if runner is not None:
             await runner.cleanup()

@@ -41,10 +41,13 @@ def worker_group() -> None:
 @click.option("--lease", type=Duration(min_ms=100), default=None,
               help="Lease (visibility timeout) override; default: the queue's lease.")  # fmt: skip
 @click.option("--json-logs", is_flag=True, envvar="JSON_LOGS", help="Log one JSON object a line.")
+@click.option("--scheduler", is_flag=True, envvar="SCHEDULER",
+              help="Also fire cron schedules (safe to run in several workers).")  # fmt: skip
 @click.pass_obj
 def start(
     app: AppContext, queues: str | None, concurrency: int, handlers: str | None, burst: bool,
     name: str | None, metrics_port: int, grace: int, lease: int | None, json_logs: bool,
+    scheduler: bool,
 ) -> None:  # fmt: skip
     """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
     names = [q.strip() for q in (queues or "").split(",") if q.strip()]
@@ -60,7 +63,7 @@ def start(
     settings = WorkerSettings(
         redis_url=app.redis_url, queues=names, handlers=handlers, concurrency=concurrency,
         name=name, burst=burst, metrics_port=metrics_port or None, grace_s=grace / 1000,
-        lease_ms=lease if lease is not None else -1, json_logs=json_logs,
+        lease_ms=lease if lease is not None else -1, json_logs=json_logs, scheduler=scheduler,
     )  # fmt: skip
     setup_logging(json_logs)
     sys.path.insert(0, os.getcwd())

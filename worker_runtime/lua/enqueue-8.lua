@@ -25,7 +25,12 @@
   {-11, index} priority out of range.
 ]]
 --@include common
+--@include addjob
 
+local K = {
+  jobs = KEYS[1], pending = KEYS[2], delayed = KEYS[3], dprio = KEYS[4],
+  dedupe = KEYS[7], dk = KEYS[8],
+}
 local now = nowMs()
 local cfg = redis.call('HMGET', KEYS[6], 'max_payload_bytes')
 local limit = configNumber(cfg, 1, 524288)
@@ -37,9 +42,7 @@ for i = 0, n - 1 do
   if prio == nil or prio < 0 or prio > 10 or prio ~= math.floor(prio) then
     return { -11, i }
   end
-  local body = ARGV[b + 5]
-  local nl = string.find(body, '\n', 1, true)
-  if nl == nil or #body - nl > limit then
+  if not bodyFits(ARGV[b + 5], limit) then
     return { -10, i }
   end
 end
@@ -50,35 +53,11 @@ local written = false
 local pend = {}
 for i = 0, n - 1 do
   local b = 3 + i * 6
-  local id, prio = ARGV[b], tonumber(ARGV[b + 1])
-  local delay, runAt, dedupe = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4]
-  local existing = false
-  if dedupe ~= '' then existing = redis.call('HGET', KEYS[7], dedupe) end
-  if existing then
-    out[#out + 1] = 2
-    out[#out + 1] = existing
-  elseif redis.call('HSETNX', KEYS[1], id, fmt(now) .. '\n' .. ARGV[b + 5]) == 0 then
-    out[#out + 1] = 0
-    out[#out + 1] = id
-  else
-    if dedupe ~= '' then
-      redis.call('HSET', KEYS[7], dedupe, id)
-      redis.call('HSET', KEYS[8], id, dedupe)
-    end
-    local due = now
-    if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end
-    if due > now then
-      redis.call('ZADD', KEYS[3], due, id)
-      redis.call('HSET', KEYS[4], id, prio)
-    else
-      pend[#pend + 1] = fmt(prio * PRIO_SPAN + seqBase + i + 1)
-      pend[#pend + 1] = id
-    end
-    written = true
-    out[#out + 1] = 1
-    out[#out + 1] = id
-  end
+  local code, id = addJob(K, now, seqBase + i + 1, ARGV[b], tonumber(ARGV[b + 1]),
+    tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5], pend)
+  written = written or code == 1
+  out[#out + 1] = code
+  out[#out + 1] = id
 end
-if #pend > 0 then redis.call('ZADD', KEYS[2], unpack(pend)) end
-if written then redis.call('PUBLISH', ARGV[1], '1') end
+commitJobs(K, pend, ARGV[1], written)
 return out
