@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from devcluster.cli import devcluster
 from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
+from worker_runtime.cli.devcluster_cmd import devcluster
 from worker_runtime.cli.dlq import dlq_group
 from worker_runtime.cli.job import job_group
 from worker_runtime.cli.queue import queue_group
+from worker_runtime.cli.schedule import schedule_group
 from worker_runtime.cli.worker import worker_group
 from worker_runtime.connection import DEFAULT_URL
 
@@ -43,6 +44,7 @@ cli.add_command(queue_group)
 cli.add_command(job_group)
 cli.add_command(dlq_group)
 cli.add_command(worker_group)
+cli.add_command(schedule_group)
 cli.add_command(devcluster)
 
 
