@@ -33,6 +33,7 @@ class WorkerSettings:
     grace_s: float = 25.0
     lease_ms: int = -1
     json_logs: bool = False
+    queue_weights: dict[str, float] | None = None
     #: Also run a cron scheduler (any number may run; each tick fires once).
     scheduler: bool = False
 
@@ -67,6 +68,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         client.store, settings.queues, handlers, concurrency=settings.concurrency,
         name=settings.name, grace_s=settings.grace_s, burst=settings.burst,
         lease_ms=settings.lease_ms, metrics=WorkerMetrics(),
+        queue_weights=settings.queue_weights,
     )  # fmt: skip
     loop = asyncio.get_running_loop()
     signals_seen = 0

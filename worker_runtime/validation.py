@@ -37,3 +37,28 @@ def check_rate_key(key: str) -> None:
         raise InvalidArgumentError(
             f"rate_key: {key!r} must be 1-200 letters, digits or . _ : @ / + = -"
         )
+
+
+_WEIGHTED = re.compile(r"^(?P<name>.+):(?P<weight>\d+(?:\.\d+)?)$")
+
+
+def parse_queues(text: str) -> tuple[list[str], dict[str, float] | None]:
+    """``a,b,c`` (strict order) or ``a:3,b:1`` (weighted; every queue needs a weight).
+    A queue whose name ends in ``:<number>`` therefore needs a weight of its own."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise InvalidArgumentError("queues: give at least one queue, e.g. default")
+    matches = [_WEIGHTED.match(p) for p in parts]
+    if any(matches) and not all(matches):
+        raise InvalidArgumentError("queues: give a weight to every queue (a:3,b:1) or to none")
+    names = [m.group("name") if m else p for m, p in zip(matches, parts, strict=True)]
+    for name in names:
+        check_queue_name(name)
+    if len(set(names)) != len(names):
+        raise InvalidArgumentError("queues: a queue is listed twice")
+    if not all(matches):
+        return names, None
+    weights = {m.group("name"): float(m.group("weight")) for m in matches if m}
+    if any(w <= 0 for w in weights.values()):
+        raise InvalidArgumentError("queues: weights must be positive")
+    return names, weights

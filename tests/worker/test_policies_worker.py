@@ -133,3 +133,17 @@ async def test_max_running_is_never_exceeded_across_workers(
         running += delta
         peak = max(peak, running)
     assert peak <= 3
+
+
+def test_parse_queues_strict_and_weighted() -> None:
+    import pytest
+
+    from worker_runtime.errors import InvalidArgumentError
+    from worker_runtime.validation import parse_queues
+
+    assert parse_queues("a, b,c") == (["a", "b", "c"], None)
+    assert parse_queues("a:3,b:1.5") == (["a", "b"], {"a": 3.0, "b": 1.5})
+    assert parse_queues("ns:q:2") == (["ns:q"], {"ns:q": 2.0})
+    for bad in ("", "a:3,b", "a,a", "a:0", "a{b}"):
+        with pytest.raises(InvalidArgumentError, match="queue"):
+            parse_queues(bad)

@@ -13,7 +13,7 @@ from worker_runtime.cli.context import AppContext, InputError
 from worker_runtime.cli.output import age, emit, grid
 from worker_runtime.cli.params import Duration
 from worker_runtime.runner import WorkerSettings, run_worker, setup_logging
-from worker_runtime.validation import check_queue_name
+from worker_runtime.validation import parse_queues
 
 
 @click.group("worker")
@@ -23,7 +23,9 @@ def worker_group() -> None:
 
 @worker_group.command("start")
 @click.option(
-    "--queues", envvar="QUEUES", help="Comma-separated queues, in strict order; env QUEUES."
+    "--queues",
+    envvar="QUEUES",
+    help="Queues in strict order (a,b,c) or weighted (a:3,b:1); env QUEUES.",
 )
 @click.option(
     "--concurrency", envvar="WORKER_CONCURRENCY", type=click.IntRange(1, 100_000), default=10,
@@ -50,18 +52,15 @@ def start(
     scheduler: bool,
 ) -> None:  # fmt: skip
     """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
-    names = [q.strip() for q in (queues or "").split(",") if q.strip()]
-    if not names:
-        raise InputError("--queues: give at least one queue, e.g. --queues default")
-    for q in names:
-        try:
-            check_queue_name(q)
-        except ValueError as exc:
-            raise InputError(f"--queues: {exc}") from None
+    try:
+        names, weights = parse_queues(queues or "")
+    except ValueError as exc:
+        raise InputError(f"--{exc}") from None
     if not handlers:
         raise InputError("--handlers: give the module that registers your @handler functions")
     settings = WorkerSettings(
-        redis_url=app.redis_url, queues=names, handlers=handlers, concurrency=concurrency,
+        redis_url=app.redis_url, queues=names, queue_weights=weights, handlers=handlers,
+        concurrency=concurrency,
         name=name, burst=burst, metrics_port=metrics_port or None, grace_s=grace / 1000,
         lease_ms=lease if lease is not None else -1, json_logs=json_logs, scheduler=scheduler,
     )  # fmt: skip
