@@ -79,6 +79,8 @@ end
 -- calls of any size; a band that was empty rejoins at the current minimum, never with
 -- a backlog of credit.
 local function weightedTake(policyKey, bands, weights, want)
+  -- Nothing pending: HMGET with no fields is an error ("wrong number of args").
+  if #bands == 0 then return {} end
   local passes, minPass = {}, nil
   local fields = {}
   for _, b in ipairs(bands) do fields[#fields + 1] = 'pass:' .. b[1] end
