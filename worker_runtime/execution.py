@@ -16,6 +16,8 @@ from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 
+_CREATE_LOCK = threading.Lock()
+
 #: Longest error text kept in a job's history (the head of the traceback).
 ERROR_CHARS = 2000
 
@@ -29,10 +31,20 @@ class JobContext:
     name: str
     attempt: int
     max_attempts: int | None
-    #: Set when the job was cancelled, its lease was lost, or the worker is stopping;
-    #: long sync handlers should check it and return early.
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    _cancel_event: threading.Event | None = field(default=None, repr=False)
     _reporter: Callable[[float, str], None] | None = field(default=None, repr=False)
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when the job was cancelled, its lease was lost, it timed out, or the worker is
+        stopping; long sync handlers should check it and return early."""
+        # Created on first use: most jobs never look, and an Event costs a lock and a
+        # condition. The lock makes the handler thread and the loop agree on one Event.
+        if self._cancel_event is None:
+            with _CREATE_LOCK:
+                if self._cancel_event is None:
+                    self._cancel_event = threading.Event()
+        return self._cancel_event
 
     def progress(self, percent: float, message: str = "") -> None:
         """Reports progress (0-100) shown by ``job info``; callable from async and sync
@@ -73,16 +85,26 @@ def failed(reason: str, error: str, *, permanent: bool = False) -> Outcome:
 
 
 async def execute(
-    handler: Handler, job: ClaimedJob, ctx: JobContext, timeout_s: float, pool: Executor
+    handler: Handler,
+    job: ClaimedJob,
+    ctx: JobContext,
+    timeout_s: float,
+    pool: Executor,
+    *,
+    timeout_watched: bool = False,
 ) -> Outcome:
-    """Runs the handler; never raises except CancelledError (lease lost or shutdown)."""
+    """Runs the handler; never raises except CancelledError (lease lost, shutdown, or a
+    timeout enforced by the caller when ``timeout_watched``: one timer per job costs a
+    busy worker more than one shared deadline heap)."""
     try:
         payload = job.payload()
     except ValueError as exc:
         return failed("Undecodable", f"payload is not valid JSON: {exc}", permanent=True)
     args: tuple[Any, ...] = (payload, ctx) if handler.wants_context else (payload,)
     try:
-        if handler.is_async:
+        if handler.is_async and timeout_watched:
+            value = await handler.func(*args)
+        elif handler.is_async:
             value = await asyncio.wait_for(handler.func(*args), timeout_s)
         else:
             call = contextvars.copy_context().run

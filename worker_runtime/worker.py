@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import random
 import socket
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -76,6 +79,8 @@ class Worker:
         self.burst = burst
         self.lease_override = lease_ms
         self.metrics = metrics or WorkerMetrics()
+        # Read at scrape time: setting a gauge on every job start and end costs a lock each.
+        self.metrics.processing.labels(self.name).set_function(lambda: self.busy)
         self.held: dict[tuple[str, str], Held] = {}
         self.busy = 0
         self.ready = False
@@ -94,6 +99,8 @@ class Worker:
         self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
         self._batches: dict[str, list[Held]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
+        self._deadlines: list[tuple[float, int, Held]] = []
+        self._tiebreak = itertools.count()
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -103,7 +110,7 @@ class Worker:
             asyncio.create_task(coro)
             for coro in (
                 self._listen(), self._heartbeat_loop(), self._recover_loop(),
-                self._flush_loop(), self._refresh_loop(),
+                self._flush_loop(), self._refresh_loop(), self._timeout_loop(),
             )
         ]  # fmt: skip
         try:
@@ -252,10 +259,9 @@ class Worker:
         ctx._reporter = report
         self.held[(job.queue, job.id)] = held
         self.busy += 1
-        self.metrics.processing.labels(self.name).set(self.busy)
         if job.attempt == 1:
             waited = max(0.0, time.time() - job.enqueued_ms / 1000)
-            self.metrics.latency.labels(job.queue, str(job.priority)).observe(waited)
+            self.metrics.of(self.metrics.latency, job.queue, str(job.priority)).observe(waited)
         handler = self.handlers.get(job.name)
         if handler is not None and handler.batch is not None and _decodable(job):
             self._add_to_batch(handler, held)
@@ -302,11 +308,10 @@ class Worker:
             return  # shutdown: the items are released
         finally:
             self.busy -= len(items)
-            self.metrics.processing.labels(self.name).set(self.busy)
             self._slot_free.set()
         elapsed = time.monotonic() - started
         for held, outcome in zip(items, outcomes, strict=True):
-            self.metrics.duration.labels(held.job.queue, held.job.name).observe(elapsed)
+            self.metrics.of(self.metrics.duration, held.job.queue, held.job.name).observe(elapsed)
             if held.stop_reason == "lost":
                 continue
             if outcome.ok:
@@ -325,16 +330,23 @@ class Worker:
             if handler is None:
                 outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
             else:
-                outcome = await execute(handler, job, held.ctx, timeout_ms / 1000, self._pool)
+                if handler.is_async:
+                    deadline = time.monotonic() + timeout_ms / 1000
+                    heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), held))
+                outcome = await execute(
+                    handler, job, held.ctx, timeout_ms / 1000, self._pool, timeout_watched=True
+                )
         except asyncio.CancelledError:
             if held.stop_reason == "cancelled":
                 outcome = failed("Cancelled", "cancelled while running", permanent=True)
+            elif held.stop_reason == "timeout":
+                outcome = failed("Timeout", f"handler ran longer than its timeout of "
+                                 f"{timeout_ms / 1000:g}s")  # fmt: skip
             else:
                 return  # lease lost (another attempt owns it) or shutdown (released later)
         finally:
             self.busy -= 1
-            self.metrics.processing.labels(self.name).set(self.busy)
-            self.metrics.duration.labels(job.queue, job.name).observe(
+            self.metrics.of(self.metrics.duration, job.queue, job.name).observe(
                 time.monotonic() - held.started
             )
             self._slot_free.set()
@@ -350,7 +362,7 @@ class Worker:
             job.queue, job.id, job.token, reason=outcome.reason, error=outcome.error,
             permanent=outcome.permanent, delay_ms=outcome.delay_ms, draw=random.random(),
         )  # fmt: skip
-        self.metrics.failed.labels(job.queue, job.name, outcome.reason).inc()
+        self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
         while True:
             try:
                 result = await self.store.run(op)
@@ -361,7 +373,7 @@ class Worker:
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome
         )
-        self.metrics.completed.labels(job.queue, job.name, status).inc()
+        self.metrics.of(self.metrics.completed, job.queue, job.name, status).inc()
         log.info(
             "job %s %s attempt %d: %s (%s)", job.id, job.queue, job.attempt, result.outcome,
             outcome.reason,
@@ -400,12 +412,15 @@ class Worker:
             await asyncio.sleep(0.5)
             self._ack_ready.set()
             return
+        counts: Counter[tuple[str, str, str]] = Counter()
         for items, codes in zip(by_queue.values(), replies, strict=True):
             for (held, _), code in zip(items, codes, strict=True):
                 job = held.job
                 self.held.pop((job.queue, job.id), None)
                 status = {1: "completed", -1: "lease_lost", -2: "cancelled"}[code]
-                self.metrics.completed.labels(job.queue, job.name, status).inc()
+                counts[(job.queue, job.name, status)] += 1
+        for labels, n in counts.items():
+            self.metrics.of(self.metrics.completed, *labels).inc(n)
 
     async def _heartbeat_loop(self) -> None:
         last = 0.0
@@ -446,6 +461,22 @@ class Worker:
                 if reason == "lost":
                     self.held.pop((queue, job_id), None)
 
+    async def _timeout_loop(self) -> None:
+        """Cancels async handlers past their deadline, checked every 50 ms."""
+        while not self._closing:
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            if len(self._deadlines) > 2 * len(self.held) + 1000:
+                # Finished jobs stay in the heap until their deadline; drop them in bulk.
+                self._deadlines = [e for e in self._deadlines if e[2].task and not e[2].task.done()]
+                heapq.heapify(self._deadlines)
+            while self._deadlines and self._deadlines[0][0] <= now:
+                _, _, held = heapq.heappop(self._deadlines)
+                if held.task is not None and not held.task.done() and not held.stop_reason:
+                    held.stop_reason = "timeout"
+                    held.ctx.cancelled.set()
+                    held.task.cancel()
+
     async def _recover_loop(self) -> None:
         while not self._closing:
             interval = min(1.0, min(self._lease_ms.values()) / 4000)
@@ -469,7 +500,7 @@ class Worker:
                 except REDIS_DOWN:
                     continue
                 for state in ("pending", "delayed", "running", "completed", "dead", "cancelled"):
-                    self.metrics.depth.labels(queue, state).set(getattr(stats, state))
+                    self.metrics.of(self.metrics.depth, queue, state).set(getattr(stats, state))
             await asyncio.sleep(REFRESH_S)
 
     async def _listen(self) -> None:
