@@ -1,33 +1,70 @@
-"""The worker's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (ready)."""
+"""The worker's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (ready).
+
+A few lines on asyncio streams rather than aiohttp: the probes and one scrape are all it
+serves, and aiohttp alone would add about 20 MB to every worker's memory.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+#: Longest request head read; probes and scrapes send a few hundred bytes.
+MAX_HEAD = 16_384
+
+
+class HealthServer:
+    def __init__(self, server: asyncio.Server) -> None:
+        self.server = server
+
+    async def cleanup(self) -> None:
+        self.server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.server.wait_closed(), 2)
+
+
+def _response(status: str, body: bytes, content_type: str = "text/plain") -> bytes:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 async def start_health_server(
     port: int, registry: CollectorRegistry, ready: Callable[[], bool], host: str = "0.0.0.0"
-) -> web.AppRunner:
-    async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+) -> HealthServer:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            method, path, *_ = head[:MAX_HEAD].decode("latin-1").split(" ", 2)
+            path = path.split("?", 1)[0]
+            if method not in ("GET", "HEAD"):
+                reply = _response("405 Method Not Allowed", b"GET only\n")
+            elif path == "/metrics":
+                reply = _response("200 OK", generate_latest(registry), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                reply = _response("200 OK", b"ok\n")
+            elif path == "/readyz":
+                reply = (
+                    _response("200 OK", b"ready\n")
+                    if ready()
+                    else _response("503 Service Unavailable", b"not ready\n")
+                )
+            else:
+                reply = _response("404 Not Found", b"try /metrics, /healthz or /readyz\n")
+            writer.write(reply)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError,
+                ConnectionError):  # fmt: skip
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
-    async def readyz(_: web.Request) -> web.Response:
-        if ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="not ready\n")
-
-    app = web.Application()
-    app.add_routes(
-        [web.get("/metrics", metrics), web.get("/healthz", healthz), web.get("/readyz", readyz)]
-    )
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+    server = await asyncio.start_server(handle, host, port, limit=MAX_HEAD)
+    return HealthServer(server)
