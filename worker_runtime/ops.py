@@ -7,7 +7,9 @@ async and sync stores run the same ops, so the engine's logic exists once.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import math
 import secrets
 from collections.abc import Callable, Sequence
@@ -72,7 +74,9 @@ def _dumps(value: Any, what: str) -> str:
 
 
 def new_job_id() -> str:
-    return secrets.token_urlsafe(12)
+    """16 characters of [a-z2-7] (80 random bits): no id can start with "-", which a
+    command line would read as an option."""
+    return base64.b32encode(os.urandom(10)).decode().lower()
 
 
 def _check_positive(value: float | None, field: str) -> None:

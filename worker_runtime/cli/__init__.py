@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
-from worker_runtime.cli.devcluster_cmd import devcluster
-from worker_runtime.cli.dlq import dlq_group
-from worker_runtime.cli.job import job_group
-from worker_runtime.cli.queue import queue_group
-from worker_runtime.cli.schedule import schedule_group
-from worker_runtime.cli.worker import worker_group
 from worker_runtime.connection import DEFAULT_URL
 
 __all__ = ["cli", "main"]
 
+#: Subcommands, imported only when used: a worker started through the CLI then loads
+#: neither the table renderer nor the cron parser nor the devcluster.
+_LAZY = {
+    "queue": "worker_runtime.cli.queue:queue_group",
+    "job": "worker_runtime.cli.job:job_group",
+    "dlq": "worker_runtime.cli.dlq:dlq_group",
+    "worker": "worker_runtime.cli.worker:worker_group",
+    "schedule": "worker_runtime.cli.schedule:schedule_group",
+    "devcluster": "worker_runtime.cli.devcluster_cmd:devcluster",
+}
 
-@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyRootGroup(RootGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            module, attr = _LAZY[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyRootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--redis-url",
     envvar="REDIS_URL",
@@ -38,14 +56,6 @@ def cli(ctx: click.Context, redis_url: str, output: str) -> None:
     app = AppContext(redis_url, output)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-cli.add_command(queue_group)
-cli.add_command(job_group)
-cli.add_command(dlq_group)
-cli.add_command(worker_group)
-cli.add_command(schedule_group)
-cli.add_command(devcluster)
 
 
 def main() -> None:

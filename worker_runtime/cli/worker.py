@@ -10,7 +10,6 @@ import click
 
 from worker_runtime import ops
 from worker_runtime.cli.context import AppContext, InputError
-from worker_runtime.cli.output import age, emit, grid
 from worker_runtime.cli.params import Duration
 from worker_runtime.runner import WorkerSettings, run_worker, setup_logging
 from worker_runtime.validation import parse_queues
@@ -74,6 +73,8 @@ def start(
 @click.pass_obj
 def status(app: AppContext) -> None:
     """List live workers (those that sent a heartbeat in the last minute)."""
+    from worker_runtime.cli.output import age, emit, grid  # rich: only when printing
+
     client = app.client
     names = client.run(ops.live_workers())
     workers = client.run(ops.worker_descriptions(names)) if names else []
