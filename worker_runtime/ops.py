@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import math
+import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
