@@ -55,9 +55,7 @@ def build_handler(
     return Handler(name, func, is_async, len(params) == 2, batch, batch_wait)
 
 
-def handler(
-    name: str, *, batch: int | None = None, batch_wait: float = 1.0
-) -> Callable[[F], F]:
+def handler(name: str, *, batch: int | None = None, batch_wait: float = 1.0) -> Callable[[F], F]:
     """Registers an async or sync function ``(payload)`` or ``(payload, ctx)`` for ``name``.
 
     With ``batch=N`` the function receives a list of up to N ``BatchItem`` (waiting at most
