@@ -1,0 +1,146 @@
+"""Read-only engine operations: job details, queue stats, the queue and worker registries.
+
+Each is one MULTI block (or one read-only script), so its figures are one snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from worker_runtime.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
+from worker_runtime.models import Attempt, Job, JobState, QueueStats
+from worker_runtime.op import Op, parse_record
+
+
+def read_config(queue: str) -> Op[dict[str, str]]:
+    return Op(lambda r: dict(r[0]), commands=[("HGETALL", QueueKeys.of(queue).config)])
+
+
+def stats(queue: str) -> Op[QueueStats]:
+    k = QueueKeys.of(queue)
+
+    def parse(r: list[Any]) -> QueueStats:
+        now, counts, oldest = int(r[0]), [int(x) for x in r[1:7]], int(r[7])
+        pending, delayed, running, completed, dead, cancelled = counts
+        return QueueStats(
+            queue,
+            pending,
+            delayed,
+            running,
+            completed,
+            dead,
+            cancelled,
+            oldest_pending_age_ms=max(0, now - oldest) if oldest >= 0 else None,
+            paused=bool(int(r[8])),
+        )
+
+    keys = [k.pending, k.delayed, k.running, k.completed, k.dead, k.cancelled, k.jobs, k.config]
+    return Op(parse, "stats", keys, [])
+
+
+def locate(queues: Sequence[str], job_id: str) -> Op[str | None]:
+    """The queue that holds ``job_id``, probing each known queue."""
+
+    def parse(r: list[Any]) -> str | None:
+        return next((q for q, found in zip(queues, r, strict=True) if found), None)
+
+    return Op(parse, commands=[("HEXISTS", QueueKeys.of(q).jobs, job_id) for q in queues])
+
+
+def _decode_or_raw(text: str) -> Any:
+    """A payload, or its raw text when a foreign producer wrote something that is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _history(raw: str | None) -> list[Attempt]:
+    if not raw:
+        return []
+    return [
+        Attempt(e["a"], e["w"], e["s"], e["e"], e["o"], e.get("r"), e.get("err"))
+        for e in json.loads("[" + raw + "]")
+    ]
+
+
+def job_info(queue: str, job_id: str) -> Op[Job | None]:
+    k = QueueKeys.of(queue)
+    commands: list[tuple[str | int | float, ...]] = [("HGET", k.jobs, job_id)]
+    commands += [("ZSCORE", getattr(k, s), job_id) for s in STATE_SETS]
+    commands += [
+        (cmd, key, job_id)
+        for cmd, key in (
+            ("HGET", k.lease), ("HGET", k.att), ("HGET", k.hist), ("HGET", k.result),
+            ("HGET", k.reason), ("SISMEMBER", k.cancelreq), ("HGET", k.progress),
+        )
+    ]  # fmt: skip
+
+    def parse(r: list[Any]) -> Job | None:
+        if r[0] is None:
+            return None
+        enq, meta, payload = parse_record(r[0])
+        scores = dict(zip(STATE_SETS, r[1:7], strict=True))
+        state = next((JobState(s) for s, v in scores.items() if v is not None), None)
+        lease, att, hist, result, reason, cancel_req, prog = r[7:14]
+        history = _history(hist)
+        job = Job(
+            id=job_id,
+            queue=queue,
+            name=meta["n"],
+            payload=_decode_or_raw(payload),
+            state=state or JobState.PENDING,
+            priority=int(meta["p"]),
+            original_priority=int(meta["p"]),
+            enqueued_ms=enq,
+            attempts=len(history),
+            max_attempts=meta.get("ma"),
+            timeout_ms=meta.get("to"),
+            dedupe_key=meta.get("dk"),
+            history=history,
+            result=json.loads(result) if result else None,
+            reason=reason,
+            cancel_requested=bool(cancel_req),
+            rate_key=meta.get("rk"),
+            progress=json.loads(prog) if prog else None,
+        )
+        if state is JobState.PENDING and scores["pending"] is not None:
+            job.priority = int(float(scores["pending"]) // 10**13)  # raised by aging
+        if state is JobState.RUNNING and lease:
+            _token, job.worker, attempt = lease.split("|", 3)[:3]
+            job.attempts = int(attempt)
+            job.lease_deadline_ms = int(float(scores["running"]))
+        elif att:
+            job.attempts = int(att)
+        if state is JobState.DELAYED:
+            job.due_ms = int(float(scores["delayed"]))
+        if state in (JobState.COMPLETED, JobState.DEAD, JobState.CANCELLED):
+            job.finished_ms = int(float(scores[str(state)]))
+        return job
+
+    return Op(parse, commands=commands)
+
+
+def live_workers() -> Op[list[str]]:
+    return Op(lambda r: list(r[0]), commands=[("ZRANGE", WORKERS, 0, -1)])
+
+
+def worker_descriptions(names: Sequence[str]) -> Op[list[dict[str, Any]]]:
+    def parse(r: list[Any]) -> list[dict[str, Any]]:
+        return [json.loads(v) for v in r[0] if v]
+
+    return Op(parse, commands=[("MGET", *[worker_key(n) for n in names])])
+
+
+def jobs_info(queue: str, job_ids: Sequence[str]) -> Op[list[Job]]:
+    """Several jobs of one queue in one round trip; missing ones are left out."""
+    single = [job_info(queue, i) for i in job_ids]
+    width = len(single[0].commands) if single else 0
+
+    def parse(r: list[Any]) -> list[Job]:
+        found = [op.parse(r[n * width : (n + 1) * width]) for n, op in enumerate(single)]
+        return [j for j in found if j is not None]
+
+    return Op(parse, commands=[c for op in single for c in op.commands])
