@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test lint typecheck run bench image clean crds
+.PHONY: install redis test lint typecheck run bench image clean crds e2e e2e-kind
 
 install: $(STAMP) redis
 
@@ -28,11 +28,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The whole system on one machine (Redis, devcluster, operator, examples, a producer and a
+# live view) until Ctrl-C; RUN_ARGS="--duration 60" stops it by itself.
 run: install
-	$(BIN)/python -m worker_runtime.demo
+	$(BIN)/python -m devstack $(RUN_ARGS)
+
+# The local end-to-end tier alone (make test runs it too).
+e2e: install
+	$(BIN)/python -m pytest -q e2e --ignore=e2e/kind
+
+# The same scenarios on a kind cluster (needs Docker and kind; builds and loads the images).
+e2e-kind: install
+	$(BIN)/python -m pytest -q -m kind e2e/kind
 
 image:
 	docker build -t blackroad-queues/worker:dev -f Dockerfile .
+	docker build -t blackroad-queues/operator:dev -f Dockerfile.operator .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

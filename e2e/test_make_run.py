@@ -1,0 +1,70 @@
+"""`make run`'s entry point: comes up, completes jobs, and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from e2e.conftest import MARKER, marked_processes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _start(tmp: Path, run_id: str, *extra: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "devstack", "--plain", "--state-dir", str(tmp / "s"), *extra]
+    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, MARKER: run_id}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _nothing_left(run_id: str, output: str) -> None:
+    port = re.search(r"^export REDIS_URL=redis://127\.0\.0\.1:(\d+)/0$", output, re.M)
+    assert port, output
+    pgrep = subprocess.run(["pgrep", "-f", f"redis-server 127.0.0.1:{port[1]}"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert pgrep.stdout == "", f"redis-server left behind: {pgrep.stdout}"
+    left = marked_processes(run_id)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes left behind: {left}"
+
+
+def test_duration_run_comes_up_completes_jobs_and_leaves_nothing(tmp_path: Path) -> None:
+    run_id = uuid.uuid4().hex
+    proc = _start(tmp_path, run_id, "--duration", "6")
+    try:
+        out, _ = proc.communicate(timeout=150)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    for line in ("export KUBECONFIG=", "export REDIS_URL=", "# operator metrics: http://",
+                 "/metrics", "# first job completed", "# stopped everything"):  # fmt: skip
+        assert line in out, out
+    assert re.search(r"│ lucidia +│", out), out
+    assert "blackroad/agents" in out, out
+    _nothing_left(run_id, out)
+
+
+def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    run_id = uuid.uuid4().hex
+    proc = _start(tmp_path, run_id)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while not any("first job completed" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            lines.append(proc.stdout.readline())
+        workers = [line for line in lines if line.startswith("# worker ")]
+        assert workers, "".join(lines)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends (SIGTERM takes the same path)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, "".join(lines) + out
+    _nothing_left(run_id, "".join(lines))
