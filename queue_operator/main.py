@@ -7,8 +7,9 @@ kopf re-running a pass that was cut short by a crash converges to the same state
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +26,16 @@ from queue_operator.reconcile.jobqueue import (
     reconcile_jobqueue,
     target_of,
 )
+from queue_operator.reconcile.schedule import (
+    SchedulePlan,
+    engine_name,
+    reconcile_schedule,
+)
 from queue_operator.reconcile.workerpool import PoolPlan, reconcile_workerpool
-from queue_operator.redis_admin import RedisAdmin, RedisAdminError
+from queue_operator.redis_admin import RedisAdmin, RedisAdminError, ScheduleRejectedError
+from queue_operator.schedulers import SchedulerPool
+
+log = logging.getLogger("blackroad.operator")
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,10 @@ class OperatorConfig:
 
     #: Seconds between timer ticks; each object is reconciled when due or when its spec changed.
     tick: float = 1.0
-    #: Seconds between JobQueue status refreshes.
+    #: Seconds between JobQueue and Schedule status refreshes.
     status_interval: float = 5.0
+    #: Longest sleep of a scheduler loop, so it sees new schedules this soon (seconds).
+    scheduler_interval: float = 1.0
 
 
 @dataclass
@@ -53,9 +64,11 @@ class Operator:
     admin: RedisAdmin = field(default_factory=RedisAdmin)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     registry: kopf.OperatorRegistry = field(default_factory=kopf.OperatorRegistry)
+    schedulers: SchedulerPool = field(init=False)
     _due: dict[str, _Due] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.schedulers = SchedulerPool(self.admin, self.config.scheduler_interval)
         register(self)
 
     def is_due(self, uid: str, generation: int | None) -> bool:
@@ -164,6 +177,67 @@ async def _apply_deployment(meta: Meta, plan: PoolPlan) -> None:
     )
 
 
+async def schedule_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
+    meta, spec = _meta(body), dict(body.get("spec") or {})
+    old, name = dict(body.get("status") or {}), engine_name(meta)
+    observed, url = await observe.observe_schedule(op.admin, meta.namespace, name, spec)
+    plan = reconcile_schedule(meta, spec, old, observed, _now(), op.config.status_interval)
+    events = list(plan.events)
+    if plan.upsert is not None and url:
+        try:
+            observed = replace(observed, stored=await op.admin.upsert_schedule(url, plan.upsert))
+        except RedisAdminError as exc:
+            observed = replace(observed, redis_error=str(exc))
+        except ScheduleRejectedError as exc:
+            observed = replace(observed, rejected=str(exc))
+        # Plan again from what Redis now holds; keep the first plan's events (ScheduleApplied).
+        plan = reconcile_schedule(meta, spec, old, observed, _now(), op.config.status_interval)
+        events += [e for e in plan.events if e not in events]
+    await _place_schedule(op, meta.uid, name, plan, url)
+    reason = next((c["reason"] for c in plan.status["conditions"] if c["type"] == "Ready"), "")
+    op.metrics.reconciles.labels("Schedule", reason).inc()
+    _write(body, patch, plan.status, events)
+    op.done(meta.uid, meta.generation, plan.requeue_after)
+
+
+async def _place_schedule(
+    op: Operator, uid: str, name: str, plan: SchedulePlan, url: str | None
+) -> None:
+    """Keeps one engine schedule per Schedule, and the scheduler loops where they live."""
+    previous = op.schedulers.url_of(uid)
+    if plan.unschedule:
+        where = previous or url
+        if where is not None and await _unschedule(op, where, name):
+            op.schedulers.forget(uid)
+    elif plan.status.get("ready") and url:
+        if previous not in (None, url) and not await _unschedule(op, previous, name):
+            # Moved to another Redis while the old one is down: its copy stays there.
+            log.warning("Schedule %s: could not remove it from its previous Redis", name)
+        op.schedulers.hold(uid, url)
+
+
+async def _unschedule(op: Operator, url: str, name: str) -> bool:
+    try:
+        await op.admin.remove_schedule(url, name)
+    except RedisAdminError:
+        return False  # the next pass tries again
+    return True
+
+
+async def schedule_delete(op: Operator, body: kopf.Body, logger: Any) -> None:
+    meta, spec = _meta(body), dict(body.get("spec") or {})
+    op.forget(meta.uid)
+    url = op.schedulers.url_of(meta.uid) or await observe.schedule_redis_url(meta.namespace, spec)
+    if url is None:
+        logger.warning("No Redis found for this Schedule; nothing to remove")
+    else:
+        try:
+            await op.admin.remove_schedule(url, engine_name(meta))
+        except RedisAdminError as exc:
+            raise kopf.TemporaryError(f"Redis unreachable while deleting: {exc}", delay=2) from None
+    op.schedulers.forget(meta.uid)
+
+
 def register(op: Operator) -> None:
     """Registers every handler of ``op`` on ``op.registry``."""
     registry, tick = op.registry, op.config.tick
@@ -184,6 +258,7 @@ def register(op: Operator) -> None:
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        await op.schedulers.close()  # before the clients the loops use
         await op.admin.close()
 
     @kopf.timer(GROUP, VERSION, "jobqueues", id="jobqueue", interval=tick, registry=registry)
@@ -207,3 +282,31 @@ def register(op: Operator) -> None:
         # The Deployment goes with its ownerReference; only the operator's memory is left.
         op.forget(body["metadata"]["uid"])
         op.metrics.forget_pool(body["metadata"]["namespace"], body["metadata"]["name"])
+
+    register_schedules(op)
+
+
+def register_schedules(op: Operator) -> None:
+    """Registers the Schedule handlers: reconcile timer, scheduler daemon, finalizer."""
+    registry, tick = op.registry, op.config.tick
+
+    @kopf.timer(GROUP, VERSION, "schedules", id="schedule", interval=tick, registry=registry)
+    async def schedule_timer(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
+            await schedule_pass(op, body, patch)
+
+    @kopf.daemon(GROUP, VERSION, "schedules", id="schedule-scheduler", registry=registry,
+                 cancellation_timeout=10)  # fmt: skip
+    async def schedule_daemon(meta: kopf.Meta, stopped: kopf.DaemonStopped, **_: Any) -> None:
+        # Runs while this replica serves the Schedule; kopf stops it when peering pauses us.
+        uid = meta["uid"]
+        op.schedulers.attach(uid)
+        try:
+            await stopped.wait()
+        finally:
+            op.schedulers.detach(uid)
+
+    @kopf.on.delete(GROUP, VERSION, "schedules", id="schedule-delete", registry=registry,
+                    retries=10)  # fmt: skip
+    async def on_schedule_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
+        await schedule_delete(op, body, logger)

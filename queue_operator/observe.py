@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from queue_operator import kube
+from queue_operator.constants import DEFAULT_REDIS_KEY, DEFAULT_REDIS_SECRET
 from queue_operator.reconcile.common import JSON
 from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target, target_of
+from queue_operator.reconcile.schedule import ScheduleObserved
 from queue_operator.reconcile.workerpool import PoolObserved
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError
 
@@ -100,3 +102,49 @@ async def observe_pool(
     except RedisAdminError as exc:
         return PoolObserved(queues, None, redis_error=str(exc), deployment=deployment)
     return PoolObserved(queues, total, deployment=deployment)
+
+
+async def schedule_target(namespace: str, queue: str) -> Target | tuple[str, str]:
+    """The target of the Schedule's JobQueue, or (reason, message) why there is none."""
+    jq = await kube.get_custom("jobqueues", namespace, queue)
+    if jq is None or jq["metadata"].get("deletionTimestamp"):
+        state = "is being deleted" if jq else "not found"
+        return "QueueNotFound", (
+            f"JobQueue {queue} {state} in namespace {namespace}: nothing fires until it exists; "
+            "create it or fix spec.queue."
+        )
+    target = target_of(queue, jq.get("spec") or {})
+    if isinstance(target, str):
+        return "QueueNotReady", f"JobQueue {queue} has an invalid spec ({target}); fix it first."
+    return target
+
+
+async def observe_schedule(
+    admin: RedisAdmin, namespace: str, engine_name: str, spec: JSON
+) -> tuple[ScheduleObserved, str | None]:
+    """What Kubernetes and Redis say about one Schedule, and its Redis URL when known."""
+    queue = spec.get("queue")
+    if not isinstance(queue, str) or not queue:
+        return ScheduleObserved(), None  # the plan reports the spec
+    target = await schedule_target(namespace, queue)
+    if isinstance(target, tuple):
+        return ScheduleObserved(queue_problem=target), None
+    url = await redis_url(namespace, target)
+    if isinstance(url, tuple):
+        return ScheduleObserved(target=target, secret_problem=url[0]), None
+    try:
+        stored = await admin.get_schedule(url, engine_name)
+    except RedisAdminError as exc:
+        return ScheduleObserved(target=target, redis_error=str(exc)), url
+    return ScheduleObserved(target=target, stored=stored), url
+
+
+async def schedule_redis_url(namespace: str, spec: JSON) -> str | None:
+    """The Redis a Schedule's queue uses, else the namespace's default (for deletion)."""
+    queue = spec.get("queue")
+    target = await schedule_target(namespace, queue) if isinstance(queue, str) and queue else ()
+    if isinstance(target, tuple):
+        # The JobQueue went first (a namespace or a whole file deleted): try the default.
+        target = Target("", DEFAULT_REDIS_SECRET, DEFAULT_REDIS_KEY)
+    url = await redis_url(namespace, target)
+    return None if isinstance(url, tuple) else url

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,13 @@ import redis.exceptions
 
 from queue_operator.reconcile.jobqueue import RedisHealth
 from worker_runtime.client import Client
+from worker_runtime.errors import InvalidArgumentError, QueueError
 from worker_runtime.keys import QUEUES, QueueKeys
 from worker_runtime.models import QueueConfig, QueueStats
+from worker_runtime.scheduler import run_scheduler
+from worker_runtime.schedules import Schedule, ScheduleSpec
+
+log = logging.getLogger("blackroad.operator")
 
 #: Hash: engine queue name -> "namespace/name/uid" of the JobQueue that manages it.
 CLAIMS = "brq:operator:claims"
@@ -42,6 +48,10 @@ return 0
 
 class RedisAdminError(Exception):
     """Redis could not be used; the message is safe to show (no URL, no password)."""
+
+
+class ScheduleRejectedError(Exception):
+    """The engine refused a schedule's definition (e.g. a payload over the queue's limit)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,37 @@ class RedisAdmin:
         keys = QueueKeys.of(queue)
         await self._call(conn.delete(*keys.all_keys()))
         await self._call(conn.srem(QUEUES, queue))
+
+    async def get_schedule(self, url: str, name: str) -> Schedule | None:
+        """The stored schedule; None when there is none (or ``name`` could never be stored)."""
+        try:
+            found: Schedule | None = await self._call(self.client(url).get_schedule(name))
+        except InvalidArgumentError:
+            return None
+        return found
+
+    async def upsert_schedule(self, url: str, spec: ScheduleSpec) -> Schedule:
+        """Creates or replaces the engine schedule (same timing keeps its cursor and counters)."""
+        try:
+            stored: Schedule = await self._call(self.client(url).add_schedule(spec))
+        except QueueError as exc:
+            raise ScheduleRejectedError(str(exc)) from None
+        return stored
+
+    async def remove_schedule(self, url: str, name: str) -> bool:
+        try:
+            removed: bool = await self._call(self.client(url).remove_schedule(name))
+        except InvalidArgumentError:
+            return False  # a name the engine refuses was never stored
+        return removed
+
+    async def run_scheduler(self, url: str, stop: asyncio.Event, interval_s: float) -> None:
+        """The engine's scheduler loop on ``url`` until ``stop`` is set (it rides out outages)."""
+        log.info("Scheduler started for Redis %s", fingerprint(url))
+        try:
+            await run_scheduler(self.client(url).store, stop, interval_s=interval_s)
+        finally:
+            log.info("Scheduler stopped for Redis %s", fingerprint(url))
 
 
 def _safe(exc: BaseException) -> str:

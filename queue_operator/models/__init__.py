@@ -91,7 +91,7 @@ SCHEDULE = Kind(
         Column("Cron", "string", ".spec.cron"),
         Column("Queue", "string", ".spec.queue"),
         Column("Last", "date", ".status.lastScheduleTime"),
-        Column("Next", "date", ".status.nextScheduleTime"),
+        Column("Next", "string", ".status.nextScheduleTime", "Next tick (RFC 3339)"),
         Column("Suspended", "boolean", ".spec.suspend"),
         _AGE,
     ),

@@ -8,10 +8,10 @@ from pydantic import Field
 
 from queue_operator.models.common import K8S_NAME, CRModel, StatusBase
 
-#: Five-field cron (minute hour day month weekday) or a macro such as @daily.
+#: Five-field cron (minute hour day month weekday), six with leading seconds, or a macro.
 CRON_PATTERN = (
     r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-    r"|[0-9*,/A-Za-z?-]+( +[0-9*,/A-Za-z?-]+){4})$"
+    r"|[0-9*,/A-Za-z?-]+( +[0-9*,/A-Za-z?-]+){4,5})$"
 )
 
 
@@ -20,7 +20,8 @@ class ScheduleSpec(CRModel):
 
     cron: str = Field(
         description="Cron expression: five fields (minute hour day-of-month month "
-        "day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly.",
+        "day-of-week), six with a leading seconds field, or @hourly, @daily, @weekly, "
+        "@monthly, @yearly.",
         max_length=128,
         pattern=CRON_PATTERN,
     )
@@ -67,4 +68,7 @@ class ScheduleStatus(StatusBase):
         None, description="Next tick.", json_schema_extra={"format": "date-time"}
     )
     last_job_id: str | None = Field(None, description="Id of the job the last tick enqueued.")
-    missed_runs: int | None = Field(None, description="Ticks skipped (deadline or Forbid).")
+    missed_runs: int | None = Field(
+        None, description="Ticks that did not run: past the starting deadline, or Forbid."
+    )
+    runs: int | None = Field(None, description="Jobs enqueued, by ticks and by trigger.")

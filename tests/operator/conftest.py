@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 from kopf.testing import KopfRunner
 
@@ -134,3 +135,10 @@ def condition(st: dict[str, Any], type_: str) -> dict[str, Any]:
 
 def kubectl_path() -> str:
     return shutil.which("kubectl") or "/usr/bin/kubectl"
+
+
+def fired(r: redis.Redis, queue: str, name: str) -> list[int]:
+    """The tick times (ms) of the runs the engine schedule ``name`` enqueued, in order."""
+    prefix = f"sched:{name}:"
+    ids = [str(j) for j in r.zrange(f"brq:{{{queue}}}:pending", 0, -1)]
+    return sorted(int(j.removeprefix(prefix)) for j in ids if j.startswith(prefix))

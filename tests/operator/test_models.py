@@ -73,6 +73,7 @@ def test_schedule_cron_pattern() -> None:
     base = {"queue": "default", "jobName": "maintenance:cleanup"}
     assert ScheduleSpec.model_validate({**base, "cron": "0 3 * * *"}).time_zone == "UTC"
     assert ScheduleSpec.model_validate({**base, "cron": "@daily"})
-    for bad in ("0 3 * *", "every day", "@sometimes"):
+    assert ScheduleSpec.model_validate({**base, "cron": "*/2 * * * * *"})  # seconds first
+    for bad in ("0 3 * *", "every day", "@sometimes", "0 0 3 * * * *"):
         with pytest.raises(ValidationError):
             ScheduleSpec.model_validate({**base, "cron": bad})

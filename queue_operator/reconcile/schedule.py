@@ -1,0 +1,205 @@
+"""Pure Schedule reconciliation: the engine schedule to write, the status and the Events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from queue_operator import conditions as c
+from queue_operator.models.schedule import ScheduleSpec
+from queue_operator.reconcile.common import (
+    JSON,
+    Event,
+    Meta,
+    parse_spec,
+    rfc3339,
+    transitioned,
+    with_conditions,
+)
+from queue_operator.reconcile.jobqueue import Target
+from worker_runtime import cron
+from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.schedules import SCHEDULE_NAME, Schedule, prepare_schedule
+from worker_runtime.schedules import ScheduleSpec as EngineSpec
+
+#: Engine error prefixes -> the Schedule field they are about.
+_FIELDS = (
+    ("cron:", "spec.cron"),
+    ("time zone:", "spec.timeZone"),
+    ("schedule name:", "metadata.name"),
+    ("payload", "spec.payload"),
+    ("name:", "spec.jobName"),
+)
+#: Quickest status refresh after a tick (seconds), so per-second crons cost one write a second.
+MIN_REFRESH = 1.0
+
+
+@dataclass(frozen=True)
+class ScheduleObserved:
+    """Everything the glue read before planning."""
+
+    #: (reason, message) when spec.queue names no usable JobQueue.
+    queue_problem: tuple[str, str] | None = None
+    target: Target | None = None
+    secret_problem: str | None = None
+    redis_error: str | None = None
+    #: The engine schedule as stored in Redis (None: not there yet).
+    stored: Schedule | None = None
+    #: Why Redis refused the definition (e.g. a payload over the queue's limit).
+    rejected: str | None = None
+
+
+@dataclass
+class SchedulePlan:
+    #: The engine schedule to write (add_schedule), None when Redis already holds it.
+    upsert: EngineSpec | None = None
+    #: Remove the schedule from the Redis it was last written to: it must not fire any more.
+    unschedule: bool = False
+    status: JSON = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float = 5.0
+
+
+def engine_name(meta: Meta) -> str:
+    """The engine schedule's name: ``namespace/name``, unique in the cluster."""
+    return f"{meta.namespace}/{meta.name}"
+
+
+def engine_spec(meta: Meta, spec: ScheduleSpec, queue_name: str) -> EngineSpec | str:
+    """The normalised engine schedule, or a message naming the field Redis would refuse."""
+    name = engine_name(meta)
+    if not SCHEDULE_NAME.match(name):
+        return (
+            f"metadata.name: {name!r} is {len(name)} characters with the namespace; the engine "
+            "allows at most 100. Use a shorter name"
+        )
+    wanted = EngineSpec(
+        name, spec.cron, queue_name, spec.job_name, spec.payload, spec.time_zone, spec.priority,
+        spec.suspend, spec.concurrency_policy, spec.starting_deadline_seconds,
+    )  # fmt: skip
+    try:
+        return prepare_schedule(wanted).spec
+    except InvalidArgumentError as exc:
+        return _field_message(str(exc))
+
+
+def _field_message(text: str) -> str:
+    for prefix, where in _FIELDS:
+        if text.startswith(prefix):
+            return f"{where}: {text.removeprefix(prefix).strip()}"
+    return text
+
+
+def check_timing(spec: ScheduleSpec) -> str | None:
+    """What the schema cannot catch: a cron that never fires, an unknown time zone."""
+    try:
+        cron.check_cron(spec.cron)
+        cron.check_timezone(spec.time_zone)
+    except InvalidArgumentError as exc:
+        return _field_message(str(exc))
+    return None
+
+
+def reconcile_schedule(
+    meta: Meta, raw_spec: JSON, old_status: JSON, observed: ScheduleObserved, now: datetime,
+    interval: float = 5.0,
+) -> SchedulePlan:  # fmt: skip
+    """The plan for one Schedule given what was observed."""
+    spec = parse_spec(ScheduleSpec, raw_spec)
+    problem = spec if isinstance(spec, str) else check_timing(spec)
+    if isinstance(spec, str) or problem is not None:
+        return _failed(old_status, meta, now, "InvalidSpec", f"{problem}. Fix the spec.",
+                       interval, unschedule=True)  # fmt: skip
+    if observed.queue_problem is not None:
+        reason, message = observed.queue_problem
+        return _failed(old_status, meta, now, reason, message, interval, unschedule=True)
+    target = observed.target
+    if target is None:
+        return _failed(old_status, meta, now, "QueueNotFound", f"spec.queue {spec.queue!r}: "
+                       "no JobQueue resolved; retrying.", interval)  # fmt: skip
+    base = {"queueName": target.queue_name}
+    if observed.secret_problem is not None:
+        return _failed(old_status, meta, now, "RedisSecretMissing", observed.secret_problem,
+                       interval, base)  # fmt: skip
+    if observed.redis_error is not None:
+        message = (
+            f"Cannot reach the Redis of JobQueue {spec.queue} (Secret {target.secret_name}, key "
+            f"{target.secret_key}): {observed.redis_error}. Check that Redis is up; retrying."
+        )
+        return _failed(old_status, meta, now, "RedisUnreachable", message, interval, base)
+    desired = engine_spec(meta, spec, target.queue_name)
+    if isinstance(desired, str) or observed.rejected is not None:
+        why = desired if isinstance(desired, str) else observed.rejected
+        return _failed(old_status, meta, now, "InvalidSpec", f"{why}. Fix the spec.", interval,
+                       base, unschedule=True)  # fmt: skip
+    return _scheduled(meta, desired, target, old_status, observed.stored, now, interval)
+
+
+def _scheduled(
+    meta: Meta, desired: EngineSpec, target: Target, old_status: JSON, stored: Schedule | None,
+    now: datetime, interval: float,
+) -> SchedulePlan:  # fmt: skip
+    upsert = desired if stored is None or stored.spec != desired else None
+    events: list[Event] = []
+    if upsert is not None:
+        verb = "Created" if stored is None else "Updated"
+        events.append(Event("Normal", "ScheduleApplied", f"{verb} engine schedule "
+                            f"{desired.name!r} firing {desired.cron!r} ({desired.timezone}) "
+                            f"into queue {desired.queue!r}"))  # fmt: skip
+    if desired.suspend:
+        ready = c.ready("Suspended", "spec.suspend is true: ticks pass without running.")
+    else:
+        ready = c.ready("Scheduled", f"Enqueues {desired.job_name} into queue "
+                        f"{desired.queue!r} on {desired.cron!r} ({desired.timezone}).")  # fmt: skip
+    if ready.reason == "Suspended" and transitioned(old_status, ready):
+        events.append(Event("Normal", "Suspended", ready.message))
+    fields: JSON = {
+        "queueName": target.queue_name,
+        "observedGeneration": meta.generation,
+        **state_fields(stored, desired.suspend),
+    }
+    conds = [ready, c.healthy()]
+    status = with_conditions(old_status, fields, conds, now, meta.generation)
+    return SchedulePlan(upsert, False, status, events, _refresh(stored, now, interval))
+
+
+def state_fields(stored: Schedule | None, suspended: bool) -> JSON:
+    """The status fields read from the engine's schedule state (None deletes a field)."""
+    state = stored.state if stored is not None else None
+    if state is None:
+        return {}
+    nxt = None if suspended or state.next_tick_ms is None else _time(state.next_tick_ms)
+    return {
+        "lastScheduleTime": None if state.last_tick_ms is None else _time(state.last_tick_ms),
+        "nextScheduleTime": nxt,
+        "lastJobId": state.last_job_id,
+        "missedRuns": state.missed + state.skipped,
+        "runs": state.fired,
+    }
+
+
+def _time(ms: int) -> str:
+    return rfc3339(datetime.fromtimestamp(ms / 1000, UTC))
+
+
+def _refresh(stored: Schedule | None, now: datetime, interval: float) -> float:
+    # Read the state again just after the next tick when it comes before the usual refresh.
+    nxt = stored.state.next_tick_ms if stored is not None else None
+    if nxt is None:
+        return interval
+    until = nxt / 1000 - now.timestamp() + 0.2
+    return min(interval, max(MIN_REFRESH, until))
+
+
+def _failed(
+    old_status: JSON, meta: Meta, now: datetime, reason: str, message: str, interval: float,
+    fields: JSON | None = None, *, unschedule: bool = False,
+) -> SchedulePlan:  # fmt: skip
+    # observedGeneration stays where it was: it is written only after a successful reconcile.
+    conds = [c.not_ready(reason, message), c.degraded(reason, message)]
+    events = [Event("Warning", reason, message)] if transitioned(old_status, conds[0]) else []
+    fields = dict(fields or {})
+    if unschedule:
+        fields["nextScheduleTime"] = None  # nothing will fire
+    status = with_conditions(old_status, fields, conds, now, meta.generation)
+    return SchedulePlan(None, unschedule, status, events, interval)
