@@ -16,10 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from worker_runtime import ops
+from worker_runtime import ops, upkeep
 from worker_runtime.execution import (
     BatchItem,
     JobContext,
@@ -29,18 +26,15 @@ from worker_runtime.execution import (
     failed,
 )
 from worker_runtime.handlers import Handler
-from worker_runtime.keys import QueueKeys
 from worker_runtime.metrics import WorkerMetrics
 from worker_runtime.models import ClaimedJob, QueueConfig
+from worker_runtime.redis_errors import REDIS_DOWN
 from worker_runtime.store import AsyncStore
 
 log = logging.getLogger("blackroad.worker")
 
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 #: Longest idle wait without a wake-up message, a safety net for a lost message.
 IDLE_WAIT_S = 2.0
-#: How often the queue config (default timeout) and depth gauges are refreshed.
-REFRESH_S = 5.0
 
 
 @dataclass
@@ -109,8 +103,8 @@ class Worker:
         self._background = [
             asyncio.create_task(coro)
             for coro in (
-                self._listen(), self._heartbeat_loop(), self._recover_loop(),
-                self._flush_loop(), self._refresh_loop(), self._timeout_loop(),
+                upkeep.listen(self), upkeep.heartbeat_loop(self), upkeep.recover_loop(self),
+                self._flush_loop(), upkeep.refresh_loop(self), upkeep.timeout_loop(self),
             )
         ]  # fmt: skip
         try:
@@ -421,104 +415,6 @@ class Worker:
                 counts[(job.queue, job.name, status)] += 1
         for labels, n in counts.items():
             self.metrics.of(self.metrics.completed, *labels).inc(n)
-
-    async def _heartbeat_loop(self) -> None:
-        last = 0.0
-        while not self._closing:
-            # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
-            interval = min(self._lease_ms.values()) / 3000
-            await asyncio.sleep(max(0.0, min(0.5, last + interval - time.monotonic())))
-            if time.monotonic() - last < interval:
-                continue
-            last = time.monotonic()
-            try:
-                await self._heartbeat()
-                await self.store.run(ops.worker_beat(self.name, self.describe(), 60_000))
-                self.ready = not self.stopping.is_set()
-            except REDIS_DOWN as exc:
-                self.ready = False
-                log.warning("heartbeat failed: %s", exc)
-
-    async def _heartbeat(self) -> None:
-        by_queue: dict[str, list[tuple[str, str]]] = {}
-        for (queue, job_id), entry in list(self.held.items()):
-            by_queue.setdefault(queue, []).append((job_id, entry.job.token))
-        if not by_queue:
-            return
-        calls = [ops.heartbeat(q, self._lease_ms[q], items) for q, items in by_queue.items()]
-        replies = await self.store.run_many(calls)
-        for queue, (lost, cancelled) in zip(by_queue, replies, strict=True):
-            marked = [(i, "lost") for i in lost] + [(i, "cancelled") for i in cancelled]
-            for job_id, reason in marked:
-                held = self.held.get((queue, job_id))
-                if held is None or held.task is None or held.task.done():
-                    continue
-                log.warning("job %s of %s: %s, stopping it", job_id, queue, reason)
-                held.stop_reason = reason
-                held.ctx.cancelled.set()
-                if not held.batched:
-                    held.task.cancel()
-                if reason == "lost":
-                    self.held.pop((queue, job_id), None)
-
-    async def _timeout_loop(self) -> None:
-        """Cancels async handlers past their deadline, checked every 50 ms."""
-        while not self._closing:
-            await asyncio.sleep(0.05)
-            now = time.monotonic()
-            if len(self._deadlines) > 2 * len(self.held) + 1000:
-                # Finished jobs stay in the heap until their deadline; drop them in bulk.
-                self._deadlines = [e for e in self._deadlines if e[2].task and not e[2].task.done()]
-                heapq.heapify(self._deadlines)
-            while self._deadlines and self._deadlines[0][0] <= now:
-                _, _, held = heapq.heappop(self._deadlines)
-                if held.task is not None and not held.task.done() and not held.stop_reason:
-                    held.stop_reason = "timeout"
-                    held.ctx.cancelled.set()
-                    held.task.cancel()
-
-    async def _recover_loop(self) -> None:
-        while not self._closing:
-            interval = min(1.0, min(self._lease_ms.values()) / 4000)
-            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-            for queue in self.queues:
-                stall_ms = max(int(interval * 4000), self._lease_ms[queue] // 2)
-                try:
-                    requeued, dead, _ = await self.store.run(ops.recover(queue, 500, stall_ms))
-                except REDIS_DOWN:
-                    continue
-                if requeued or dead:
-                    log.warning("recovered %d expired jobs of %s (%d dead)", requeued, queue, dead)
-
-    async def _refresh_loop(self) -> None:
-        while not self._closing:
-            for queue in self.queues:
-                try:
-                    raw = await self.store.run(ops.read_config(queue))
-                    self._config[queue] = QueueConfig.from_redis(raw)
-                    stats = await self.store.run(ops.stats(queue))
-                except REDIS_DOWN:
-                    continue
-                for state in ("pending", "delayed", "running", "completed", "dead", "cancelled"):
-                    self.metrics.of(self.metrics.depth, queue, state).set(getattr(stats, state))
-            await asyncio.sleep(REFRESH_S)
-
-    async def _listen(self) -> None:
-        """Sets the wake flag when any of our queues gets work (Redis pub/sub)."""
-        channels = [QueueKeys.of(q).wake for q in self.queues]
-        while not self._closing:
-            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(*channels)
-                while not self._closing:
-                    msg = await pubsub.get_message(timeout=5.0)
-                    if msg is not None:
-                        self._wake.set()
-            except REDIS_DOWN:
-                await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def describe(self) -> dict[str, object]:
         return {
