@@ -130,11 +130,9 @@ async def test_long_job_outlives_its_lease_and_runs_once(
     assert runs == [e.id] and job is not None and job.attempts == 1
 
 
-async def test_cancel_running_job_stops_its_handler(
-    client: Client, make_worker: WorkerFactory
-) -> None:
-    started = asyncio.Event()
-    interrupted = asyncio.Event()
+def _interruptible() -> tuple[asyncio.Event, asyncio.Event, Any]:
+    """A handler that runs until cancelled, and events telling it started and was stopped."""
+    started, interrupted = asyncio.Event(), asyncio.Event()
 
     async def wait_forever(p: Any) -> None:
         started.set()
@@ -144,6 +142,13 @@ async def test_cancel_running_job_stops_its_handler(
             interrupted.set()
             raise
 
+    return started, interrupted, wait_forever
+
+
+async def test_cancel_running_job_stops_its_handler(
+    client: Client, make_worker: WorkerFactory
+) -> None:
+    started, interrupted, wait_forever = _interruptible()
     e = await client.enqueue("q", "wait_forever")
     async with make_worker(handlers(wait_forever=wait_forever), lease_ms=600):
         await asyncio.wait_for(started.wait(), 5)
@@ -155,17 +160,7 @@ async def test_cancel_running_job_stops_its_handler(
 async def test_lost_lease_stops_the_local_run_without_reporting(
     client: Client, make_worker: WorkerFactory, r: redis.Redis
 ) -> None:
-    started = asyncio.Event()
-    interrupted = asyncio.Event()
-
-    async def wait_forever(p: Any) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            interrupted.set()
-            raise
-
+    started, interrupted, wait_forever = _interruptible()
     e = await client.enqueue("q", "wait_forever")
     async with make_worker(handlers(wait_forever=wait_forever), lease_ms=600) as worker:
         await asyncio.wait_for(started.wait(), 5)
