@@ -49,7 +49,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 bench: install
-	$(BIN)/python -m bench.ours
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 crds: install
 	$(BIN)/python -m queue_operator.crdgen --docs
