@@ -35,8 +35,17 @@ __all__ = [
 
 #: Most jobs sent in one enqueue script call; larger batches are split and pipelined.
 ENQUEUE_CHUNK = 1000
+#: Most jobs one claim, heartbeat, complete or release call may carry: Redis's Lua cannot
+#: unpack more than about 8,000 values, and a script that fails halfway has already
+#: written what it wrote (the claim script also caps itself).
+MAX_BATCH = 1000
 #: Most delayed jobs promoted by one claim call.
 PROMOTE_LIMIT = 1000
+
+
+def _check_batch(n: int) -> None:
+    if n > MAX_BATCH:
+        raise errors.InvalidArgumentError(f"batch: at most {MAX_BATCH} jobs per call, got {n}")
 
 
 _OUTCOMES = {1: "created", 0: "exists", 2: "deduplicated"}
@@ -74,6 +83,7 @@ def claim(
     queue: str, worker: str, count: int, lease_ms: int = -1, limiter: str | None = None
 ) -> Op[ClaimResult]:
     """``limiter`` names the shared rate limiter the queue's config refers to, if any."""
+    _check_batch(count)
     k = QueueKeys.of(queue)
 
     def parse(reply: list[Any]) -> ClaimResult:
@@ -109,6 +119,7 @@ def heartbeat(
     queue: str, lease_ms: int, held: Sequence[tuple[str, str]]
 ) -> Op[tuple[list[str], list[str]]]:
     """Returns (lost ids, cancel-requested ids)."""
+    _check_batch(len(held))
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [lease_ms]
     for job_id, token in held:
@@ -122,6 +133,7 @@ def heartbeat(
 
 def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> Op[list[int]]:
     """``done`` holds (id, token, result json or ""); returns one code per job."""
+    _check_batch(len(done))
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [worker, k.wake]
     for item in done:
@@ -195,6 +207,7 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
 
 
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
+    _check_batch(len(held))
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [k.wake]
     for job_id, token in held:

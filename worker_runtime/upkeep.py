@@ -49,9 +49,13 @@ async def heartbeat(w: Worker) -> None:
         by_queue.setdefault(queue, []).append((job_id, entry.job.token))
     if not by_queue:
         return
-    calls = [ops.heartbeat(q, w._lease_ms[q], items) for q, items in by_queue.items()]
-    replies = await w.store.run_many(calls)
-    for queue, (lost, cancelled) in zip(by_queue, replies, strict=True):
+    chunks = [
+        (q, items[i : i + ops.MAX_BATCH])
+        for q, items in by_queue.items()
+        for i in range(0, len(items), ops.MAX_BATCH)
+    ]
+    replies = await w.store.run_many([ops.heartbeat(q, w._lease_ms[q], c) for q, c in chunks])
+    for (queue, _), (lost, cancelled) in zip(chunks, replies, strict=True):
         marked = [(i, "lost") for i in lost] + [(i, "cancelled") for i in cancelled]
         for job_id, reason in marked:
             held = w.held.get((queue, job_id))

@@ -160,14 +160,16 @@ class Worker:
         by_queue: dict[str, list[tuple[str, str]]] = {}
         for h in items:
             by_queue.setdefault(h.job.queue, []).append((h.job.id, h.job.token))
-        for queue, held in by_queue.items():
-            for _ in range(10):
-                try:
-                    n = await self.store.run(ops.release(queue, held))
-                    log.info("released %d unfinished jobs of %s to pending", n, queue)
-                    break
-                except REDIS_DOWN:
-                    await asyncio.sleep(0.5)
+        for queue, all_held in by_queue.items():
+            for i in range(0, len(all_held), ops.MAX_BATCH):
+                held = all_held[i : i + ops.MAX_BATCH]
+                for _ in range(10):  # then give up: the leases expire and recovery takes over
+                    try:
+                        n = await self.store.run(ops.release(queue, held))
+                        log.info("released %d unfinished jobs of %s to pending", n, queue)
+                        break
+                    except REDIS_DOWN:
+                        await asyncio.sleep(0.5)
         for h in items:
             self.held.pop((h.job.queue, h.job.id), None)
 
@@ -215,23 +217,25 @@ class Worker:
         """Claims up to ``free`` jobs; returns (jobs claimed, ms until more may be due)."""
         total, next_due, dry = 0, None, set()
         for queue, share in self._claim_order(free):
-            want = min(share, free - total)
-            if want <= 0 or queue in dry:
-                continue
-            limiter = self._config[queue].rate_limiter
-            got = await self.store.run(
-                ops.claim(queue, self.name, want, self.lease_override, limiter)
-            )
-            self._lease_ms[queue] = got.lease_ms
-            if got.next_due_ms is not None:
-                next_due = got.next_due_ms if next_due is None else min(next_due, got.next_due_ms)
-            for job in got.jobs:
-                self._start(job)
-            total += len(got.jobs)
-            if len(got.jobs) < want:
-                dry.add(queue)
-            if self.queue_weights:
-                self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
+            share = min(share, free - total)
+            while share > 0 and queue not in dry:
+                want = min(share, ops.MAX_BATCH)
+                limiter = self._config[queue].rate_limiter
+                got = await self.store.run(
+                    ops.claim(queue, self.name, want, self.lease_override, limiter)
+                )
+                self._lease_ms[queue] = got.lease_ms
+                if got.next_due_ms is not None:
+                    due = got.next_due_ms
+                    next_due = due if next_due is None else min(next_due, due)
+                for job in got.jobs:
+                    self._start(job)
+                total += len(got.jobs)
+                share -= len(got.jobs)
+                if len(got.jobs) < want:
+                    dry.add(queue)
+                if self.queue_weights:
+                    self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
 
     async def _burst_done(self, next_due: int | None) -> bool:
@@ -395,9 +399,14 @@ class Worker:
         by_queue: dict[str, list[tuple[Held, str]]] = {}
         for held, result in batch:
             by_queue.setdefault(held.job.queue, []).append((held, result))
+        chunks = [
+            (q, items[i : i + ops.MAX_BATCH])
+            for q, items in by_queue.items()
+            for i in range(0, len(items), ops.MAX_BATCH)
+        ]
         calls = [
             ops.complete(q, self.name, [(h.job.id, h.job.token, res) for h, res in items])
-            for q, items in by_queue.items()
+            for q, items in chunks
         ]
         try:
             replies = await self.store.run_many(calls)
@@ -407,7 +416,7 @@ class Worker:
             self._ack_ready.set()
             return
         counts: Counter[tuple[str, str, str]] = Counter()
-        for items, codes in zip(by_queue.values(), replies, strict=True):
+        for (_, items), codes in zip(chunks, replies, strict=True):
             for (held, _), code in zip(items, codes, strict=True):
                 job = held.job
                 self.held.pop((job.queue, job.id), None)

@@ -96,3 +96,16 @@ async def test_promotion_is_bounded_per_call(client: Client, r: redis.Redis) -> 
     await client.store.run(ops.claim("q", "w", 1))
     assert r.zcard(k.delayed) == 1500 - ops.PROMOTE_LIMIT
     check_queue(r, "q")
+
+
+async def test_claim_caps_itself_at_max_batch(client: Client, r: redis.Redis) -> None:
+    """Asked for 5,000 at once, the script claims 1,000 and leaves the rest pending: Lua
+    cannot unpack 10,000 values, and an error after the first write would strand jobs."""
+    import dataclasses
+
+    await client.enqueue_many([JobSpec("q", "j")] * 5000)
+    op = ops.claim("q", "w", 1)
+    got = await client.store.run(dataclasses.replace(op, args=["w", 5000, -1, 1000]))
+    assert len(got.jobs) == ops.MAX_BATCH
+    states = check_queue(r, "q")
+    assert sorted(states.values()).count("running") == ops.MAX_BATCH and len(states) == 5000

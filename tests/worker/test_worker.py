@@ -267,3 +267,30 @@ async def test_worker_registry_and_health_endpoints(
         finally:
             await runner.cleanup()
     assert "w-test" not in await client.store.run(ops.live_workers())
+
+
+async def test_more_in_flight_than_one_script_call_can_carry(
+    client: Client, make_worker: WorkerFactory, r: redis.Redis
+) -> None:
+    """Claims, heartbeats, completions and releases are split into calls of at most
+    MAX_BATCH jobs: Redis's Lua cannot unpack much more, and a half-run claim would
+    leave jobs in no state."""
+    release = asyncio.Event()
+
+    async def hold(p: Any) -> None:
+        await release.wait()
+
+    n = 2 * ops.MAX_BATCH + 500
+    ids = [e.id for e in await client.enqueue_many([JobSpec("q", "hold")] * n)]
+    async with make_worker(handlers(hold=hold), concurrency=n, lease_ms=900) as worker:
+        await wait_for(lambda: _true(worker.busy == n), timeout=30)
+        await asyncio.sleep(1.0)  # a heartbeat round over all of them
+        assert len(check_queue(r, "q")) == n
+        assert (await client.stats("q")).running == n
+        release.set()
+        await wait_for(lambda: _completed(client, n), timeout=30)
+    assert set(check_queue(r, "q").values()) == {"completed"} and len(ids) == n
+
+
+async def _completed(client: Client, n: int) -> bool:
+    return (await client.stats("q")).completed == n

@@ -23,7 +23,7 @@
   KEYS[14] rkey     hash  running id -> rate_key
 
   ARGV[1] worker name
-  ARGV[2] max jobs to claim
+  ARGV[2] max jobs to claim (at most 1,000 are claimed per call)
   ARGV[3] lease ms (-1: the queue's lease_ms)
   ARGV[4] max delayed jobs to promote
 
@@ -69,7 +69,9 @@ if cfg[5] ~= '0' then
   end
 end
 
-local want = tonumber(ARGV[2])
+-- Capped: Lua cannot unpack much more than 8,000 values, and an error after the first
+-- write would leave jobs neither pending nor running.
+local want = math.min(tonumber(ARGV[2]), 1000)
 local maxRunning = tonumber(cfg[7])
 if maxRunning then want = math.min(want, maxRunning - redis.call('ZCARD', KEYS[4])) end
 local rateLimit, ratePeriod = tonumber(cfg[8]), configNumber(cfg, 9, 1000)
