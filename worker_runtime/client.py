@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -20,6 +21,7 @@ from worker_runtime.connection import DEFAULT_URL, connect_async
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
+from worker_runtime.prepare import PreparedJob, new_job_id, prepare_many
 from worker_runtime.schedules import Schedule, ScheduleSpec
 from worker_runtime.store import AsyncStore
 from worker_runtime.validation import check_queue_name
@@ -75,31 +77,46 @@ class Client:
     async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Enqueued]:
         """Adds many jobs, in one round trip per 1,000 jobs; all are validated first.
         Results come in the order of ``specs``."""
-        prepared = [ops.prepare(s) for s in specs]
-        by_queue: dict[str, list[tuple[int, ops.PreparedJob]]] = defaultdict(list)
+        prepared = prepare_many(list(specs))
+        by_queue: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
         for index, job in enumerate(prepared):
             by_queue[job.queue].append((index, job))
-        batches = [
-            (q, items[i : i + ops.ENQUEUE_CHUNK])
-            for q, items in by_queue.items()
-            for i in range(0, len(items), ops.ENQUEUE_CHUNK)
-        ]
-        if len(batches) > 1:
+        if sum(-(-len(items) // ops.ENQUEUE_CHUNK) for items in by_queue.values()) > 1:
             # One script call is all-or-nothing; across calls, check limits up front.
             await self._check_payload_limits(by_queue)
-        replies = await self.store.run_many(
-            [ops.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
-        )
+        out = await self._send(prepared, by_queue)
         # After the jobs, so that a refused enqueue leaves no trace at all.
         await self.store.register_queues(list(by_queue))
+        return out
+
+    async def _send(
+        self, prepared: list[PreparedJob], by_queue: dict[str, list[tuple[int, PreparedJob]]]
+    ) -> list[Enqueued]:
         out: list[Enqueued | None] = [None] * len(prepared)
-        for (_, chunk), reply in zip(batches, replies, strict=True):
-            for (index, _job), result in zip(chunk, reply, strict=True):
-                out[index] = result
+        for _ in range(3):
+            batches = [
+                (q, items[i : i + ops.ENQUEUE_CHUNK])
+                for q, items in by_queue.items()
+                for i in range(0, len(items), ops.ENQUEUE_CHUNK)
+            ]
+            replies = await self.store.run_many(
+                [ops.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
+            )
+            clashes: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
+            for (queue, chunk), reply in zip(batches, replies, strict=True):
+                for (index, job), result in zip(chunk, reply, strict=True):
+                    out[index] = result
+                    if result.outcome == "exists" and job.generated_id:
+                        # 80 random bits met an existing id: never drop the job, re-id it.
+                        fresh = dataclasses.replace(job, id=new_job_id())
+                        clashes[queue].append((index, fresh))
+            if not clashes:
+                break
+            by_queue = clashes
         return [r for r in out if r is not None]
 
     async def _check_payload_limits(
-        self, by_queue: dict[str, list[tuple[int, ops.PreparedJob]]]
+        self, by_queue: dict[str, list[tuple[int, PreparedJob]]]
     ) -> None:
         for queue, items in by_queue.items():
             limit = (await self.config(queue)).max_payload_bytes

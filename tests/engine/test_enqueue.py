@@ -132,3 +132,17 @@ async def test_default_payload_limit_is_512_kib(client: Client, r: redis.Redis) 
         await client.enqueue("q", "j", "x" * (512 * 1024))
     assert r.dbsize() == 0
     assert (await client.enqueue("q", "j", "x" * (512 * 1024 - 2))).created
+
+
+async def test_generated_id_that_collides_gets_a_new_one(client: Client, r: redis.Redis) -> None:
+    """80 random bits rarely collide; when they do, the job is re-ided, never dropped."""
+    from unittest import mock
+
+    taken = (await client.enqueue("q", "j", {"first": True})).id
+    with mock.patch("worker_runtime.prepare.new_job_ids", lambda n: [taken] * n):
+        with mock.patch("worker_runtime.client.new_job_id", lambda: "fresh0000000000a"):
+            e = await client.enqueue("q", "j", {"second": True})
+    assert e.created and e.id == "fresh0000000000a"
+    job = await client.get_job(e.id)
+    assert job is not None and job.payload == {"second": True}
+    assert len(check_queue(r, "q")) == 2
