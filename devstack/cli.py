@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.live import Live
 
 from devstack.kube import KubeReader
-from devstack.producer import DemoProducer
+from devstack.producer import DEMO_SCHEDULE, DemoProducer
 from devstack.stack import DEFAULT_STATE_DIR, Stack, StackConfig, StackError
 from devstack.view import View
 from worker_runtime.client import SyncClient
@@ -98,6 +98,8 @@ def _print_worker_metrics(console: Console, stack: Stack) -> None:
 def _demo(console: Console, stack: Stack, args: argparse.Namespace, started: float) -> None:
     client, kube = SyncClient(stack.redis_url), KubeReader(stack.kubeconfig)
     producer = None if args.no_producer else DemoProducer(client)
+    if producer is not None:
+        stack.kubectl("apply", "-f", "-", input=DEMO_SCHEDULE)
     view = View(client, kube)
     live = console.is_terminal and not args.plain
     demo_start = last_plain = time.monotonic()

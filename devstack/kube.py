@@ -86,6 +86,12 @@ class KubeReader:
         body: dict[str, Any] = json.loads(got.data)
         return body
 
+    def schedules(self) -> list[dict[str, Any]]:
+        got = self.custom.list_cluster_custom_object(
+            GROUP, VERSION, "schedules", _preload_content=False
+        )
+        return _items(got)
+
     def pools(self) -> list[Pool]:
         got = self.custom.list_cluster_custom_object(
             GROUP, VERSION, "workerpools", _preload_content=False

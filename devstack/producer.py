@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from worker_runtime.client import SyncClient
 from worker_runtime.models import JobSpec
 
+#: A Schedule that fires while you watch (the example one runs nightly).
+DEMO_SCHEDULE = """\
+apiVersion: queues.blackroad.io/v1alpha1
+kind: Schedule
+metadata: {name: demo-every-10s, namespace: blackroad}
+spec: {cron: "*/10 * * * * *", queue: default, jobName: maintenance:cleanup, payload: {}}
+"""
+
 #: The queues of manifests/examples/queues.yaml.
 QUEUES = ("lucidia", "alice", "default")
 _PRIORITIES = ("critical", "high", "normal", "normal", "normal", "low", "bulk")

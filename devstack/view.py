@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -27,6 +28,7 @@ class Snapshot:
     queues: list[QueueStats]
     pools: list[Pool]
     pods: list[Pod]
+    schedules: list[dict[str, Any]]
 
 
 @dataclass
@@ -44,10 +46,10 @@ class View:
         stats = [self.client.stats(q) for q in names]
         self._update_rates(stats, time.monotonic())
         try:
-            pools, pods = self.kube.pools(), self.kube.pods()
+            pools, pods, schedules = self.kube.pools(), self.kube.pods(), self.kube.schedules()
         except Exception:  # the API may be restarting; show the queues anyway
-            pools, pods = [], []
-        return Snapshot(stats, pools, pods)
+            pools, pods, schedules = [], [], []
+        return Snapshot(stats, pools, pods, schedules)
 
     def _update_rates(self, stats: list[QueueStats], now: float) -> None:
         for s in stats:
@@ -64,7 +66,7 @@ class View:
                 self._last[s.queue] = sample
 
     def render(self, snap: Snapshot) -> Group:
-        return Group(self._queue_table(snap), self._pool_table(snap))
+        return Group(self._queue_table(snap), self._pool_table(snap), _schedule_table(snap))
 
     def _queue_table(self, snap: Snapshot) -> Table:
         uptime = time.monotonic() - self.started
@@ -100,6 +102,24 @@ class View:
                 ",".join(ports) or "-",
             )  # fmt: skip
         return table
+
+
+def _schedule_table(snap: Snapshot) -> Table:
+    table = Table(title="Schedules (the operator fires them into their queues)")
+    for col in ("schedule", "cron", "queue", "runs", "missed", "last", "next", "ready"):
+        table.add_column(col, justify="right" if col in ("runs", "missed") else "left")
+    for s in snap.schedules:
+        meta, spec, st = s["metadata"], s.get("spec") or {}, s.get("status") or {}
+        ready: dict[str, Any] = next(
+            (c for c in st.get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        table.add_row(
+            f"{meta['namespace']}/{meta['name']}", spec.get("cron", ""), spec.get("queue", ""),
+            _num(st.get("runs")), _num(st.get("missedRuns")),
+            _ago(st.get("lastScheduleTime") or ""), st.get("nextScheduleTime") or "-",
+            ready.get("reason", "-"),
+        )  # fmt: skip
+    return table
 
 
 def _num(value: int | None) -> str:

@@ -130,6 +130,8 @@ def examples_run(system: System, namespace: str = "blackroad") -> None:
         wait_queue_ready(system, namespace, queue)
     wait_for(lambda: len(system.workers(namespace, "agents")) >= 1, timeout=90,
              what="a worker of the example pool")  # fmt: skip
+    wait_for(lambda: condition(system.kube.resource(namespace, "schedules", "nightly-cleanup"),
+                               "Ready") == "True", what="the example Schedule Ready")  # fmt: skip
     got = system.kubectl("get", "jq,wp,jsched", "-n", namespace).stdout
     assert "nightly-cleanup" in got and "agents" in got, got
     with SyncClient(system.redis_url) as client:
@@ -235,6 +237,41 @@ def chaos_every_job_completes(system: System, namespace: str, jobs: int = 400) -
     wait_for(lambda: ((system.kube.resource(namespace, "jobqueues", queue) or {})
                       .get("status") or {}).get("pending") == 0, timeout=60,
              what="the restarted operator to refresh the queue's status")  # fmt: skip
+
+
+def schedule_fires_on_time(system: System, namespace: str) -> None:
+    """A Schedule firing every 2 s: each run is enqueued within a second of its tick, and runs."""
+    queue = unique("sched")
+    every = {"cron": "*/2 * * * * *", "queue": queue, "jobName": "e2e:sleep",
+             "payload": {"ms": 1}}  # fmt: skip
+    apply(system, namespace, cr("JobQueue", queue, {}),
+          pool(system, "sched", queue, replicas=1, autoscaling={"enabled": False}),
+          cr("Schedule", "every-2s", every))  # fmt: skip
+
+    def status() -> JSON:
+        got = system.kube.resource(namespace, "schedules", "every-2s") or {}
+        return got.get("status") or {}
+
+    wait_for(lambda: (status().get("runs") or 0) >= 3, timeout=60, what="three runs")
+    run_ids = set()
+    with SyncClient(system.redis_url) as client:
+        for _ in range(2):
+            job_id = status()["lastJobId"]
+            assert job_id.startswith(f"sched:{namespace}/every-2s:"), job_id
+            tick_ms = int(job_id.rsplit(":", 1)[1])
+            assert tick_ms % 2000 == 0, job_id
+            job = wait_for(partial(job_in, client, job_id, "completed"), timeout=30,
+                           what=f"run {job_id} to complete")  # fmt: skip
+            late_ms = job.enqueued_ms - tick_ms
+            assert 0 <= late_ms < 1000, f"run {job_id} enqueued {late_ms} ms after its tick"
+            run_ids.add(job_id)
+            wait_for(partial(_moved_on, status, job_id), timeout=10, what="the next tick")
+    assert len(run_ids) == 2
+    assert condition(system.kube.resource(namespace, "schedules", "every-2s"), "Ready") == "True"
+
+
+def _moved_on(status: Callable[[], JSON], job_id: str) -> bool:
+    return status().get("lastJobId") != job_id
 
 
 def invalid_queue_refused(system: System, namespace: str) -> None:

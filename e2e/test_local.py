@@ -20,6 +20,10 @@ def test_burst_scales_up_drains_and_returns_to_minimum(system: LocalSystem, name
     scenarios.burst_scales_up_drains_and_returns(system, namespace)
 
 
+def test_schedule_fires_on_time(system: LocalSystem, namespace: str) -> None:
+    scenarios.schedule_fires_on_time(system, namespace)
+
+
 def test_dead_letter_then_dlq_retry_completes(system: LocalSystem, namespace: str) -> None:
     scenarios.dead_letter_then_cli_retry(system, namespace)
 

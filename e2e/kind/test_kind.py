@@ -26,6 +26,10 @@ def test_burst_scales_up_drains_and_returns_to_minimum(
     scenarios.burst_scales_up_drains_and_returns(kind_system, kind_namespace)
 
 
+def test_schedule_fires_on_time(kind_system: KindSystem, kind_namespace: str) -> None:
+    scenarios.schedule_fires_on_time(kind_system, kind_namespace)
+
+
 def test_dead_letter_then_dlq_retry_completes(kind_system: KindSystem, kind_namespace: str) -> None:
     scenarios.dead_letter_then_cli_retry(kind_system, kind_namespace)
 
