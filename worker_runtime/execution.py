@@ -9,9 +9,10 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from worker_runtime.childproc import ChildFailed, run_in_child
 from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
@@ -92,6 +93,7 @@ async def execute(
     pool: Executor,
     *,
     timeout_watched: bool = False,
+    processes: bool = False,
 ) -> Outcome:
     """Runs the handler; never raises except CancelledError (lease lost, shutdown, or a
     timeout enforced by the caller when ``timeout_watched``: one timer per job costs a
@@ -106,6 +108,9 @@ async def execute(
             value = await handler.func(*args)
         elif handler.is_async:
             value = await asyncio.wait_for(handler.func(*args), timeout_s)
+        elif processes:
+            child_args = (payload, replace(ctx, _reporter=None)) if handler.wants_context else args
+            value = await run_in_child(handler.func, child_args, timeout_s)
         else:
             call = contextvars.copy_context().run
             future = asyncio.get_running_loop().run_in_executor(pool, call, handler.func, *args)
@@ -118,6 +123,8 @@ async def execute(
     except asyncio.CancelledError:
         ctx.cancelled.set()
         raise
+    except ChildFailed as exc:
+        return failed(exc.kind, exc.text or str(exc))
     except Exception as exc:
         return _classify(exc)
     return _classify(value)

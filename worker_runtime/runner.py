@@ -34,6 +34,7 @@ class WorkerSettings:
     lease_ms: int = -1
     json_logs: bool = False
     queue_weights: dict[str, float] | None = None
+    processes: bool = False
     #: Also run a cron scheduler (any number may run; each tick fires once).
     scheduler: bool = False
 
@@ -68,7 +69,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         client.store, settings.queues, handlers, concurrency=settings.concurrency,
         name=settings.name, grace_s=settings.grace_s, burst=settings.burst,
         lease_ms=settings.lease_ms, metrics=WorkerMetrics(),
-        queue_weights=settings.queue_weights,
+        queue_weights=settings.queue_weights, processes=settings.processes,
     )  # fmt: skip
     loop = asyncio.get_running_loop()
     signals_seen = 0

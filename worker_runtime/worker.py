@@ -63,6 +63,7 @@ class Worker:
         lease_ms: int = -1,
         metrics: WorkerMetrics | None = None,
         queue_weights: dict[str, float] | None = None,
+        processes: bool = False,
     ) -> None:
         self.store = store
         self.queues = queues
@@ -90,6 +91,8 @@ class Worker:
         self._closing = False
         #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
         self.queue_weights = queue_weights
+        #: Sync handlers run in a forked child per job (killed on timeout), not a thread.
+        self.processes = processes
         self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
         self._batches: dict[str, list[Held]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
@@ -332,8 +335,9 @@ class Worker:
                     deadline = time.monotonic() + timeout_ms / 1000
                     heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), held))
                 outcome = await execute(
-                    handler, job, held.ctx, timeout_ms / 1000, self._pool, timeout_watched=True
-                )
+                    handler, job, held.ctx, timeout_ms / 1000, self._pool, timeout_watched=True,
+                    processes=self.processes,
+                )  # fmt: skip
         except asyncio.CancelledError:
             if held.stop_reason == "cancelled":
                 outcome = failed("Cancelled", "cancelled while running", permanent=True)

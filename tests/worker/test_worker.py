@@ -294,3 +294,43 @@ async def test_more_in_flight_than_one_script_call_can_carry(
 
 async def _completed(client: Client, n: int) -> bool:
     return (await client.stats("q")).completed == n
+
+
+async def test_process_mode_kills_a_hung_sync_handler(
+    client: Client, make_worker: WorkerFactory
+) -> None:
+    """In process mode a sync handler past its timeout is killed, not left running."""
+    import os
+
+    pids: list[int] = []
+
+    def hang(p: Any) -> None:
+        time.sleep(60)
+
+    def whoami(p: Any, ctx: JobContext) -> dict[str, Any]:
+        return {"pid": os.getpid(), "attempt": ctx.attempt}
+
+    def refuse(p: Any) -> None:
+        raise PermanentFailure("no")
+
+    def boom(p: Any) -> None:
+        raise KeyError("missing")
+
+    await client.configure("q", backoff_base_ms=0)
+    hung = await client.enqueue("q", "hang", timeout=0.3, max_attempts=1)
+    who = await client.enqueue("q", "whoami")
+    no = await client.enqueue("q", "refuse")
+    bad = await client.enqueue("q", "boom", max_attempts=1)
+    h = handlers(hang=hang, whoami=whoami, refuse=refuse, boom=boom)
+    async with make_worker(h, concurrency=4, processes=True):
+        for job_id in (hung.id, no.id, bad.id):
+            await _until_state(client, job_id, "dead")
+        await _until_state(client, who.id, "completed")
+    results = {i: await client.get_job(i) for i in (hung.id, who.id, no.id, bad.id)}
+    assert results[hung.id].reason == "Timeout"  # type: ignore[union-attr]
+    assert results[no.id].reason == "PermanentFailure"  # type: ignore[union-attr]
+    assert results[bad.id].reason == "KeyError"  # type: ignore[union-attr]
+    assert "KeyError" in (results[bad.id].history[-1].error or "")  # type: ignore[union-attr]
+    result = results[who.id].result  # type: ignore[union-attr]
+    pids.append(result["pid"])
+    assert result["attempt"] == 1 and pids[0] != os.getpid()

@@ -44,11 +44,15 @@ def worker_group() -> None:
 @click.option("--json-logs", is_flag=True, envvar="JSON_LOGS", help="Log one JSON object a line.")
 @click.option("--scheduler", is_flag=True, envvar="SCHEDULER",
               help="Also fire cron schedules (safe to run in several workers).")  # fmt: skip
+@click.option("--pool", type=click.Choice(["thread", "process"]), default="thread",
+              envvar="WORKER_POOL", show_default=True,
+              help="Where sync handlers run: a thread pool, or a child process per job "
+              "(killed on timeout).")  # fmt: skip
 @click.pass_obj
 def start(
     app: AppContext, queues: str | None, concurrency: int, handlers: str | None, burst: bool,
     name: str | None, metrics_port: int, grace: int, lease: int | None, json_logs: bool,
-    scheduler: bool,
+    scheduler: bool, pool: str,
 ) -> None:  # fmt: skip
     """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
     try:
@@ -62,6 +66,7 @@ def start(
         concurrency=concurrency,
         name=name, burst=burst, metrics_port=metrics_port or None, grace_s=grace / 1000,
         lease_ms=lease if lease is not None else -1, json_logs=json_logs, scheduler=scheduler,
+        processes=pool == "process",
     )  # fmt: skip
     setup_logging(json_logs)
     sys.path.insert(0, os.getcwd())
