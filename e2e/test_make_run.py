@@ -50,16 +50,22 @@ def test_duration_run_comes_up_completes_jobs_and_leaves_nothing(tmp_path: Path)
     _nothing_left(run_id, out)
 
 
+def _until_first_job(proc: subprocess.Popen[str]) -> list[str]:
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while not any("first job completed" in line for line in lines):
+        assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+        lines.append(proc.stdout.readline())
+    return lines
+
+
 def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     run_id = uuid.uuid4().hex
     proc = _start(tmp_path, run_id)
     lines: list[str] = []
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 120
-        while not any("first job completed" in line for line in lines):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
-            lines.append(proc.stdout.readline())
+        lines = _until_first_job(proc)
         workers = [line for line in lines if line.startswith("# worker ")]
         assert workers, "".join(lines)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends (SIGTERM takes the same path)
@@ -67,4 +73,19 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0, "".join(lines) + out
+    _nothing_left(run_id, "".join(lines))
+
+
+def test_a_sigkilled_stack_still_leaves_nothing(tmp_path: Path) -> None:
+    """Its children die with it (PDEATHSIG); the devcluster then stops the workers."""
+    run_id = uuid.uuid4().hex
+    proc = _start(tmp_path, run_id)
+    try:
+        lines = _until_first_job(proc)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while marked_processes(run_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
     _nothing_left(run_id, "".join(lines))
