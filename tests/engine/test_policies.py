@@ -198,3 +198,13 @@ async def test_crashed_workers_key_slots_come_back(client: Client, r: redis.Redi
     assert r.hget(QueueKeys.of("k").keyrun, "t") is None
     assert len((await client.store.run(ops.claim("k", "w", 2))).jobs) == 1
     check_queue(r, "k")
+
+
+async def test_weighted_claim_on_an_empty_queue_claims_nothing(client: Client) -> None:
+    """Regression: with nothing pending, the stride step sent HSET with no fields."""
+    await client.configure("q", fairness="weighted")
+    got = await client.store.run(ops.claim("q", "w", 10))
+    assert got.jobs == [] and not got.paused
+    await client.enqueue("q", "j", priority="low")
+    assert len((await client.store.run(ops.claim("q", "w", 10))).jobs) == 1
+    assert (await client.store.run(ops.claim("q", "w", 10))).jobs == []
