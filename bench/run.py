@@ -3,7 +3,11 @@ side by side against one local redis-server for several rounds, adds our engine'
 (bench/ours.py) and scale runs, and writes bench/RESULTS.md and bench/results.json.
 
     python -m bench.run [--rounds 3] [--quick] [--systems ours,bullmq,...] [--no-scale]
-                        [--no-inflight]
+                        [--no-inflight] [--no-autoscale]
+    python -m bench.run --only-autoscale [--autoscale-rounds 3] [--autoscale-ms 10]
+
+--only-autoscale measures only the autoscaler's reaction in the `make run` stack, puts it into
+the existing results.json in place (every other figure kept as it was) and rewrites RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import redis
 
-from bench import ours, report, scale
+from bench import autoscale, ours, report, scale
 from bench.compare import QUICK, Round, Sizes, run_round
 from bench.machine import describe
 from bench.summary import summarize
@@ -143,9 +147,38 @@ async def _scale(url: str, r: redis.Redis, args: argparse.Namespace) -> dict[str
             out["in_flight"] = await scale.in_flight(url, r, n, procs, window_s=window)
         except Exception as exc:
             out["in_flight"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    out["autoscaler"] = scale.autoscaler()
     r.flushall()
+    if args.autoscale:
+        out["autoscaler"] = await _autoscaler(args)
     return out
+
+
+async def _autoscaler(args: argparse.Namespace) -> dict[str, Any]:
+    """bench/autoscale.py in its own `make run` stack (its own Redis, not the bench's)."""
+    t0 = time.perf_counter()
+    try:
+        settings = autoscale.Settings(handler_ms=args.autoscale_ms)
+        out = await autoscale.autoscaler(settings, rounds=args.autoscale_rounds)
+    except Exception as exc:
+        out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    out["date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"autoscaler: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return out
+
+
+async def _only_autoscale(args: argparse.Namespace) -> None:
+    """Measures the autoscaler alone and merges it into the existing results.json."""
+    out = Path(args.out)
+    path = out / "results.json"
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: run the full benchmark first")
+    results = json.loads(path.read_text())
+    got = await _autoscaler(args)
+    got["command"] = "python -m bench.run " + " ".join(sys.argv[1:])
+    results.setdefault("scale", {})["autoscaler"] = got
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (out / "RESULTS.md").write_text(report.render(results))
+    print(json.dumps(got, indent=2))
 
 
 def _parse() -> argparse.Namespace:
@@ -156,6 +189,12 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--no-scale", dest="scale", action="store_false", help="skip scale runs")
     p.add_argument("--no-inflight", dest="inflight", action="store_false",
                    help="skip the 30,000-jobs-in-flight run")  # fmt: skip
+    p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
+                   help="skip the autoscaler run (the make run stack)")  # fmt: skip
+    p.add_argument("--only-autoscale", action="store_true",
+                   help="the autoscaler run alone, merged into results.json")  # fmt: skip
+    p.add_argument("--autoscale-rounds", type=int, default=3, help="bursts in the autoscaler run")
+    p.add_argument("--autoscale-ms", type=int, default=10, help="each burst job's handler time")
     p.add_argument("--pending", type=int, default=0, help="jobs for the pending run")
     p.add_argument("--inflight-jobs", type=int, default=0)
     p.add_argument("--inflight-processes", type=int, default=0,
@@ -166,6 +205,9 @@ def _parse() -> argparse.Namespace:
 
 async def main() -> None:
     args = _parse()
+    if args.only_autoscale:
+        await _only_autoscale(args)
+        return
     sizes: Sizes = QUICK if args.quick else Sizes()
     started = time.perf_counter()
     ready, systems = _prepare_all(args.systems.split(","))

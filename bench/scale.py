@@ -1,6 +1,6 @@
 """Our engine at scale: memory per pending job and claim latency at 1,000 versus 1,000,000
-pending; 30,000 jobs in flight across a few worker processes (heartbeat load, Redis CPU);
-and the autoscaler's reaction, which needs the operator stack (a stub for now)."""
+pending; 30,000 jobs in flight across a few worker processes (heartbeat load, Redis CPU).
+The autoscaler's reaction in the `make run` stack is bench/autoscale.py."""
 
 from __future__ import annotations
 
@@ -137,10 +137,3 @@ async def in_flight(
             k: round(v / wall, 1) for k, v in sorted(delta.items(), key=lambda kv: -kv[1])[:8]
         },
     }
-
-
-def autoscaler() -> dict[str, str]:
-    """PENDING: the autoscaler's reaction in the `make run` stack (time from a burst of 5,000
-    jobs to the Deployment's replicas changing, and to the backlog draining) needs the
-    operator stack, which is being built; fill this in when `make run` deploys it."""
-    return {"status": "pending: needs the operator stack"}
