@@ -12,19 +12,21 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
-from worker_runtime import ops, scheduler
+from worker_runtime import ops
 from worker_runtime.connection import DEFAULT_URL, connect_async
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
 from worker_runtime.prepare import PreparedJob, new_job_id, prepare_many
-from worker_runtime.schedules import Schedule, ScheduleSpec
 from worker_runtime.store import AsyncStore
 from worker_runtime.validation import check_queue_name
+
+if TYPE_CHECKING:
+    from worker_runtime.schedules import Schedule, ScheduleSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -226,33 +228,48 @@ class Client:
         await self.configure(queue, paused=False)
 
     # Cron schedules: runs enqueued by `run_scheduler` (see worker_runtime.scheduler).
+    # Imported on first use: producers and workers without schedules never load croniter.
 
     async def add_schedule(self, spec: ScheduleSpec) -> Schedule:
         """Creates or replaces the schedule ``spec.name`` (names are unique across queues;
         a new queue moves it). Everything is validated before anything is written."""
+        from worker_runtime import scheduler
+
         return await scheduler.add_schedule(self.store, spec)
 
     async def remove_schedule(self, name: str) -> bool:
         """Deletes a schedule and its state; False when there was none."""
+        from worker_runtime import scheduler
+
         return await scheduler.remove_schedule(self.store, name)
 
     async def schedules(self) -> list[Schedule]:
         """Every schedule with its state (last and next tick, runs, missed ticks)."""
+        from worker_runtime import scheduler
+
         return await scheduler.list_schedules(self.store)
 
     async def get_schedule(self, name: str) -> Schedule | None:
+        from worker_runtime import scheduler
+
         return await scheduler.get_schedule(self.store, name)
 
     async def trigger_schedule(self, name: str) -> Enqueued:
         """Enqueues one run now, outside the tick sequence."""
+        from worker_runtime import scheduler
+
         return await scheduler.trigger_schedule(self.store, name)
 
     async def suspend_schedule(self, name: str) -> bool:
         """Stops a schedule's runs (its ticks pass unrun); False if already suspended."""
+        from worker_runtime import scheduler
+
         return await scheduler.set_suspended(self.store, name, True)
 
     async def resume_schedule(self, name: str) -> bool:
         """Resumes a suspended schedule from its next tick; False if it was not suspended."""
+        from worker_runtime import scheduler
+
         return await scheduler.set_suspended(self.store, name, False)
 
 

@@ -15,7 +15,6 @@ from worker_runtime.client import Client
 from worker_runtime.handlers import load_handlers
 from worker_runtime.health import start_health_server
 from worker_runtime.metrics import WorkerMetrics
-from worker_runtime.scheduler import run_scheduler
 from worker_runtime.worker import Worker
 
 log = logging.getLogger("blackroad.worker")
@@ -100,6 +99,8 @@ async def run_worker(settings: WorkerSettings) -> int:
     stop_scheduler = asyncio.Event()
     scheduler = None
     if settings.scheduler:
+        from worker_runtime.scheduler import run_scheduler  # croniter: only when asked for
+
         scheduler = asyncio.create_task(run_scheduler(client.store, stop_scheduler))
     try:
         return await worker.run()
