@@ -46,6 +46,8 @@ def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annota
             {
                 "name": container.get("name", "main"),
                 "image": container.get("image", ""),
+                # Required by the official Python client's model; no image is ever pulled.
+                "imageID": "devcluster://" + str(container.get("image", "")),
                 "ready": replica.ready,
                 "started": replica.alive,
                 "restartCount": replica.restarts,
