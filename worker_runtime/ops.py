@@ -39,6 +39,8 @@ ENQUEUE_CHUNK = 1000
 #: unpack more than about 8,000 values, and a script that fails halfway has already
 #: written what it wrote (the claim script also caps itself).
 MAX_BATCH = 1000
+#: The name given to a claimed job whose record cannot be read.
+UNDECODABLE = "(undecodable record)"
 #: Most delayed jobs promoted by one claim call.
 PROMOTE_LIMIT = 1000
 
@@ -90,15 +92,21 @@ def claim(
         status, lease = int(reply[0]), int(reply[1])
         jobs = []
         for i in range(2, len(reply), 4):
-            enq, meta, payload = parse_record(reply[i + 3])
+            try:
+                enq, meta, payload = parse_record(reply[i + 3])
+                name, priority = str(meta["n"]), int(meta["p"])
+            except (ValueError, KeyError, TypeError):
+                # Written by a foreign producer: hand it out so that the worker sends it
+                # to the dead letters as Undecodable (a job is never silently dropped).
+                enq, meta, payload, name, priority = 0, {}, "", UNDECODABLE, 5
             jobs.append(
                 ClaimedJob(
                     id=reply[i],
                     queue=queue,
-                    name=meta["n"],
+                    name=name,
                     token=str(reply[i + 1]),
                     attempt=int(reply[i + 2]),
-                    priority=int(meta["p"]),
+                    priority=priority,
                     enqueued_ms=enq,
                     max_attempts=meta.get("ma"),
                     timeout_ms=meta.get("to"),

@@ -81,7 +81,11 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
     def parse(r: list[Any]) -> Job | None:
         if r[0] is None:
             return None
-        enq, meta, payload = parse_record(r[0])
+        try:
+            enq, meta, payload = parse_record(r[0])
+            meta["n"], meta["p"] = str(meta["n"]), int(meta["p"])
+        except (ValueError, KeyError, TypeError):  # a foreign producer's malformed record
+            enq, meta, payload = 0, {"n": "(undecodable record)", "p": 5}, json.dumps(r[0])
         scores = dict(zip(STATE_SETS, r[1:7], strict=True))
         state = next((JobState(s) for s, v in scores.items() if v is not None), None)
         lease, att, hist, result, reason, cancel_req, prog = r[7:14]

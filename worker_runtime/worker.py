@@ -328,7 +328,9 @@ class Worker:
         timeout_ms = job.timeout_ms or self._config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
         try:
-            if handler is None:
+            if job.name == ops.UNDECODABLE:
+                outcome = failed("Undecodable", "the job's record is malformed", permanent=True)
+            elif handler is None:
                 outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
             else:
                 if handler.is_async:

@@ -217,3 +217,18 @@ async def test_retention_trims_completed_jobs_by_age(client: Client, r: redis.Re
     await client.store.run(ops.complete("q", "w", [(got.jobs[2].id, got.jobs[2].token, "")]))
     assert r.zrange(QueueKeys.of("q").completed, 0, -1) == [got.jobs[2].id]
     check_queue(r, "q")
+
+
+async def test_malformed_record_never_aborts_a_script_halfway(
+    client: Client, r: redis.Redis
+) -> None:
+    """A foreign producer's garbage record: recover and fail still finish their writes."""
+    k = QueueKeys.of("q")
+    await client.enqueue_many([JobSpec("q", "j")] * 3)
+    got = await client.store.run(ops.claim("q", "w", 3, lease_ms=10))
+    r.hset(k.jobs, got.jobs[1].id, "garbage")
+    await asyncio.sleep(0.03)
+    assert await client.store.run(ops.recover("q")) == (3, 0, 0)
+    check_queue(r, "q")
+    bad = await client.get_job(got.jobs[1].id)
+    assert bad is not None and bad.name == "(undecodable record)"

@@ -77,13 +77,18 @@ async def test_retry_permanent_nohandler_and_undecodable(
     k = QueueKeys.of("q")
     r.hset(k.jobs, "raw", '0\n{"n":"later","p":5}\n{not json')
     r.zadd(k.pending, {"raw": 5 * 10**13 + 999})
+    r.hset(k.jobs, "rawmeta", "garbage without newlines")  # not even a record
+    r.zadd(k.pending, {"rawmeta": 5 * 10**13 + 1000})
     async with make_worker(handlers(later=later, never=never)):
         await _until_state(client, retry.id, "delayed")
         await _until_state(client, perm.id, "dead")
         await _until_state(client, orphan.id, "dead")
         await _until_state(client, "raw", "dead")
+        await _until_state(client, "rawmeta", "dead")
     reasons = {i: (await client.get_job(i)).reason for i in (perm.id, orphan.id, "raw")}  # type: ignore[union-attr]
     assert reasons == {perm.id: "PermanentFailure", orphan.id: "NoHandler", "raw": "Undecodable"}
+    assert r.zscore(k.dead, "rawmeta") is not None
+    assert r.hget(k.reason, "rawmeta") == "Undecodable"
     job = await client.get_job(retry.id)
     assert job is not None and job.due_ms is not None
     assert 100_000 < job.due_ms - job.history[-1].ended_ms <= 120_000
