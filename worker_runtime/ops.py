@@ -54,6 +54,7 @@ _OUTCOMES = {1: "created", 0: "exists", 2: "deduplicated"}
 
 
 def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
+    _check_batch(len(jobs))
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [k.wake, len(jobs)]
     for j in jobs:

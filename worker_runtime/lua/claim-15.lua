@@ -53,7 +53,7 @@ if #due > 0 then
   local base = redis.call('INCRBY', KEYS[8], #due) - #due
   local args = {}
   for i, id in ipairs(due) do
-    args[#args + 1] = fmt((tonumber(prios[i]) or 5) * PRIO_SPAN + base + i)
+    args[#args + 1] = fmt(safePriority(prios[i]) * PRIO_SPAN + base + i)
     args[#args + 1] = id
   end
   redis.call('ZADD', KEYS[1], unpack(args))
@@ -115,8 +115,11 @@ if want > 0 then
     for i, c in ipairs(cand) do
       if #chosen >= want then break end
       local rec = recs[i]
-      local rk = rec and (keyLimit or keyCap) and string.match(rec, '"rk":"([^"]*)"') or nil
-      local ok = rec ~= nil
+      -- HMGET gives false, not nil, for an id without a record: never hand that out.
+      local rk = rec and (keyLimit or keyCap) and string.match(metaLine(rec), '"rk":"([^"]*)"')
+        or nil
+      local ok = rec and true or false
+      if not rec then redis.call('ZREM', KEYS[1], c[1]) end
       if ok and rk then
         if keyCap then
           if running[rk] == nil then running[rk] = tonumber(redis.call('HGET', KEYS[13], rk)) or 0 end
@@ -164,14 +167,14 @@ if #cand > 0 then
     runArgs[#runArgs + 1] = deadline
     runArgs[#runArgs + 1] = id
     leaseArgs[#leaseArgs + 1] = id
-    leaseArgs[#leaseArgs + 1] = token .. '|' .. ARGV[1] .. '|' .. attempt .. '|' .. fmt(now)
+    leaseArgs[#leaseArgs + 1] = fmt(token) .. '|' .. ARGV[1] .. '|' .. attempt .. '|' .. fmt(now)
       .. '|' .. c[2]
     if c[4] then
       redis.call('HSET', KEYS[14], id, c[4])
       redis.call('HINCRBY', KEYS[13], c[4], 1)
     end
     out[#out + 1] = id
-    out[#out + 1] = token
+    out[#out + 1] = fmt(token)
     out[#out + 1] = attempt
     out[#out + 1] = c[3]
   end
@@ -179,7 +182,7 @@ if #cand > 0 then
   redis.call('HSET', KEYS[5], unpack(leaseArgs))
   if rateLimit then
     local members = {}
-    for i, c in ipairs(cand) do members[i] = c[1] .. ':' .. (tok + i) end
+    for i, c in ipairs(cand) do members[i] = c[1] .. ':' .. fmt(tok + i) end
     windowCharge(KEYS[11], now, ratePeriod, members)
   end
 end

@@ -54,12 +54,15 @@ for i, id in ipairs(ids) do
     local outcome = 'completed'
     if flags[i] == 1 then outcome = 'cancelled' end
     local entry = histEntry(attempt, worker, start, now, outcome, '', '')
-    histArgs[#histArgs + 1] = id
-    histArgs[#histArgs + 1] = hists[i] and (hists[i] .. ',' .. entry) or entry
+    local history = hists[i] and (hists[i] .. ',' .. entry) or entry
     if flags[i] == 1 then
       codes[i] = -2
+      -- Written before the move: toCancelled may trim the job, history included.
+      redis.call('HSET', K.hist, id, history)
       toCancelled(K, id, now, cfg)
     else
+      histArgs[#histArgs + 1] = id
+      histArgs[#histArgs + 1] = history
       codes[i] = 1
       done[#done + 1] = id
       doneArgs[#doneArgs + 1] = now
@@ -75,7 +78,7 @@ end
 if #finished > 0 then
   redis.call('ZREM', K.running, unpack(finished))
   redis.call('HDEL', K.lease, unpack(finished))
-  redis.call('HSET', K.hist, unpack(histArgs))
+  if #histArgs > 0 then redis.call('HSET', K.hist, unpack(histArgs)) end
   releaseKeySlots(K, finished)
   if cfg[5] or cfg[6] then redis.call('PUBLISH', ARGV[2], '1') end
 end

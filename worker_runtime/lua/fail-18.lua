@@ -70,6 +70,6 @@ end
 local due = now + delay
 redis.call('HSET', K.att, id, attempt)
 redis.call('ZADD', K.delayed, fmt(due), id)
-redis.call('HSET', K.dprio, id, math.floor(tonumber(pscore) / PRIO_SPAN))
+redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
 redis.call('PUBLISH', ARGV[1], '1')
 return { 1, fmt(due) }

@@ -64,8 +64,13 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', K.running, id)
   redis.call('HDEL', K.lease, id)
   local rec = redis.call('HGET', K.jobs, id)
-  if v and rec then
-    local _, worker, attempt, start, pscore = splitLease(v)
+  local _, worker, attempt, start, pscore = nil, nil, nil, nil, nil
+  if v then _, worker, attempt, start, pscore = splitLease(v) end
+  if rec and not attempt then
+    -- A lease that is missing or unreadable (written by hand): never drop the job.
+    toDead(K, id, now, 'LeaseCorrupt', cfg)
+    dead = dead + 1
+  elseif rec then
     local err = 'lease expired: worker ' .. worker .. ' stopped renewing it'
     local meta = recordMeta(rec)
     local maxAttempts = tonumber(meta.ma) or configNumber(cfg, 5, 3)
@@ -82,7 +87,7 @@ for _, id in ipairs(expired) do
       redis.call('HSET', K.att, id, attempt)
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
-      redis.call('HSET', K.dprio, id, math.floor(tonumber(pscore) / PRIO_SPAN))
+      redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
       requeued = requeued + 1
     end
   end

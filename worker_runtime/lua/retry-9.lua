@@ -36,11 +36,12 @@ for i, id in ipairs(ids) do
     local meta = recordMeta(rec)
     redis.call('HDEL', KEYS[4], id)
     redis.call('HDEL', KEYS[5], id)
-    if meta.dk and redis.call('HSETNX', KEYS[8], meta.dk, id) == 1 then
+    if type(meta.dk) == 'string' and meta.dk ~= ''
+      and redis.call('HSETNX', KEYS[8], meta.dk, id) == 1 then
       redis.call('HSET', KEYS[9], id, meta.dk)
     end
     local seq = redis.call('INCR', KEYS[7])
-    redis.call('ZADD', KEYS[6], fmt((tonumber(meta.p) or 5) * PRIO_SPAN + seq), id)
+    redis.call('ZADD', KEYS[6], fmt(safePriority(meta.p) * PRIO_SPAN + seq), id)
     codes[i] = 1
     count = count + 1
   end

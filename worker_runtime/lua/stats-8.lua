@@ -21,7 +21,7 @@ for p = 0, 10 do
     local rec = redis.call('HGET', KEYS[7], head[1])
     if rec then
       local t = tonumber(string.match(rec, '^(%d+)'))
-      if oldest < 0 or t < oldest then oldest = t end
+      if t and (oldest < 0 or t < oldest) then oldest = t end
     end
   end
 end

@@ -13,9 +13,11 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
+-- Any score Redis accepted (negative, inf) round-trips; a lease that does not parse
+-- returns nils, which callers treat as unusable rather than erroring halfway.
 local function splitLease(v)
   local token, worker, attempt, start, pscore =
-    string.match(v, '^([^|]*)|(.*)|(%d+)|(%d+)|([%d.e+]+)$')
+    string.match(v, '^([^|]*)|(.*)|(%d+)|(%d+)|([^|]+)$')
   return token, worker, tonumber(attempt), tonumber(start), pscore
 end
 
@@ -28,6 +30,22 @@ local function recordMeta(rec)
   local ok, meta = pcall(cjson.decode, string.sub(rec, a + 1, b - 1))
   if ok and type(meta) == 'table' then return meta end
   return {}
+end
+
+-- A priority read from a record a foreign producer may have written: 0-10 or NORMAL.
+local function safePriority(p)
+  p = tonumber(p)
+  if p == nil or p ~= p or p < 0 or p > 10 then return 5 end
+  return math.floor(p)
+end
+
+-- The options line of a record ("" when malformed), for pattern searches that must not
+-- look into the payload.
+local function metaLine(rec)
+  local a = string.find(rec, '\n', 1, true)
+  local b = a and string.find(rec, '\n', a + 1, true)
+  if not b then return '' end
+  return string.sub(rec, a + 1, b - 1)
 end
 
 local function configNumber(cfg, idx, default)

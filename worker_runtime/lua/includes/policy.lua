@@ -46,8 +46,8 @@ local function ageJobs(pendingKey, jobsKey, rules, now, bound)
       for i, id in ipairs(ids) do
         local rec = recs[i]
         if not rec then break end
-        local enq = tonumber(string.match(rec, '^(%d+)'))
-        local orig = tonumber(string.match(rec, '"p":(%d+)')) or from
+        local enq = tonumber(string.match(rec, '^(%d+)')) or now
+        local orig = safePriority(string.match(metaLine(rec), '"p":(%d+)') or from)
         local target = agedLevel(rules, orig, now - enq)
         if target >= from then break end  -- FIFO: younger jobs follow
         local seq = tonumber(head[i * 2]) - from * PRIO_SPAN
