@@ -20,8 +20,9 @@ from typing import Any
 
 import redis
 
-from worker_runtime import Client, JobSpec, ops
-from worker_runtime.localredis import RedisServer
+from devstack.localredis import RedisServer
+from worker_runtime import Client, JobSpec
+from worker_runtime.engine import reads, writes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,14 +59,14 @@ async def commands_per_job(url: str, r: redis.Redis) -> dict[str, Any]:
         s2 = _cmdstats(r)
         out["enqueue_bulk"] = _per_job(_delta(s1, s2), n)
         for _ in range(n):  # one job per claim and per complete: the worst case
-            got = await c.store.run(ops.claim("single", "w", 1))
+            got = await c.store.run(writes.claim("single", "w", 1))
             j = got.jobs[0]
-            await c.store.run(ops.complete("single", "w", [(j.id, j.token, "")]))
+            await c.store.run(writes.complete("single", "w", [(j.id, j.token, "")]))
         s3 = _cmdstats(r)
         out["claim_complete_single"] = _per_job(_delta(s2, s3), n)
         for _ in range(n // 100):  # what a busy worker does: batches of 100
-            got = await c.store.run(ops.claim("bulk", "w", 100))
-            await c.store.run(ops.complete("bulk", "w", [(j.id, j.token, "") for j in got.jobs]))
+            got = await c.store.run(writes.claim("bulk", "w", 100))
+            await c.store.run(writes.complete("bulk", "w", [(j.id, j.token, "") for j in got.jobs]))
         s4 = _cmdstats(r)
         out["claim_complete_batch100"] = _per_job(_delta(s3, s4), n)
     return out
@@ -98,9 +99,9 @@ async def policy_costs(url: str, r: redis.Redis, n: int = 1000) -> dict[str, Any
             for label, batch in (("batch10", 10), ("single", 1)):
                 before = _cmdstats(r)
                 for _ in range(n // batch):
-                    got = await c.store.run(ops.claim("p", "w", batch))
+                    got = await c.store.run(writes.claim("p", "w", batch))
                     done = [(j.id, j.token, "") for j in got.jobs]
-                    await c.store.run(ops.complete("p", "w", done))
+                    await c.store.run(writes.complete("p", "w", done))
                 row[label] = _per_job(_delta(before, _cmdstats(r)), n)["commands_incl_in_script"]
             out[name] = row
     return out
@@ -189,7 +190,7 @@ async def latency(url: str, r: redis.Redis, n: int = 1000, rate: float = 100.0) 
                 await asyncio.sleep(max(0.0, t0 + (i + 1) / rate - time.perf_counter()))
             while (await c.stats("lat")).completed < n:
                 await asyncio.sleep(0.1)
-            jobs = await c.store.run(ops.jobs_info("lat", ids))
+            jobs = await c.store.run(reads.jobs_info("lat", ids))
         waits = sorted(j.history[0].started_ms - j.enqueued_ms for j in jobs)
     finally:
         proc.terminate()

@@ -30,7 +30,7 @@ from bench.compare import QUICK, Round, Sizes, run_round
 from bench.machine import describe
 from bench.summary import summarize
 from bench.systems import ROOT, SYSTEMS, Ready, System, prepare
-from worker_runtime.localredis import RedisServer
+from devstack.localredis import RedisServer
 
 METHOD = [
     "Each system is driven by a small script under bench/peers/ run with that library's own "

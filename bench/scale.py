@@ -16,7 +16,8 @@ import redis
 
 from bench.measure import WorkerProcess, cmd_delta, cmd_total, cmdstats, percentile, redis_cpu_s
 from bench.systems import ROOT
-from worker_runtime import Client, JobSpec, ops
+from worker_runtime import Client, JobSpec
+from worker_runtime.engine import writes
 
 CHUNK = 10_000
 #: Jobs one worker holds in the in-flight run. Kept below 4,000: claim-15.lua and
@@ -41,7 +42,7 @@ async def _claim_times(c: Client, queue: str, calls: int) -> dict[str, float]:
     micros = []
     for _ in range(calls):
         t0 = time.perf_counter()
-        got = await c.store.run(ops.claim(queue, "bench-claimer", 1))
+        got = await c.store.run(writes.claim(queue, "bench-claimer", 1))
         micros.append((time.perf_counter() - t0) * 1e6)
         assert got.jobs, "the queue ran dry"
         await c.enqueue(queue, "bench_noop", {"i": 0})

@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 
 from devstack import procs
-from worker_runtime.localredis import free_port
+from devstack.localredis import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where `make run` keeps its kubeconfig, logs and Redis files (git-ignored).

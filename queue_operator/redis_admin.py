@@ -16,11 +16,11 @@ import redis.exceptions
 
 from queue_operator.reconcile.jobqueue import RedisHealth
 from worker_runtime.client import Client
+from worker_runtime.cron.scheduler import run_scheduler
+from worker_runtime.cron.schedules import Schedule, ScheduleSpec
+from worker_runtime.engine.keys import QUEUES, QueueKeys
 from worker_runtime.errors import InvalidArgumentError, QueueError
-from worker_runtime.keys import QUEUES, QueueKeys
 from worker_runtime.models import QueueConfig, QueueStats
-from worker_runtime.scheduler import run_scheduler
-from worker_runtime.schedules import Schedule, ScheduleSpec
 
 log = logging.getLogger("blackroad.operator")
 

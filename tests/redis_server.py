@@ -1,5 +1,5 @@
 """Re-exported for tests: a real redis-server on a free port."""
 
-from worker_runtime.localredis import RedisServer, free_port
+from devstack.localredis import RedisServer, free_port
 
 __all__ = ["RedisServer", "free_port"]

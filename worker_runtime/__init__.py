@@ -9,9 +9,9 @@ from worker_runtime.errors import (
     PayloadTooLargeError,
     QueueError,
 )
-from worker_runtime.execution import BatchItem, JobContext
 from worker_runtime.handlers import handler
 from worker_runtime.models import Enqueued, Job, JobSpec, JobState, Priority, QueueConfig
+from worker_runtime.worker.execution import BatchItem, JobContext
 
 __all__ = [
     "BatchItem",

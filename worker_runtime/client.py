@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
-from worker_runtime import ops
-from worker_runtime.connection import DEFAULT_URL, connect_async
+from worker_runtime.engine import operation, reads, writes
+from worker_runtime.engine.connection import DEFAULT_URL, connect_async
+from worker_runtime.engine.keys import STATE_SETS, QueueKeys
+from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
+from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
-from worker_runtime.keys import STATE_SETS, QueueKeys
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
-from worker_runtime.prepare import PreparedJob, new_job_id, prepare_many
-from worker_runtime.store import AsyncStore
-from worker_runtime.validation import check_queue_name
 
 if TYPE_CHECKING:
-    from worker_runtime.schedules import Schedule, ScheduleSpec
+    from worker_runtime.cron.schedules import Schedule, ScheduleSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +83,7 @@ class Client:
         by_queue: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
         for index, job in enumerate(prepared):
             by_queue[job.queue].append((index, job))
-        if sum(-(-len(items) // ops.ENQUEUE_CHUNK) for items in by_queue.values()) > 1:
+        if sum(-(-len(items) // writes.ENQUEUE_CHUNK) for items in by_queue.values()) > 1:
             # One script call is all-or-nothing; across calls, check limits up front.
             await self._check_payload_limits(by_queue)
         out = await self._send(prepared, by_queue)
@@ -97,12 +97,12 @@ class Client:
         out: list[Enqueued | None] = [None] * len(prepared)
         for _ in range(3):
             batches = [
-                (q, items[i : i + ops.ENQUEUE_CHUNK])
+                (q, items[i : i + writes.ENQUEUE_CHUNK])
                 for q, items in by_queue.items()
-                for i in range(0, len(items), ops.ENQUEUE_CHUNK)
+                for i in range(0, len(items), writes.ENQUEUE_CHUNK)
             ]
             replies = await self.store.run_many(
-                [ops.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
+                [writes.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
             )
             clashes: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
             for (queue, chunk), reply in zip(batches, replies, strict=True):
@@ -133,7 +133,7 @@ class Client:
         if queue is not None:
             check_queue_name(queue)
             return queue
-        found = await self.store.run(ops.locate(await self.queues(), job_id))
+        found = await self.store.run(reads.locate(await self.queues(), job_id))
         if found is None:
             raise JobNotFoundError(f"job {job_id}: not found in any known queue")
         return found
@@ -143,21 +143,21 @@ class Client:
             q = await self._queue_of(job_id, queue)
         except JobNotFoundError:
             return None
-        return await self.store.run(ops.job_info(q, job_id))
+        return await self.store.run(reads.job_info(q, job_id))
 
     async def cancel(self, job_id: str, queue: str | None = None) -> str:
         """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
-        return await self.store.run(ops.cancel(await self._queue_of(job_id, queue), job_id))
+        return await self.store.run(writes.cancel(await self._queue_of(job_id, queue), job_id))
 
     async def retry(self, job_id: str, queue: str | None = None) -> None:
         """Sends a dead or cancelled job back to pending with fresh attempts."""
-        await self.store.run(ops.retry(await self._queue_of(job_id, queue), [job_id]))
+        await self.store.run(writes.retry(await self._queue_of(job_id, queue), [job_id]))
 
     async def retry_dead(self, queue: str) -> int:
         """Sends every dead job of ``queue`` back to pending; returns how many."""
         check_queue_name(queue)
         total = 0
-        while n := await self.store.run(ops.retry_all(queue)):
+        while n := await self.store.run(writes.retry_all(queue)):
             total += n
         return total
 
@@ -165,14 +165,14 @@ class Client:
         check_queue_name(queue)
         total = 0
         for state in states:
-            while n := await self.store.run(ops.purge(queue, state)):
+            while n := await self.store.run(writes.purge(queue, state)):
                 total += n
         return total
 
     async def purge_dead(self, queue: str, older_than_ms: int) -> int:
         check_queue_name(queue)
         total = 0
-        while n := await self.store.run(ops.purge(queue, "dead", older_than_ms=older_than_ms)):
+        while n := await self.store.run(writes.purge(queue, "dead", older_than_ms=older_than_ms)):
             total += n
         return total
 
@@ -182,18 +182,18 @@ class Client:
         ids: list[str] = await self.store.redis.zrevrange(  # type: ignore[assignment]
             QueueKeys.of(queue).dead, offset, offset + limit - 1
         )
-        return await self.store.run(ops.jobs_info(queue, ids)) if ids else []
+        return await self.store.run(reads.jobs_info(queue, ids)) if ids else []
 
     async def stats(self, queue: str) -> QueueStats:
         check_queue_name(queue)
-        return await self.store.run(ops.stats(queue))
+        return await self.store.run(reads.stats(queue))
 
     async def queues(self) -> list[str]:
         return await self.store.queues()
 
     async def config(self, queue: str) -> QueueConfig:
         check_queue_name(queue)
-        return QueueConfig.from_redis(await self.store.run(ops.read_config(queue)))
+        return QueueConfig.from_redis(await self.store.run(reads.read_config(queue)))
 
     async def configure(self, /, queue: str, **changes: Any) -> QueueConfig:
         """Validates and writes settings (field names of QueueConfig); returns them all."""
@@ -209,7 +209,7 @@ class Client:
             ) from exc
         fields = {k: v for k, v in merged.to_redis().items() if k in changes}
         await self.store.register_queues([queue])
-        await self.store.run(ops.configure(queue, fields))
+        await self.store.run(writes.configure(queue, fields))
         return merged
 
     async def define_limiter(self, name: str, limit: int, period_ms: int = 1000) -> None:
@@ -219,7 +219,7 @@ class Client:
                 and period_ms >= 1):  # fmt: skip
             raise InvalidArgumentError("limiter: limit and period_ms must be integers >= 1")
         QueueConfig(rate_limiter=name)  # validates the name
-        await self.store.run(ops.define_limiter(name, limit, period_ms))
+        await self.store.run(writes.define_limiter(name, limit, period_ms))
 
     async def pause(self, queue: str) -> None:
         await self.configure(queue, paused=True)
@@ -227,48 +227,48 @@ class Client:
     async def resume(self, queue: str) -> None:
         await self.configure(queue, paused=False)
 
-    # Cron schedules: runs enqueued by `run_scheduler` (see worker_runtime.scheduler).
+    # Cron schedules: runs enqueued by `run_scheduler` (see worker_runtime.cron.scheduler).
     # Imported on first use: producers and workers without schedules never load croniter.
 
     async def add_schedule(self, spec: ScheduleSpec) -> Schedule:
         """Creates or replaces the schedule ``spec.name`` (names are unique across queues;
         a new queue moves it). Everything is validated before anything is written."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.add_schedule(self.store, spec)
 
     async def remove_schedule(self, name: str) -> bool:
         """Deletes a schedule and its state; False when there was none."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.remove_schedule(self.store, name)
 
     async def schedules(self) -> list[Schedule]:
         """Every schedule with its state (last and next tick, runs, missed ticks)."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.list_schedules(self.store)
 
     async def get_schedule(self, name: str) -> Schedule | None:
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.get_schedule(self.store, name)
 
     async def trigger_schedule(self, name: str) -> Enqueued:
         """Enqueues one run now, outside the tick sequence."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.trigger_schedule(self.store, name)
 
     async def suspend_schedule(self, name: str) -> bool:
         """Stops a schedule's runs (its ticks pass unrun); False if already suspended."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.set_suspended(self.store, name, True)
 
     async def resume_schedule(self, name: str) -> bool:
         """Resumes a suspended schedule from its next tick; False if it was not suspended."""
-        from worker_runtime import scheduler
+        from worker_runtime.cron import scheduler
 
         return await scheduler.set_suspended(self.store, name, False)
 
@@ -311,8 +311,8 @@ class SyncClient:
         future: Future[R] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result()
 
-    def run(self, op: ops.Op[R]) -> R:
-        """Runs one engine operation (tests, tools); see worker_runtime.ops."""
+    def run(self, op: operation.Op[R]) -> R:
+        """Runs one engine operation (tests, tools); see worker_runtime.engine.writes."""
         return self._call(self._client.store.run(op))
 
     def close(self) -> None:

@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 from worker_runtime.control import PermanentFailure
-from worker_runtime.execution import JobContext
 from worker_runtime.handlers import handler
+from worker_runtime.worker.execution import JobContext
 
 
 @handler("noop")

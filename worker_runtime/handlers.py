@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from worker_runtime.engine.validation import check_job_name
 from worker_runtime.errors import InvalidArgumentError
-from worker_runtime.validation import check_job_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,9 +19,9 @@ import redis
 
 from devstack import procs
 from devstack.kube import KubeReader, Pod
+from devstack.localredis import free_port
 from devstack.stack import ROOT
 from e2e.scenarios import log, wait_for
-from worker_runtime.localredis import free_port
 
 HERE = Path(__file__).parent
 WORKER_IMAGE = "blackroad-queues/worker:dev"

@@ -19,7 +19,7 @@ from queue_operator.reconcile.common import (
     with_conditions,
 )
 
-#: Longest engine queue name (worker_runtime.keys.QUEUE_NAME).
+#: Longest engine queue name (worker_runtime.engine.keys.QUEUE_NAME).
 MAX_QUEUE_NAME = 100
 
 

@@ -17,10 +17,10 @@ from queue_operator.reconcile.common import (
     with_conditions,
 )
 from queue_operator.reconcile.jobqueue import Target
-from worker_runtime import cron
+from worker_runtime.cron import expressions as cron
+from worker_runtime.cron.schedules import SCHEDULE_NAME, Schedule, prepare_schedule
+from worker_runtime.cron.schedules import ScheduleSpec as EngineSpec
 from worker_runtime.errors import InvalidArgumentError
-from worker_runtime.schedules import SCHEDULE_NAME, Schedule, prepare_schedule
-from worker_runtime.schedules import ScheduleSpec as EngineSpec
 
 #: Engine error prefixes -> the Schedule field they are about.
 _FIELDS = (

@@ -9,9 +9,9 @@ import pytest
 import redis
 from click.testing import CliRunner, Result
 
-from worker_runtime import ops
 from worker_runtime.cli import cli
 from worker_runtime.client import Client
+from worker_runtime.engine import writes
 
 Run = Callable[..., Result]
 Snapshot = Callable[[], tuple[int, list[str]]]
@@ -46,10 +46,10 @@ async def _kill(url: str, queue: str, count: int, error: str) -> list[str]:
             (await client.enqueue(queue, "report", {"n": i}, max_attempts=1)).id
             for i in range(count)
         ]
-        claimed = await client.store.run(ops.claim(queue, "worker-1", count))
+        claimed = await client.store.run(writes.claim(queue, "worker-1", count))
         for job in claimed.jobs:
             await client.store.run(
-                ops.fail(queue, job.id, job.token, reason="Error", error=error, permanent=True)
+                writes.fail(queue, job.id, job.token, reason="Error", error=error, permanent=True)
             )
         return ids
 
@@ -76,7 +76,9 @@ def assert_one_line_error(result: Result, exit_code: int, *needles: str) -> None
 
 async def _claim(url: str, queue: str) -> list[str]:
     async with Client.from_url(url) as client:
-        return [job.id for job in (await client.store.run(ops.claim(queue, "worker-1", 10))).jobs]
+        return [
+            job.id for job in (await client.store.run(writes.claim(queue, "worker-1", 10))).jobs
+        ]
 
 
 @pytest.fixture

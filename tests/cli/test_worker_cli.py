@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.cli.conftest import Run
-from worker_runtime import SyncClient, ops
+from worker_runtime import SyncClient
+from worker_runtime.engine import writes
 
 
 def test_status_lists_live_workers_and_forgets_stopped_ones(
@@ -13,12 +14,12 @@ def test_status_lists_live_workers_and_forgets_stopped_ones(
 ) -> None:
     desc = {"name": "w1", "host": "h", "pid": 1, "queues": ["a", "b"], "concurrency": 8,
             "in_flight": 3, "heartbeat_ms": 0}  # fmt: skip
-    sync_client.run(ops.worker_beat("w1", desc, 60_000))
+    sync_client.run(writes.worker_beat("w1", desc, 60_000))
     listed = json.loads(run("-o", "json", "worker", "status").stdout)
     assert [(w["name"], w["queues"], w["in_flight"]) for w in listed] == [("w1", ["a", "b"], 3)]
     table = run("worker", "status").stdout
     assert "w1" in table and "a,b" in table
-    sync_client.run(ops.worker_beat("w1", None, 60_000))  # a worker that stops says so
+    sync_client.run(writes.worker_beat("w1", None, 60_000))  # a worker that stops says so
     assert json.loads(run("-o", "json", "worker", "status").stdout) == []
 
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from worker_runtime import Client
 from worker_runtime.cli import cli
-from worker_runtime.keys import QueueKeys
-from worker_runtime.store import AsyncStore
+from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.store import AsyncStore
 
 #: The simulated clock's start: a Monday, 10:00:00 UTC (a whole minute, so ticks align).
 START_MS = int(datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp() * 1000)

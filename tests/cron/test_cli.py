@@ -11,9 +11,9 @@ import redis
 from tests.cli.conftest import assert_one_line_error
 from tests.cron.conftest import Run, Snapshot
 from worker_runtime import Client
-from worker_runtime.runner import WorkerSettings, run_worker
-from worker_runtime.schedule_ops import SCHEDULES
-from worker_runtime.schedules import ScheduleSpec
+from worker_runtime.cron.schedules import ScheduleSpec
+from worker_runtime.cron.transitions import SCHEDULES
+from worker_runtime.worker.runner import WorkerSettings, run_worker
 
 BASE = ("schedule", "add", "s", "--cron", "* * * * *", "-q", "q", "--job", "j")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker_runtime import cron
+from worker_runtime.cron import expressions as cron
 from worker_runtime.errors import InvalidArgumentError
 
 

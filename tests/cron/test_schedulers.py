@@ -11,10 +11,10 @@ import redis
 
 from tests.cron.conftest import START_MS, job_ticks
 from worker_runtime import Client
-from worker_runtime.schedule_ops import Fired
-from worker_runtime.scheduler import fire_due, run_scheduler
-from worker_runtime.schedules import ScheduleSpec
-from worker_runtime.store import AsyncStore
+from worker_runtime.cron.scheduler import fire_due, run_scheduler
+from worker_runtime.cron.schedules import ScheduleSpec
+from worker_runtime.cron.transitions import Fired
+from worker_runtime.engine.store import AsyncStore
 
 HOUR = 3_600_000
 MINUTELY = ScheduleSpec("minutely", "*/1 * * * *", "q", "tick", {"every": "minute"})

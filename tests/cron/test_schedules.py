@@ -8,12 +8,13 @@ import pytest
 import redis
 
 from tests.cron.conftest import START_MS, Snapshot, job_ticks
-from worker_runtime import Client, ops
+from worker_runtime import Client
+from worker_runtime.cron.scheduler import fire_due
+from worker_runtime.cron.schedules import ScheduleNotFoundError, ScheduleSpec
+from worker_runtime.cron.transitions import SCHEDULES, schedule_state_key, schedules_key
+from worker_runtime.engine import writes
+from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
-from worker_runtime.keys import QueueKeys
-from worker_runtime.schedule_ops import SCHEDULES, schedule_state_key, schedules_key
-from worker_runtime.scheduler import fire_due
-from worker_runtime.schedules import ScheduleNotFoundError, ScheduleSpec
 
 MIN = 60_000
 
@@ -117,11 +118,11 @@ async def test_forbid_skips_while_the_previous_run_is_unfinished(client: Client)
     await fire_due(client.store, START_MS)
     assert await outcomes(client, START_MS + MIN) == ["fired"]
     assert await outcomes(client, START_MS + 2 * MIN) == ["forbidden"]  # pending
-    claimed = await client.store.run(ops.claim("q", "w1", 10))
+    claimed = await client.store.run(writes.claim("q", "w1", 10))
     assert [j.id for j in claimed.jobs] == [f"sched:report:{START_MS + MIN}"]
     assert await outcomes(client, START_MS + 3 * MIN) == ["forbidden"]  # running
     job = claimed.jobs[0]
-    assert await client.store.run(ops.complete("q", "w1", [(job.id, job.token, "")])) == [1]
+    assert await client.store.run(writes.complete("q", "w1", [(job.id, job.token, "")])) == [1]
     assert await outcomes(client, START_MS + 4 * MIN) == ["fired"]
     state = (await client.get_schedule("report")).state  # type: ignore[union-attr]
     assert (state.fired, state.skipped, state.missed) == (2, 2, 0)

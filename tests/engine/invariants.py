@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from worker_runtime.keys import STATE_SETS, QueueKeys
+from worker_runtime.engine.keys import STATE_SETS, QueueKeys
 
 
 def states_of(r: redis.Redis, queue: str) -> dict[str, str]:

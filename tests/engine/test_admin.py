@@ -8,15 +8,16 @@ import pytest
 import redis
 
 from tests.engine.invariants import check_queue
-from worker_runtime import Client, JobSpec, QueueConfig, ops
+from worker_runtime import Client, JobSpec, QueueConfig
+from worker_runtime.engine import writes
+from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.errors import InvalidArgumentError, InvalidStateError, JobNotFoundError
-from worker_runtime.keys import QueueKeys
 
 
 async def _dead_job(client: Client, queue: str = "q", dedupe_key: str | None = None) -> str:
     e = await client.enqueue(queue, "j", max_attempts=1, dedupe_key=dedupe_key)
-    (job,) = (await client.store.run(ops.claim(queue, "w", 1))).jobs
-    out = await client.store.run(ops.fail(queue, job.id, job.token, reason="Error", error="x"))
+    (job,) = (await client.store.run(writes.claim(queue, "w", 1))).jobs
+    out = await client.store.run(writes.fail(queue, job.id, job.token, reason="Error", error="x"))
     assert out.outcome == "dead"
     await asyncio.sleep(0.002)  # dead letters are ordered by the ms they died in
     return e.id
@@ -28,11 +29,11 @@ async def test_cancel_pending_delayed_running_and_finished(client: Client, r: re
     assert await client.cancel(pending.id) == "cancelled"
     assert await client.cancel(delayed.id) == "cancelled"
     assert (await client.enqueue("q", "j", dedupe_key="d")).created  # key released
-    (job,) = (await client.store.run(ops.claim("q", "w", 1))).jobs
+    (job,) = (await client.store.run(writes.claim("q", "w", 1))).jobs
     assert await client.cancel(job.id) == "requested"
-    lost, flagged = await client.store.run(ops.heartbeat("q", 30_000, [(job.id, job.token)]))
+    lost, flagged = await client.store.run(writes.heartbeat("q", 30_000, [(job.id, job.token)]))
     assert (lost, flagged) == ([], [job.id])
-    assert await client.store.run(ops.complete("q", "w", [(job.id, job.token, "")])) == [-2]
+    assert await client.store.run(writes.complete("q", "w", [(job.id, job.token, "")])) == [-2]
     info = await client.get_job(job.id)
     assert info is not None and info.state == "cancelled" and info.reason == "Cancelled"
     assert await client.cancel(job.id) == "finished"
@@ -48,7 +49,7 @@ async def test_retry_dead_job_gets_fresh_attempts_and_keeps_history(client: Clie
     info = await client.get_job(job_id)
     assert info is not None and info.state == "pending" and info.reason is None
     assert len(info.history) == 1
-    (job,) = (await client.store.run(ops.claim("q", "w", 1))).jobs
+    (job,) = (await client.store.run(writes.claim("q", "w", 1))).jobs
     assert job.attempt == 1
     dup = await client.enqueue("q", "j", dedupe_key="k")
     assert dup.id == job_id and not dup.created  # the key is held again
@@ -75,7 +76,7 @@ async def test_dead_letters_list_retry_all_and_purge(client: Client, r: redis.Re
 async def test_purge_states_removes_all_data(client: Client, r: redis.Redis) -> None:
     await client.enqueue_many([JobSpec("q", "j", dedupe_key=f"k{i}") for i in range(2500)])
     await client.enqueue("q", "j", delay=30)
-    await client.store.run(ops.claim("q", "w", 10))
+    await client.store.run(writes.claim("q", "w", 10))
     assert await client.purge("q", ["pending"]) == 2490
     k = QueueKeys.of("q")
     assert r.hlen(k.dedupe) == 10 and r.hlen(k.jobs) == 11
@@ -109,5 +110,5 @@ async def test_configure_validates_and_round_trips(client: Client, r: redis.Redi
     with pytest.raises(InvalidArgumentError, match="queue"):
         await client.configure("a b", max_attempts=2)
     assert r.hgetall(QueueKeys.of("q").config) == before
-    got = await client.store.run(ops.claim("q", "w", 1))
+    got = await client.store.run(writes.claim("q", "w", 1))
     assert got.lease_ms == 5000

@@ -8,9 +8,10 @@ import pytest
 import redis
 
 from tests.engine.invariants import check_queue
-from worker_runtime import Client, JobSpec, ops
+from worker_runtime import Client, JobSpec
+from worker_runtime.engine import writes
+from worker_runtime.engine.keys import QUEUES, QueueKeys
 from worker_runtime.errors import InvalidArgumentError, PayloadError, PayloadTooLargeError
-from worker_runtime.keys import QUEUES, QueueKeys
 
 
 async def test_enqueue_creates_pending_job(client: Client, r: redis.Redis) -> None:
@@ -44,9 +45,9 @@ async def test_dedupe_key_returns_existing_job_until_it_finishes(
     b = await client.enqueue("q", "j", 2, dedupe_key="user:7")
     assert (b.id, b.outcome, b.created) == (a.id, "deduplicated", False)
     assert r.hlen(QueueKeys.of("q").jobs) == 1
-    claimed = await client.store.run(ops.claim("q", "w", 1))
+    claimed = await client.store.run(writes.claim("q", "w", 1))
     job = claimed.jobs[0]
-    assert await client.store.run(ops.complete("q", "w", [(job.id, job.token, "")])) == [1]
+    assert await client.store.run(writes.complete("q", "w", [(job.id, job.token, "")])) == [1]
     c = await client.enqueue("q", "j", 3, dedupe_key="user:7")
     assert c.created and c.id != a.id
 
@@ -140,7 +141,7 @@ async def test_generated_id_that_collides_gets_a_new_one(client: Client, r: redi
 
     taken = (await client.enqueue("q", "j", {"first": True})).id
     with (
-        mock.patch("worker_runtime.prepare.new_job_ids", lambda n: [taken] * n),
+        mock.patch("worker_runtime.engine.prepare.new_job_ids", lambda n: [taken] * n),
         mock.patch("worker_runtime.client.new_job_id", lambda: "fresh0000000000a"),
     ):
         e = await client.enqueue("q", "j", {"second": True})

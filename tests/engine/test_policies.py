@@ -9,15 +9,16 @@ from typing import Any
 import redis
 
 from tests.engine.invariants import check_queue
-from worker_runtime import Client, JobSpec, ops
-from worker_runtime.keys import QueueKeys
+from worker_runtime import Client, JobSpec
+from worker_runtime.engine import reads, writes
+from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.models import DEFAULT_WEIGHTS
 
 
 async def _drain_claims(client: Client, queue: str, total: int, batch: int) -> list[Any]:
     jobs: list[Any] = []
     while len(jobs) < total:
-        got = await client.store.run(ops.claim(queue, "w", min(batch, total - len(jobs))))
+        got = await client.store.run(writes.claim(queue, "w", min(batch, total - len(jobs))))
         assert got.jobs, "ran dry"
         jobs += got.jobs
     return jobs
@@ -72,11 +73,11 @@ async def test_aging_promotes_waiting_jobs_one_level_per_rule(
     normal = (await client.enqueue("q", "j")).id
     await client.configure("q", max_running=1)  # claim nothing but run the aging step
     blocker = (await client.enqueue("q", "blocker", priority="critical")).id
-    assert [j.id for j in (await client.store.run(ops.claim("q", "w", 1))).jobs] == [blocker]
+    assert [j.id for j in (await client.store.run(writes.claim("q", "w", 1))).jobs] == [blocker]
     for job_id, minutes in zip(low, (51, 46, 31, 10), strict=True):  # FIFO: oldest first
         _age(r, "q", job_id, minutes)
     _age(r, "q", normal, 16)
-    await client.store.run(ops.claim("q", "w", 1))  # capped: claims nothing, ages
+    await client.store.run(writes.claim("q", "w", 1))  # capped: claims nothing, ages
     levels = {i: (await client.get_job(i)).priority for i in [*low, normal]}  # type: ignore[union-attr]
     assert [levels[i] for i in low] == [0, 1, 5, 8]  # 30 min, then +15, then +5
     assert levels[normal] == 1
@@ -89,9 +90,9 @@ async def test_aging_can_be_turned_off(client: Client, r: redis.Redis) -> None:
     await client.configure("q", aging=False, max_running=1)
     job_id = (await client.enqueue("q", "j", priority="bulk")).id
     await client.enqueue("q", "blocker", priority=0)
-    await client.store.run(ops.claim("q", "w", 1))
+    await client.store.run(writes.claim("q", "w", 1))
     _age(r, "q", job_id, 600)
-    await client.store.run(ops.claim("q", "w", 1))
+    await client.store.run(writes.claim("q", "w", 1))
     assert (await client.get_job(job_id)).priority == 10  # type: ignore[union-attr]
 
 
@@ -106,7 +107,7 @@ def _max_in_window(starts: list[int], window_ms: int) -> int:
 
 
 async def _starts(client: Client, queue: str, ids: list[str]) -> list[int]:
-    jobs = await client.store.run(ops.jobs_info(queue, ids))
+    jobs = await client.store.run(reads.jobs_info(queue, ids))
     return [j.history[0].started_ms for j in jobs]
 
 
@@ -115,10 +116,10 @@ async def _claim_all_like_four_workers(client: Client, queue: str, n: int) -> No
 
     async def one(name: str) -> None:
         while (await client.stats(queue)).completed < n:
-            got = await client.store.run(ops.claim(queue, name, 5))
+            got = await client.store.run(writes.claim(queue, name, 5))
             if got.jobs:
                 done = [(j.id, j.token, "") for j in got.jobs]
-                await client.store.run(ops.complete(queue, name, done))
+                await client.store.run(writes.complete(queue, name, done))
             else:
                 await asyncio.sleep(min(0.05, (got.next_due_ms or 10) / 1000))
 
@@ -142,10 +143,10 @@ async def test_shared_limiter_across_two_queues(client: Client) -> None:
 
     async def run(q: str) -> None:
         while (await client.stats(q)).completed < 120:
-            got = await client.store.run(ops.claim(q, "w", 5, limiter="api"))
+            got = await client.store.run(writes.claim(q, "w", 5, limiter="api"))
             if got.jobs:
                 await client.store.run(
-                    ops.complete(q, "w", [(j.id, j.token, "") for j in got.jobs])
+                    writes.complete(q, "w", [(j.id, j.token, "") for j in got.jobs])
                 )
             else:
                 await asyncio.sleep(0.01)
@@ -163,7 +164,7 @@ async def test_per_key_rate_limit_defers_without_charging_attempts(
     free = [e.id for e in await client.enqueue_many([JobSpec("q", "j")] * 50)]
     await _claim_all_like_four_workers(client, "q", 100)
     assert _max_in_window(await _starts(client, "q", tenant_a), 1000) <= 21
-    jobs = await client.store.run(ops.jobs_info("q", tenant_a + free))
+    jobs = await client.store.run(reads.jobs_info("q", tenant_a + free))
     assert {j.attempts for j in jobs} == {1}
     # Jobs without a key were never held up behind the limited tenant.
     free_starts = await _starts(client, "q", free)
@@ -174,15 +175,15 @@ async def test_per_key_rate_limit_defers_without_charging_attempts(
 async def test_running_caps_per_queue_and_per_key(client: Client, r: redis.Redis) -> None:
     await client.configure("q", max_running=3)
     await client.enqueue_many([JobSpec("q", "j")] * 10)
-    got = await client.store.run(ops.claim("q", "w1", 10))
+    got = await client.store.run(writes.claim("q", "w1", 10))
     assert len(got.jobs) == 3
-    assert (await client.store.run(ops.claim("q", "w2", 10))).jobs == []
-    await client.store.run(ops.complete("q", "w1", [(got.jobs[0].id, got.jobs[0].token, "")]))
-    assert len((await client.store.run(ops.claim("q", "w2", 10))).jobs) == 1
+    assert (await client.store.run(writes.claim("q", "w2", 10))).jobs == []
+    await client.store.run(writes.complete("q", "w1", [(got.jobs[0].id, got.jobs[0].token, "")]))
+    assert len((await client.store.run(writes.claim("q", "w2", 10))).jobs) == 1
 
     await client.configure("k", key_max_running=2)
     await client.enqueue_many([JobSpec("k", "j", rate_key="t1")] * 5 + [JobSpec("k", "j")] * 2)
-    first = await client.store.run(ops.claim("k", "w", 10))
+    first = await client.store.run(writes.claim("k", "w", 10))
     assert Counter(j.name for j in first.jobs) == Counter({"j": 4})
     assert r.hget(QueueKeys.of("k").keyrun, "t1") == "2"
     check_queue(r, "k")
@@ -191,20 +192,20 @@ async def test_running_caps_per_queue_and_per_key(client: Client, r: redis.Redis
 async def test_crashed_workers_key_slots_come_back(client: Client, r: redis.Redis) -> None:
     await client.configure("k", key_max_running=1)
     await client.enqueue_many([JobSpec("k", "j", rate_key="t")] * 2)
-    got = await client.store.run(ops.claim("k", "w", 2, lease_ms=10))
+    got = await client.store.run(writes.claim("k", "w", 2, lease_ms=10))
     assert len(got.jobs) == 1
     await asyncio.sleep(0.03)
-    assert await client.store.run(ops.recover("k")) == (1, 0, 0)
+    assert await client.store.run(writes.recover("k")) == (1, 0, 0)
     assert r.hget(QueueKeys.of("k").keyrun, "t") is None
-    assert len((await client.store.run(ops.claim("k", "w", 2))).jobs) == 1
+    assert len((await client.store.run(writes.claim("k", "w", 2))).jobs) == 1
     check_queue(r, "k")
 
 
 async def test_weighted_claim_on_an_empty_queue_claims_nothing(client: Client) -> None:
     """Regression: with nothing pending, the stride step sent HSET with no fields."""
     await client.configure("q", fairness="weighted")
-    got = await client.store.run(ops.claim("q", "w", 10))
+    got = await client.store.run(writes.claim("q", "w", 10))
     assert got.jobs == [] and not got.paused
     await client.enqueue("q", "j", priority="low")
-    assert len((await client.store.run(ops.claim("q", "w", 10))).jobs) == 1
-    assert (await client.store.run(ops.claim("q", "w", 10))).jobs == []
+    assert len((await client.store.run(writes.claim("q", "w", 10))).jobs) == 1
+    assert (await client.store.run(writes.claim("q", "w", 10))).jobs == []

@@ -16,8 +16,9 @@ from hypothesis.stateful import (
 )
 
 from tests.engine.invariants import check_queue
-from worker_runtime import SyncClient, ops
-from worker_runtime.keys import QueueKeys
+from worker_runtime import SyncClient
+from worker_runtime.engine import writes
+from worker_runtime.engine.keys import QueueKeys
 
 Q = "prop"
 K = QueueKeys.of(Q)
@@ -61,7 +62,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(n=st.integers(1, 4))
     def claim(self, n: int) -> None:
-        got = self.c.run(ops.claim(Q, "w", n))
+        got = self.c.run(writes.claim(Q, "w", n))
         for job in got.jobs:
             assert job.id not in self.held, "a job was leased twice at once"
             self.held[job.id] = job.token
@@ -71,7 +72,7 @@ class EngineMachine(RuleBasedStateMachine):
     def complete(self, data: st.DataObject) -> None:
         job_id = data.draw(st.sampled_from(sorted(self.held)))
         token = self.held.pop(job_id)
-        (code,) = self.c.run(ops.complete(Q, "w", [(job_id, token, '"ok"')]))
+        (code,) = self.c.run(writes.complete(Q, "w", [(job_id, token, '"ok"')]))
         assert code in (1, -2)
         self.terminal.add(job_id)
 
@@ -81,7 +82,7 @@ class EngineMachine(RuleBasedStateMachine):
         job_id = data.draw(st.sampled_from(sorted(self.held)))
         token = self.held.pop(job_id)
         out = self.c.run(
-            ops.fail(Q, job_id, token, reason="Error", error="e", permanent=permanent, draw=0.3)
+            writes.fail(Q, job_id, token, reason="Error", error="e", permanent=permanent, draw=0.3)
         )
         assert out.outcome in ("retry", "dead", "cancelled")
         if out.outcome != "retry":
@@ -97,7 +98,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule()
     def recover(self) -> None:
-        self.c.run(ops.recover(Q))
+        self.c.run(writes.recover(Q))
 
     @precondition(lambda self: self.stale)
     @rule()
@@ -106,7 +107,7 @@ class EngineMachine(RuleBasedStateMachine):
         job_id, token = self.stale.pop()
         lease = self.r.hget(K.lease, job_id)
         still_valid = lease is not None and lease.split("|")[0] == token
-        (code,) = self.c.run(ops.complete(Q, "zombie", [(job_id, token, "")]))
+        (code,) = self.c.run(writes.complete(Q, "zombie", [(job_id, token, "")]))
         assert (code != -1) == still_valid
         if still_valid:
             self.terminal.add(job_id)
@@ -128,13 +129,13 @@ class EngineMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.held)
     @rule()
     def heartbeat(self) -> None:
-        lost, _ = self.c.run(ops.heartbeat(Q, 30_000, sorted(self.held.items())))
+        lost, _ = self.c.run(writes.heartbeat(Q, 30_000, sorted(self.held.items())))
         assert lost == []
 
     @precondition(lambda self: self.held)
     @rule()
     def release(self) -> None:
-        self.c.run(ops.release(Q, sorted(self.held.items())))
+        self.c.run(writes.release(Q, sorted(self.held.items())))
         self.held.clear()
 
     @invariant()

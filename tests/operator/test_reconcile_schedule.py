@@ -12,8 +12,8 @@ from queue_operator.reconcile.jobqueue import Target
 from queue_operator.reconcile.schedule import ScheduleObserved, reconcile_schedule
 from queue_operator.redis_admin import RedisAdmin
 from queue_operator.schedulers import SchedulerPool
-from worker_runtime.schedules import Schedule, ScheduleState, prepare_schedule
-from worker_runtime.schedules import ScheduleSpec as EngineSpec
+from worker_runtime.cron.schedules import Schedule, ScheduleState, prepare_schedule
+from worker_runtime.cron.schedules import ScheduleSpec as EngineSpec
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)

@@ -11,7 +11,7 @@ import pytest
 
 from worker_runtime import Client
 from worker_runtime.handlers import Handler
-from worker_runtime.worker import Worker
+from worker_runtime.worker.loop import Worker
 
 WorkerFactory = Callable[..., Any]
 

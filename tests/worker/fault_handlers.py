@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from worker_runtime import handler
-from worker_runtime.execution import JobContext
+from worker_runtime.worker.execution import JobContext
 
 
 def _log(kind: str, job_id: str) -> None:

@@ -10,10 +10,11 @@ import redis
 
 from tests.engine.invariants import check_queue
 from tests.worker.conftest import WorkerFactory, wait_for
-from worker_runtime import Client, JobSpec, ops
+from worker_runtime import Client, JobSpec
 from worker_runtime.control import PermanentFailure, Retry
-from worker_runtime.execution import BatchItem, JobContext
+from worker_runtime.engine import reads
 from worker_runtime.handlers import build_handler
+from worker_runtime.worker.execution import BatchItem, JobContext
 
 
 async def _true(value: bool) -> bool:
@@ -50,7 +51,7 @@ async def test_batch_handler_with_partial_failure(
             return s.completed + s.dead == 50
 
         await wait_for(settled)
-    jobs = {j.id: j for j in await client.store.run(ops.jobs_info("q", ids))}
+    jobs = {j.id: j for j in await client.store.run(reads.jobs_info("q", ids))}
     for i, job_id in enumerate(ids):
         job = jobs[job_id]
         if i % 10 == 3:
@@ -124,7 +125,7 @@ async def test_max_running_is_never_exceeded_across_workers(
             return (await client.stats("q")).completed == 120
 
         await wait_for(done, timeout=30)
-    jobs = await client.store.run(ops.jobs_info("q", ids))
+    jobs = await client.store.run(reads.jobs_info("q", ids))
     events = sorted(
         [(j.history[-1].started_ms, 1) for j in jobs] + [(j.history[-1].ended_ms, -1) for j in jobs]
     )
@@ -138,8 +139,8 @@ async def test_max_running_is_never_exceeded_across_workers(
 def test_parse_queues_strict_and_weighted() -> None:
     import pytest
 
+    from worker_runtime.engine.validation import parse_queues
     from worker_runtime.errors import InvalidArgumentError
-    from worker_runtime.validation import parse_queues
 
     assert parse_queues("a, b,c") == (["a", "b", "c"], None)
     assert parse_queues("a:3,b:1.5") == (["a", "b"], {"a": 3.0, "b": 1.5})

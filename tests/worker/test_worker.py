@@ -13,12 +13,13 @@ import redis
 from tests.engine.invariants import check_queue
 from tests.redis_server import free_port
 from tests.worker.conftest import WorkerFactory, wait_for
-from worker_runtime import Client, JobSpec, JobState, ops
+from worker_runtime import Client, JobSpec, JobState
 from worker_runtime.control import PermanentFailure, Retry
-from worker_runtime.execution import JobContext
+from worker_runtime.engine import reads, writes
+from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.handlers import Handler, build_handler
-from worker_runtime.health import start_health_server
-from worker_runtime.keys import QueueKeys
+from worker_runtime.worker.execution import JobContext
+from worker_runtime.worker.health import start_health_server
 
 
 def handlers(**funcs: Any) -> dict[str, Handler]:
@@ -205,7 +206,7 @@ async def _true(value: bool) -> bool:
 
 
 async def test_burst_mode_exits_when_queues_are_empty(client: Client) -> None:
-    from worker_runtime.worker import Worker
+    from worker_runtime.worker.loop import Worker
 
     async def noop(p: Any) -> None:
         return None
@@ -251,10 +252,10 @@ async def test_worker_registry_and_health_endpoints(
     async with make_worker({}, name="w-test", lease_ms=300) as worker:
 
         async def registered() -> bool:
-            return "w-test" in await client.store.run(ops.live_workers())
+            return "w-test" in await client.store.run(reads.live_workers())
 
         await wait_for(registered)
-        (desc,) = await client.store.run(ops.worker_descriptions(["w-test"]))
+        (desc,) = await client.store.run(reads.worker_descriptions(["w-test"]))
         assert desc["queues"] == ["q"] and desc["concurrency"] == 10
         port = free_port()
         runner = await start_health_server(port, worker.metrics.registry, lambda: worker.ready,
@@ -271,7 +272,7 @@ async def test_worker_registry_and_health_endpoints(
                 assert "blackroad_worker_jobs_processing" in text
         finally:
             await runner.cleanup()
-    assert "w-test" not in await client.store.run(ops.live_workers())
+    assert "w-test" not in await client.store.run(reads.live_workers())
 
 
 async def test_more_in_flight_than_one_script_call_can_carry(
@@ -285,7 +286,7 @@ async def test_more_in_flight_than_one_script_call_can_carry(
     async def hold(p: Any) -> None:
         await release.wait()
 
-    n = 2 * ops.MAX_BATCH + 500
+    n = 2 * writes.MAX_BATCH + 500
     ids = [e.id for e in await client.enqueue_many([JobSpec("q", "hold")] * n)]
     async with make_worker(handlers(hold=hold), concurrency=n, lease_ms=900) as worker:
         await wait_for(lambda: _true(worker.busy == n), timeout=30)

@@ -7,7 +7,7 @@ import importlib
 import click
 
 from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
-from worker_runtime.connection import DEFAULT_URL
+from worker_runtime.engine.connection import DEFAULT_URL
 
 __all__ = ["cli", "main"]
 

@@ -6,8 +6,8 @@ import click
 
 from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
 from worker_runtime.cli.output import dead_table, emit
+from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.models import Job, JobState
-from worker_runtime.validation import check_queue_name
 
 DAY_MS = 86_400_000
 

@@ -9,8 +9,8 @@ import click
 from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
 from worker_runtime.cli.output import config_fields, emit, stats_fields, stats_table
 from worker_runtime.cli.params import AgingRules, Duration, Rate, Weights
-from worker_runtime.keys import STATE_SETS
-from worker_runtime.validation import check_queue_name
+from worker_runtime.engine.keys import STATE_SETS
+from worker_runtime.engine.validation import check_queue_name
 
 #: Options of ``queue configure`` that take a duration, and the QueueConfig field they set.
 DURATION_FIELDS = {

@@ -11,7 +11,7 @@ from rich.table import Table
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
 from worker_runtime.cli.output import compact, emit, fields, grid, head, priority_label, when
 from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
-from worker_runtime.schedules import Schedule, ScheduleSpec, check_schedule_name
+from worker_runtime.cron.schedules import Schedule, ScheduleSpec, check_schedule_name
 
 
 @click.group("schedule")

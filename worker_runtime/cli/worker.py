@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from worker_runtime import ops
 from worker_runtime.cli.context import AppContext, InputError
 from worker_runtime.cli.params import Duration
-from worker_runtime.runner import WorkerSettings, run_worker, setup_logging
-from worker_runtime.validation import parse_queues
+from worker_runtime.engine import operation, reads
+from worker_runtime.engine.validation import parse_queues
+from worker_runtime.worker.runner import WorkerSettings, run_worker, setup_logging
 
 
 @click.group("worker")
@@ -81,9 +81,9 @@ def status(app: AppContext) -> None:
     from worker_runtime.cli.output import age, emit, grid  # rich: only when printing
 
     client = app.client
-    names = client.run(ops.live_workers())
-    workers = client.run(ops.worker_descriptions(names)) if names else []
-    now_ms = int(client.run(ops.Op(lambda r: int(r[0][0]) * 1000, commands=[("TIME",)])))
+    names = client.run(reads.live_workers())
+    workers = client.run(reads.worker_descriptions(names)) if names else []
+    now_ms = int(client.run(operation.Op(lambda r: int(r[0][0]) * 1000, commands=[("TIME",)])))
     emit(
         app,
         workers,

@@ -16,8 +16,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from worker_runtime import ops, upkeep
-from worker_runtime.execution import (
+from worker_runtime.engine import reads, writes
+from worker_runtime.engine.redis_errors import REDIS_DOWN
+from worker_runtime.engine.store import AsyncStore
+from worker_runtime.handlers import Handler
+from worker_runtime.models import ClaimedJob, QueueConfig
+from worker_runtime.worker import upkeep
+from worker_runtime.worker.execution import (
     BatchItem,
     JobContext,
     Outcome,
@@ -25,11 +30,7 @@ from worker_runtime.execution import (
     execute_batch,
     failed,
 )
-from worker_runtime.handlers import Handler
-from worker_runtime.metrics import WorkerMetrics
-from worker_runtime.models import ClaimedJob, QueueConfig
-from worker_runtime.redis_errors import REDIS_DOWN
-from worker_runtime.store import AsyncStore
+from worker_runtime.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("blackroad.worker")
 
@@ -116,7 +117,7 @@ class Worker:
         finally:
             await self._stop_background()
             with contextlib.suppress(*REDIS_DOWN):
-                await self.store.run(ops.worker_beat(self.name, None, 1))
+                await self.store.run(writes.worker_beat(self.name, None, 1))
             self._pool.shutdown(wait=False, cancel_futures=True)
         return 0
 
@@ -164,11 +165,11 @@ class Worker:
         for h in items:
             by_queue.setdefault(h.job.queue, []).append((h.job.id, h.job.token))
         for queue, all_held in by_queue.items():
-            for i in range(0, len(all_held), ops.MAX_BATCH):
-                held = all_held[i : i + ops.MAX_BATCH]
+            for i in range(0, len(all_held), writes.MAX_BATCH):
+                held = all_held[i : i + writes.MAX_BATCH]
                 for _ in range(10):  # then give up: the leases expire and recovery takes over
                     try:
-                        n = await self.store.run(ops.release(queue, held))
+                        n = await self.store.run(writes.release(queue, held))
                         log.info("released %d unfinished jobs of %s to pending", n, queue)
                         break
                     except REDIS_DOWN:
@@ -222,10 +223,10 @@ class Worker:
         for queue, share in self._claim_order(free):
             share = min(share, free - total)
             while share > 0 and queue not in dry:
-                want = min(share, ops.MAX_BATCH)
+                want = min(share, writes.MAX_BATCH)
                 limiter = self._config[queue].rate_limiter
                 got = await self.store.run(
-                    ops.claim(queue, self.name, want, self.lease_override, limiter)
+                    writes.claim(queue, self.name, want, self.lease_override, limiter)
                 )
                 self._lease_ms[queue] = got.lease_ms
                 if got.next_due_ms is not None:
@@ -244,7 +245,7 @@ class Worker:
     async def _burst_done(self, next_due: int | None) -> bool:
         if self.busy or self.held or self._acks:
             return False
-        stats = [await self.store.run(ops.stats(q)) for q in self.queues]
+        stats = [await self.store.run(reads.stats(q)) for q in self.queues]
         return all(s.pending == 0 and s.running == 0 for s in stats) and (
             next_due is None or next_due > 0
         )
@@ -271,7 +272,7 @@ class Worker:
 
     def _spawn_progress(self, held: Held, percent: float, message: str) -> None:
         job = held.job
-        op = ops.progress(job.queue, job.id, job.token, percent, message)
+        op = writes.progress(job.queue, job.id, job.token, percent, message)
         task = asyncio.create_task(self.store.run(op))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
@@ -328,7 +329,7 @@ class Worker:
         timeout_ms = job.timeout_ms or self._config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
         try:
-            if job.name == ops.UNDECODABLE:
+            if job.name == writes.UNDECODABLE:
                 outcome = failed("Undecodable", "the job's record is malformed", permanent=True)
             elif handler is None:
                 outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
@@ -362,7 +363,7 @@ class Worker:
 
     async def _report_failure(self, held: Held, outcome: Outcome) -> None:
         job = held.job
-        op = ops.fail(
+        op = writes.fail(
             job.queue, job.id, job.token, reason=outcome.reason, error=outcome.error,
             permanent=outcome.permanent, delay_ms=outcome.delay_ms, draw=random.random(),
         )  # fmt: skip
@@ -406,12 +407,12 @@ class Worker:
         for held, result in batch:
             by_queue.setdefault(held.job.queue, []).append((held, result))
         chunks = [
-            (q, items[i : i + ops.MAX_BATCH])
+            (q, items[i : i + writes.MAX_BATCH])
             for q, items in by_queue.items()
-            for i in range(0, len(items), ops.MAX_BATCH)
+            for i in range(0, len(items), writes.MAX_BATCH)
         ]
         calls = [
-            ops.complete(q, self.name, [(h.job.id, h.job.token, res) for h, res in items])
+            writes.complete(q, self.name, [(h.job.id, h.job.token, res) for h, res in items])
             for q, items in chunks
         ]
         try:

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
 
+from worker_runtime.engine.keys import QUEUES
+from worker_runtime.engine.lua import scripts
+from worker_runtime.engine.writes import Op
 from worker_runtime.errors import ConfigError
-from worker_runtime.keys import QUEUES
-from worker_runtime.lua import scripts
-from worker_runtime.ops import Op
 
 T = TypeVar("T")
 

@@ -11,13 +11,13 @@ import random
 import time
 from typing import TYPE_CHECKING
 
-from worker_runtime import ops
-from worker_runtime.keys import QueueKeys
+from worker_runtime.engine import reads, writes
+from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.models import QueueConfig
-from worker_runtime.redis_errors import REDIS_DOWN
 
 if TYPE_CHECKING:
-    from worker_runtime.worker import Worker
+    from worker_runtime.worker.loop import Worker
 
 log = logging.getLogger("blackroad.worker")
 
@@ -36,7 +36,7 @@ async def heartbeat_loop(w: Worker) -> None:
         last = time.monotonic()
         try:
             await heartbeat(w)
-            await w.store.run(ops.worker_beat(w.name, w.describe(), 60_000))
+            await w.store.run(writes.worker_beat(w.name, w.describe(), 60_000))
             w.ready = not w.stopping.is_set()
         except REDIS_DOWN as exc:
             w.ready = False
@@ -50,11 +50,11 @@ async def heartbeat(w: Worker) -> None:
     if not by_queue:
         return
     chunks = [
-        (q, items[i : i + ops.MAX_BATCH])
+        (q, items[i : i + writes.MAX_BATCH])
         for q, items in by_queue.items()
-        for i in range(0, len(items), ops.MAX_BATCH)
+        for i in range(0, len(items), writes.MAX_BATCH)
     ]
-    replies = await w.store.run_many([ops.heartbeat(q, w._lease_ms[q], c) for q, c in chunks])
+    replies = await w.store.run_many([writes.heartbeat(q, w._lease_ms[q], c) for q, c in chunks])
     for (queue, _), (lost, cancelled) in zip(chunks, replies, strict=True):
         marked = [(i, "lost") for i in lost] + [(i, "cancelled") for i in cancelled]
         for job_id, reason in marked:
@@ -94,7 +94,7 @@ async def recover_loop(w: Worker) -> None:
         for queue in w.queues:
             stall_ms = max(int(interval * 4000), w._lease_ms[queue] // 2)
             try:
-                requeued, dead, _ = await w.store.run(ops.recover(queue, 500, stall_ms))
+                requeued, dead, _ = await w.store.run(writes.recover(queue, 500, stall_ms))
             except REDIS_DOWN:
                 continue
             if requeued or dead:
@@ -105,9 +105,9 @@ async def refresh_loop(w: Worker) -> None:
     while not w._closing:
         for queue in w.queues:
             try:
-                raw = await w.store.run(ops.read_config(queue))
+                raw = await w.store.run(reads.read_config(queue))
                 w._config[queue] = QueueConfig.from_redis(raw)
-                stats = await w.store.run(ops.stats(queue))
+                stats = await w.store.run(reads.stats(queue))
             except REDIS_DOWN:
                 continue
             for state in ("pending", "delayed", "running", "completed", "dead", "cancelled"):

@@ -9,7 +9,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from worker_runtime import cron, ops
+from worker_runtime.cron import expressions as cron
+from worker_runtime.engine import prepare
 from worker_runtime.errors import InvalidArgumentError, QueueError
 from worker_runtime.models import JobSpec, Priority
 
@@ -121,7 +122,7 @@ def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     deadline = _deadline_ms(spec.starting_deadline)
     # The run's record is built by the engine's own enqueue validation, so a scheduled job
     # is indistinguishable from an enqueued one.
-    job = ops.prepare(
+    job = prepare.prepare(
         JobSpec(spec.queue, spec.job_name, spec.payload, spec.priority, job_id="sched:check")
     )
     normal = ScheduleSpec(

@@ -13,20 +13,21 @@ from collections.abc import Callable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from worker_runtime import cron, ops
-from worker_runtime import schedule_ops as sops
-from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
-from worker_runtime.models import Enqueued, QueueConfig
-from worker_runtime.schedule_ops import Fired, Loaded
-from worker_runtime.schedules import (
+from worker_runtime.cron import expressions as cron
+from worker_runtime.cron import transitions
+from worker_runtime.cron.schedules import (
     Schedule,
     ScheduleNotFoundError,
     ScheduleSpec,
     check_schedule_name,
     prepare_schedule,
 )
-from worker_runtime.schedules import now_ms as wall_clock_ms
-from worker_runtime.store import AsyncStore
+from worker_runtime.cron.schedules import now_ms as wall_clock_ms
+from worker_runtime.cron.transitions import Fired, Loaded
+from worker_runtime.engine import reads
+from worker_runtime.engine.store import AsyncStore
+from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
+from worker_runtime.models import Enqueued, QueueConfig
 
 log = logging.getLogger("blackroad.scheduler")
 
@@ -42,21 +43,21 @@ async def add_schedule(store: AsyncStore, spec: ScheduleSpec) -> Schedule:
     """Creates or replaces a schedule (validated before anything is written)."""
     prepared = prepare_schedule(spec)
     queue, name = prepared.spec.queue, prepared.spec.name
-    limit = QueueConfig.from_redis(await store.run(ops.read_config(queue))).max_payload_bytes
+    limit = QueueConfig.from_redis(await store.run(reads.read_config(queue))).max_payload_bytes
     if prepared.payload_bytes > limit:
         raise PayloadTooLargeError(
             f"schedule {name!r}: payload is {prepared.payload_bytes} bytes, over the limit "
             f"of {limit} bytes of queue {queue!r}"
         )
     next_tick = cron.next_fire_ms(prepared.spec.cron, prepared.spec.timezone, wall_clock_ms())
-    previous = await store.run(sops.registry_get(name))
+    previous = await store.run(transitions.registry_get(name))
     # Definition first, registry second, old copy last: the registry names the one true
     # copy, so an add cut short leaves at most an orphan that schedulers ignore.
-    await store.run(sops.put(prepared, next_tick))
-    await store.run(sops.registry_set(name, queue))
+    await store.run(transitions.put(prepared, next_tick))
+    await store.run(transitions.registry_set(name, queue))
     await store.register_queues([queue])
     if previous is not None and previous != queue:
-        await store.run(sops.delete(previous, name))
+        await store.run(transitions.delete(previous, name))
     found = await get_schedule(store, name)
     assert found is not None
     return found
@@ -65,21 +66,21 @@ async def add_schedule(store: AsyncStore, spec: ScheduleSpec) -> Schedule:
 async def remove_schedule(store: AsyncStore, name: str) -> bool:
     """Deletes a schedule with its state; False when there was none."""
     check_schedule_name(name)
-    queue = await store.run(sops.registry_get(name))
+    queue = await store.run(transitions.registry_get(name))
     if queue is None:
         return False
-    await store.run(sops.registry_delete(name))
-    await store.run(sops.delete(queue, name))
+    await store.run(transitions.registry_delete(name))
+    await store.run(transitions.delete(queue, name))
     return True
 
 
 async def _load_all(store: AsyncStore) -> dict[str, Loaded]:
     by_queue: dict[str, set[str]] = defaultdict(set)
-    for name, queue in (await store.run(sops.registry())).items():
+    for name, queue in (await store.run(transitions.registry())).items():
         by_queue[queue].add(name)
     found: dict[str, Loaded] = {}
     for queue, names in sorted(by_queue.items()):
-        loaded: dict[str, Loaded] = await store.run(sops.load(queue, names))
+        loaded: dict[str, Loaded] = await store.run(transitions.load(queue, names))
         found.update(loaded)
     return found
 
@@ -92,8 +93,8 @@ async def list_schedules(store: AsyncStore) -> list[Schedule]:
 
 async def _loaded(store: AsyncStore, name: str) -> Loaded:
     check_schedule_name(name)
-    queue = await store.run(sops.registry_get(name))
-    found = await store.run(sops.load(queue, {name})) if queue is not None else {}
+    queue = await store.run(transitions.registry_get(name))
+    found = await store.run(transitions.load(queue, {name})) if queue is not None else {}
     if name not in found:
         raise ScheduleNotFoundError(f"schedule {name!r}: no such schedule")
     return found[name]
@@ -110,14 +111,14 @@ async def trigger_schedule(store: AsyncStore, name: str) -> Enqueued:
     """Enqueues one run now, outside the tick sequence (even if suspended or Forbid)."""
     spec = (await _loaded(store, name)).schedule.spec
     job_id = f"schedrun:{name}:{secrets.token_hex(6)}"
-    done = await store.run(sops.fire(spec, "trigger", job_id=job_id))
+    done = await store.run(transitions.fire(spec, "trigger", job_id=job_id))
     return Enqueued(job_id, spec.queue, done.outcome == "fired", "created")
 
 
 async def set_suspended(store: AsyncStore, name: str, suspend: bool) -> bool:
     """Suspends or resumes; returns False when it already was so."""
     spec = (await _loaded(store, name)).schedule.spec
-    return await store.run(sops.set_suspended(spec.queue, name, suspend))
+    return await store.run(transitions.set_suspended(spec.queue, name, suspend))
 
 
 def _plan(item: Loaded, ticks: list[int], more: bool, now: int) -> tuple[list[int], list[int]]:
@@ -137,7 +138,7 @@ async def _advance(store: AsyncStore, item: Loaded, now: int, out: list[Fired]) 
     spec, cursor = item.schedule.spec, item.cursor
     if cursor == "":
         nxt = cron.next_fire_ms(spec.cron, spec.timezone, now)
-        out.append(await store.run(sops.fire(spec, "init", at_ms=now, next_tick_ms=nxt)))
+        out.append(await store.run(transitions.fire(spec, "init", at_ms=now, next_tick_ms=nxt)))
         return nxt
     known = item.schedule.state.next_tick_ms
     if known is not None and known > now:
@@ -157,7 +158,7 @@ async def _advance(store: AsyncStore, item: Loaded, now: int, out: list[Fired]) 
             steps.append(("tick", tick, len(late) if i == 0 else 0, nxt))
         for mode, tick, missed, nxt in steps:
             done = await store.run(
-                sops.fire(
+                transitions.fire(
                     spec, mode, at_ms=tick, expected=cursor, missed=missed, next_tick_ms=nxt,
                     job_id=f"sched:{spec.name}:{tick}" if mode == "tick" else "",
                 )

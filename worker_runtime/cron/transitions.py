@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker_runtime import errors
-from worker_runtime.keys import PREFIX, QueueKeys
-from worker_runtime.ops import Op
-from worker_runtime.schedules import (
+from worker_runtime.cron.schedules import (
     PreparedSchedule,
     Schedule,
     ScheduleNotFoundError,
@@ -16,6 +14,8 @@ from worker_runtime.schedules import (
     spec_from_record,
     state_from_text,
 )
+from worker_runtime.engine.keys import PREFIX, QueueKeys
+from worker_runtime.engine.writes import Op
 
 #: Global registry, hash schedule name -> queue: names are unique across queues.
 SCHEDULES = f"{PREFIX}:schedules"

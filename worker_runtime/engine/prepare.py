@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker_runtime import errors
-from worker_runtime.models import JobSpec, parse_priority
-from worker_runtime.validation import (
+from worker_runtime.engine.validation import (
     check_job_id,
     check_job_name,
     check_queue_name,
     check_rate_key,
 )
+from worker_runtime.models import JobSpec, parse_priority
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker_runtime import errors
-from worker_runtime.keys import WORKERS, QueueKeys, limiter_key, worker_key
-from worker_runtime.models import ClaimedJob, Enqueued
-from worker_runtime.op import Op, parse_record
-from worker_runtime.prepare import PreparedJob, new_job_id, prepare
-from worker_runtime.reads import (
+from worker_runtime.engine.keys import WORKERS, QueueKeys, limiter_key, worker_key
+from worker_runtime.engine.operation import Op, parse_record
+from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare
+from worker_runtime.engine.reads import (
     job_info,
     jobs_info,
     live_workers,
@@ -27,6 +26,7 @@ from worker_runtime.reads import (
     stats,
     worker_descriptions,
 )
+from worker_runtime.models import ClaimedJob, Enqueued
 
 __all__ = [
     "Op", "PreparedJob", "job_info", "jobs_info", "live_workers", "locate", "new_job_id",

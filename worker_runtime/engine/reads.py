@@ -9,9 +9,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from worker_runtime.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
+from worker_runtime.engine.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
+from worker_runtime.engine.operation import Op, parse_record
 from worker_runtime.models import Attempt, Job, JobState, QueueStats
-from worker_runtime.op import Op, parse_record
 
 
 def read_config(queue: str) -> Op[dict[str, str]]:

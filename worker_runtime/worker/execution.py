@@ -12,10 +12,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from worker_runtime.childproc import ChildFailed, run_in_child
 from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
+from worker_runtime.worker.childproc import ChildFailed, run_in_child
 
 _CREATE_LOCK = threading.Lock()
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from worker_runtime.client import Client
 from worker_runtime.handlers import load_handlers
-from worker_runtime.health import start_health_server
-from worker_runtime.metrics import WorkerMetrics
-from worker_runtime.worker import Worker
+from worker_runtime.worker.health import start_health_server
+from worker_runtime.worker.loop import Worker
+from worker_runtime.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("blackroad.worker")
 
@@ -99,7 +99,7 @@ async def run_worker(settings: WorkerSettings) -> int:
     stop_scheduler = asyncio.Event()
     scheduler = None
     if settings.scheduler:
-        from worker_runtime.scheduler import run_scheduler  # croniter: only when asked for
+        from worker_runtime.cron.scheduler import run_scheduler  # croniter: only when asked for
 
         scheduler = asyncio.create_task(run_scheduler(client.store, stop_scheduler))
     try:

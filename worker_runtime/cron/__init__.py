@@ -1,0 +1,1 @@
+"""Cron schedules: expressions, schedule specs, their Redis operations and the scheduler loop."""
