@@ -103,9 +103,13 @@ class _Watch:
         self.backlog = st.pending + st.running + st.delayed
         if (spec, ready) != (self.spec, self.ready) and self.t0:
             self.timeline.append(
-                {"t_s": round(time.monotonic() - self.t0, 2), "replicas": spec, "ready": ready,
-                 "backlog": self.backlog}
-            )  # fmt: skip
+                {
+                    "t_s": round(time.monotonic() - self.t0, 2),
+                    "replicas": spec,
+                    "ready": ready,
+                    "backlog": self.backlog,
+                }
+            )
         self.spec, self.ready = spec, ready
 
     async def until(self, what: str, done: Any) -> float:
@@ -186,8 +190,15 @@ async def _measure(stack: Stack, s: Settings, rounds: int) -> dict[str, Any]:
     stack.kubectl("apply", "-f", "-", input=ns)
     stack.apply_redis_secret(NAMESPACE)
     stack.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=_manifests(s))
-    stack.kubectl("wait", "-n", NAMESPACE, "--for=condition=Ready", f"jobqueue/{QUEUE}",
-                  "--timeout=90s", timeout=95)  # fmt: skip
+    stack.kubectl(
+        "wait",
+        "-n",
+        NAMESPACE,
+        "--for=condition=Ready",
+        f"jobqueue/{QUEUE}",
+        "--timeout=90s",
+        timeout=95,
+    )
     kube = KubeReader(stack.kubeconfig)
     try:
         async with Client.from_url(stack.redis_url) as client:
@@ -195,8 +206,13 @@ async def _measure(stack: Stack, s: Settings, rounds: int) -> dict[str, Any]:
             runs = [await _burst(w, client, s) for _ in range(rounds)]
     finally:
         kube.close()
-    keys = ("a_replicas_changed_s", "b_ready_at_new_count_s", "c_backlog_drained_s",
-            "d_back_at_min_s", "drain_jobs_per_s")  # fmt: skip
+    keys = (
+        "a_replicas_changed_s",
+        "b_ready_at_new_count_s",
+        "c_backlog_drained_s",
+        "d_back_at_min_s",
+        "drain_jobs_per_s",
+    )
     return {
         "settings": asdict(s),
         "rounds": rounds,
@@ -227,9 +243,12 @@ async def autoscaler(s: Settings | None = None, rounds: int = 3) -> dict[str, An
     run_id = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="bench-autoscale-") as tmp:
         config = StackConfig(
-            state_dir=Path(tmp), examples=False, operator_tick=s.operator_tick_s,
-            status_interval=s.status_interval_s, env={MARKER: run_id},
-        )  # fmt: skip
+            state_dir=Path(tmp),
+            examples=False,
+            operator_tick=s.operator_tick_s,
+            status_interval=s.status_interval_s,
+            env={MARKER: run_id},
+        )
         stack = Stack(config)
         t0 = time.monotonic()
         try:

@@ -54,8 +54,9 @@ class Round:
 
     def _produce(self, command: str, n: int, **opts: object) -> float:
         argv = self.ready.argv(command, self.url, QUEUE, n=n, **opts)
-        proc = subprocess.run(argv, env=self.ready.env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            argv, env=self.ready.env, cwd=ROOT, capture_output=True, text=True, timeout=600
+        )
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
             tail = " | ".join(proc.stderr.strip().splitlines()[-2:])

@@ -46,8 +46,17 @@ def python_env(name: str, requirements: list[str]) -> Env:
     shutil.rmtree(root, ignore_errors=True)
     root.parent.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", str(root)])
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          *requirements])  # fmt: skip
+    _run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *requirements,
+        ]
+    )
     stamp.write_text(wanted)
     return Env(name, python=python)
 
@@ -77,8 +86,12 @@ def installed_versions(env: Env, distributions: list[str]) -> dict[str, str]:
             "import json, sys\nfrom importlib.metadata import version\n"
             "print(json.dumps({d: version(d) for d in sys.argv[1:]}))"
         )
-        proc = subprocess.run([str(env.python), "-c", code, *distributions],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        proc = subprocess.run(
+            [str(env.python), "-c", code, *distributions],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         out.update(json.loads(proc.stdout))
     if env.node_dir is not None:
         for pkg in distributions:

@@ -92,8 +92,10 @@ async def policy_costs(url: str, r: redis.Redis, n: int = 1000) -> dict[str, Any
         async with Client.from_url(url) as c:
             await c.configure("p", **settings)
             keyed = "key" in name
-            specs = [JobSpec("p", "noop", rate_key="t" if keyed else None, priority=i % 3)
-                     for i in range(2 * n)]  # fmt: skip
+            specs = [
+                JobSpec("p", "noop", rate_key="t" if keyed else None, priority=i % 3)
+                for i in range(2 * n)
+            ]
             await c.enqueue_many(specs)
             row = {}
             for label, batch in (("batch10", 10), ("single", 1)):

@@ -187,18 +187,33 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smaller job counts, for trying out")
     p.add_argument("--systems", default=",".join(s.key for s in SYSTEMS))
     p.add_argument("--no-scale", dest="scale", action="store_false", help="skip scale runs")
-    p.add_argument("--no-inflight", dest="inflight", action="store_false",
-                   help="skip the 30,000-jobs-in-flight run")  # fmt: skip
-    p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
-                   help="skip the autoscaler run (the make run stack)")  # fmt: skip
-    p.add_argument("--only-autoscale", action="store_true",
-                   help="the autoscaler run alone, merged into results.json")  # fmt: skip
+    p.add_argument(
+        "--no-inflight",
+        dest="inflight",
+        action="store_false",
+        help="skip the 30,000-jobs-in-flight run",
+    )
+    p.add_argument(
+        "--no-autoscale",
+        dest="autoscale",
+        action="store_false",
+        help="skip the autoscaler run (the make run stack)",
+    )
+    p.add_argument(
+        "--only-autoscale",
+        action="store_true",
+        help="the autoscaler run alone, merged into results.json",
+    )
     p.add_argument("--autoscale-rounds", type=int, default=3, help="bursts in the autoscaler run")
     p.add_argument("--autoscale-ms", type=int, default=10, help="each burst job's handler time")
     p.add_argument("--pending", type=int, default=0, help="jobs for the pending run")
     p.add_argument("--inflight-jobs", type=int, default=0)
-    p.add_argument("--inflight-processes", type=int, default=0,
-                   help="in-flight run's worker processes (default: 3,000 jobs each)")  # fmt: skip
+    p.add_argument(
+        "--inflight-processes",
+        type=int,
+        default=0,
+        help="in-flight run's worker processes (default: 3,000 jobs each)",
+    )
     p.add_argument("--out", default=str(ROOT / "bench"), help="folder for RESULTS.md/.json")
     return p.parse_args()
 

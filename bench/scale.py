@@ -77,10 +77,22 @@ def _start_sleepers(url: str, work: Path, processes: int, each: int) -> list[Wor
     workers = []
     for i in range(processes):
         argv = [
-            sys.executable, "-m", "worker_runtime", "--redis-url", url, "worker", "start",
-            "--queues", "inflight", "--handlers", "bench.handlers", "--concurrency", str(each),
-            "--metrics-port", "0",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "worker_runtime",
+            "--redis-url",
+            url,
+            "worker",
+            "start",
+            "--queues",
+            "inflight",
+            "--handlers",
+            "bench.handlers",
+            "--concurrency",
+            str(each),
+            "--metrics-port",
+            "0",
+        ]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         w = WorkerProcess(argv, env, ROOT, work / f"s{i}.log")
         w.start()

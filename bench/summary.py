@@ -89,8 +89,12 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             texts = [str(v) for v in values if v is not None]
             out[m.key] = texts[0] if texts else None
-    partial = [rd[k]["partial"] for rd in rounds for k in ("drain_default", "drain_c50")
-               if isinstance(rd.get(k), dict) and "partial" in rd[k]]  # fmt: skip
+    partial = [
+        rd[k]["partial"]
+        for rd in rounds
+        for k in ("drain_default", "drain_c50")
+        if isinstance(rd.get(k), dict) and "partial" in rd[k]
+    ]
     if partial:
         out["partial_drains"] = partial
     return out

@@ -30,16 +30,23 @@ PLAIN_EVERY = 5.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--duration",
         type=float,
         default=float(os.environ.get("BLACKROAD_RUN_DURATION", "0")),
         help="stop after this many seconds of demo (0: until Ctrl-C); env BLACKROAD_RUN_DURATION",
     )
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                   help="kubeconfig, logs and Redis files (emptied at start)")  # fmt: skip
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="kubeconfig, logs and Redis files (emptied at start)",
+    )
     p.add_argument("--no-producer", action="store_true", help="bring the system up, enqueue none")
     p.add_argument("--plain", action="store_true", help="print tables, not a live view")
     return p.parse_args(argv)
@@ -64,9 +71,11 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"# operator metrics: {stack.operator_metrics_url}")
         stack.start()
         stack.wait_ready()
-        console.print(f"# ready after {time.monotonic() - started:.1f}s; logs in "
-                      f"{stack.state_dir / 'logs'}, pod logs in "
-                      f"{stack.kubeconfig.parent / 'pods'}")  # fmt: skip
+        console.print(
+            f"# ready after {time.monotonic() - started:.1f}s; logs in "
+            f"{stack.state_dir / 'logs'}, pod logs in "
+            f"{stack.kubeconfig.parent / 'pods'}"
+        )
         _print_worker_metrics(console, stack)
         _demo(console, stack, args, started)
     except KeyboardInterrupt:
@@ -89,8 +98,10 @@ def _print_worker_metrics(console: Console, stack: Stack) -> None:
     try:
         for pod in kube.pods():
             if pod.metrics_port:
-                console.print(f"# worker {pod.namespace}/{pod.name} metrics: "
-                              f"http://127.0.0.1:{pod.metrics_port}/metrics")  # fmt: skip
+                console.print(
+                    f"# worker {pod.namespace}/{pod.name} metrics: "
+                    f"http://127.0.0.1:{pod.metrics_port}/metrics"
+                )
     finally:
         kube.close()
 
@@ -112,8 +123,9 @@ def _demo(console: Console, stack: Stack, args: argparse.Namespace, started: flo
                 snap = view.snapshot()
                 if not first_done and any(s.completed for s in snap.queues):
                     first_done = True
-                    console.print(f"# first job completed {time.monotonic() - started:.1f}s "
-                                  "after start")  # fmt: skip
+                    console.print(
+                        f"# first job completed {time.monotonic() - started:.1f}s after start"
+                    )
                 if isinstance(screen, Live):
                     screen.update(view.render(snap))
                 elif time.monotonic() - last_plain >= PLAIN_EVERY:

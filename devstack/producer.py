@@ -56,8 +56,14 @@ class DemoProducer:
         if rng.random() < self.poison_rate:
             return JobSpec(queue, "agent_task:invalid", {"agent": queue}, delay=delay)
         payload = {"agent": queue, "ms": rng.randint(20, 400), "fail_rate": self.fail_rate}
-        return JobSpec(queue, "agent_task:inference", payload,
-                       priority=rng.choice(_PRIORITIES), delay=delay, max_attempts=2)  # fmt: skip
+        return JobSpec(
+            queue,
+            "agent_task:inference",
+            payload,
+            priority=rng.choice(_PRIORITIES),
+            delay=delay,
+            max_attempts=2,
+        )
 
     def _burst_job(self) -> JobSpec:
         payload = {"agent": "batch", "ms": self.rng.randint(200, 800)}

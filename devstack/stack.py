@@ -103,10 +103,26 @@ class Stack:
             raise StackError("redis-server is not installed: run 'make install' (apt-get)")
         workdir = self.state_dir / "redis"
         argv = [
-            binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(workdir),
-            "--save", "", "--daemonize", "no", "--appendonly", "yes", "--appendfsync", "everysec",
-            "--maxmemory-policy", "noeviction", "--logfile", str(workdir / "redis.log"),
-        ]  # fmt: skip
+            binary,
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--maxmemory-policy",
+            "noeviction",
+            "--logfile",
+            str(workdir / "redis.log"),
+        ]
         self.redis_proc = procs.spawn(argv, self.log("redis"), env=self.env)
         conn = redis.Redis.from_url(self.redis_url, socket_connect_timeout=0.2)
         try:
@@ -129,12 +145,20 @@ class Stack:
     def start_operator(self) -> None:
         """`python -m queue_operator` for every namespace, as in production (one replica)."""
         argv = [
-            sys.executable, "-m", "queue_operator", "--all-namespaces", "--standalone",
-            "--tick", str(self.config.operator_tick),
-            "--status-interval", str(self.config.status_interval),
-            "--metrics-port", str(self.operator_metrics_port),
-            "--liveness", f"http://127.0.0.1:{self.operator_health_port}/healthz",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "queue_operator",
+            "--all-namespaces",
+            "--standalone",
+            "--tick",
+            str(self.config.operator_tick),
+            "--status-interval",
+            str(self.config.status_interval),
+            "--metrics-port",
+            str(self.operator_metrics_port),
+            "--liveness",
+            f"http://127.0.0.1:{self.operator_health_port}/healthz",
+        ]
         env = {**self.env, "KUBECONFIG": str(self.kubeconfig)}
         self.operator_proc = procs.spawn(argv, self.log("operator"), env=env, cwd=ROOT)
 
@@ -155,13 +179,29 @@ class Stack:
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the example queues are Ready and the example pool has a ready worker."""
         ns = EXAMPLES_NAMESPACE
-        self.kubectl("wait", "-n", ns, "--for=condition=Ready", "jobqueues", "--all",
-                     f"--timeout={int(timeout)}s", timeout=timeout + 5)  # fmt: skip
+        self.kubectl(
+            "wait",
+            "-n",
+            ns,
+            "--for=condition=Ready",
+            "jobqueues",
+            "--all",
+            f"--timeout={int(timeout)}s",
+            timeout=timeout + 5,
+        )
         _wait(lambda: self._deployment_ready(ns, "agents"), timeout, "the agents pool's worker")
 
     def _deployment_ready(self, namespace: str, name: str) -> bool:
-        got = self.kubectl("get", "deployment", name, "-n", namespace, "-o",
-                           "jsonpath={.status.readyReplicas}", check=False)  # fmt: skip
+        got = self.kubectl(
+            "get",
+            "deployment",
+            name,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+            check=False,
+        )
         return got.returncode == 0 and got.stdout.strip() not in ("", "0")
 
     # -- use --------------------------------------------------------------------------------
@@ -173,8 +213,14 @@ class Stack:
         check: bool = True,
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
-        argv = [KUBECTL, "--kubeconfig", str(self.kubeconfig),
-                "--cache-dir", str(self._kubectl_cache), *args]  # fmt: skip
+        argv = [
+            KUBECTL,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--cache-dir",
+            str(self._kubectl_cache),
+            *args,
+        ]
         done = subprocess.run(
             argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
         )

@@ -71,17 +71,34 @@ class View:
     def _queue_table(self, snap: Snapshot) -> Table:
         uptime = time.monotonic() - self.started
         table = Table(title=f"BlackRoad Queues, local system (up {uptime:.0f}s; Ctrl-C stops)")
-        for col in ("queue", "pending", "delayed", "running", "completed", "dead", "in/s",
-                    "done/s", "oldest", "paused"):  # fmt: skip
+        for col in (
+            "queue",
+            "pending",
+            "delayed",
+            "running",
+            "completed",
+            "dead",
+            "in/s",
+            "done/s",
+            "oldest",
+            "paused",
+        ):
             table.add_column(col, justify="left" if col == "queue" else "right")
         for s in snap.queues:
             rate_in, rate_done = self._rates.get(s.queue, (0.0, 0.0))
             oldest = s.oldest_pending_age_ms
             table.add_row(
-                s.queue, str(s.pending), str(s.delayed), str(s.running), str(s.completed),
-                f"[red]{s.dead}[/red]" if s.dead else "0", f"{rate_in:.0f}", f"{rate_done:.0f}",
-                format_ms(oldest) if oldest is not None else "-", "yes" if s.paused else "",
-            )  # fmt: skip
+                s.queue,
+                str(s.pending),
+                str(s.delayed),
+                str(s.running),
+                str(s.completed),
+                f"[red]{s.dead}[/red]" if s.dead else "0",
+                f"{rate_in:.0f}",
+                f"{rate_done:.0f}",
+                format_ms(oldest) if oldest is not None else "-",
+                "yes" if s.paused else "",
+            )
         return table
 
     def _pool_table(self, snap: Snapshot) -> Table:
@@ -97,10 +114,15 @@ class View:
                 if pod.namespace == p.namespace and pod.pool == p.name and pod.metrics_port
             ]
             table.add_row(
-                f"{p.namespace}/{p.name}", p.queues, _num(p.desired), _num(p.ready),
-                _num(p.backlog), _ago(p.last_scale_time), p.last_scale_reason or "-",
+                f"{p.namespace}/{p.name}",
+                p.queues,
+                _num(p.desired),
+                _num(p.ready),
+                _num(p.backlog),
+                _ago(p.last_scale_time),
+                p.last_scale_reason or "-",
                 ",".join(ports) or "-",
-            )  # fmt: skip
+            )
         return table
 
 
@@ -114,11 +136,15 @@ def _schedule_table(snap: Snapshot) -> Table:
             (c for c in st.get("conditions") or [] if c.get("type") == "Ready"), {}
         )
         table.add_row(
-            f"{meta['namespace']}/{meta['name']}", spec.get("cron", ""), spec.get("queue", ""),
-            _num(st.get("runs")), _num(st.get("missedRuns")),
-            _ago(st.get("lastScheduleTime") or ""), st.get("nextScheduleTime") or "-",
+            f"{meta['namespace']}/{meta['name']}",
+            spec.get("cron", ""),
+            spec.get("queue", ""),
+            _num(st.get("runs")),
+            _num(st.get("missedRuns")),
+            _ago(st.get("lastScheduleTime") or ""),
+            st.get("nextScheduleTime") or "-",
             ready.get("reason", "-"),
-        )  # fmt: skip
+        )
     return table
 
 

@@ -80,9 +80,11 @@ def run_id() -> str:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[Stack]:
     config = StackConfig(
-        state_dir=tmp_path_factory.mktemp("devstack"), operator_tick=0.2, status_interval=0.5,
+        state_dir=tmp_path_factory.mktemp("devstack"),
+        operator_tick=0.2,
+        status_interval=0.5,
         env={MARKER: run_id},
-    )  # fmt: skip
+    )
     s = Stack(config)
     try:
         s.start()

@@ -81,9 +81,14 @@ def apply(system: System, namespace: str, *docs: JSON) -> None:
 
 
 def pool(system: System, name: str, queue: str, **spec: Any) -> JSON:
-    base = {"queues": [{"name": queue}], "image": system.image, "handlers": system.handlers,
-            "imagePullPolicy": "IfNotPresent", "concurrency": 20,
-            "terminationGracePeriodSeconds": 5}  # fmt: skip
+    base = {
+        "queues": [{"name": queue}],
+        "image": system.image,
+        "handlers": system.handlers,
+        "imagePullPolicy": "IfNotPresent",
+        "concurrency": 20,
+        "terminationGracePeriodSeconds": 5,
+    }
     return cr("WorkerPool", name, {**base, **spec})
 
 
@@ -100,15 +105,20 @@ def condition(obj: JSON | None, type_: str) -> str:
 
 
 def wait_queue_ready(system: System, namespace: str, name: str) -> None:
-    wait_for(lambda: condition(system.kube.resource(namespace, "jobqueues", name), "Ready")
-             == "True", what=f"JobQueue {name} Ready")  # fmt: skip
+    wait_for(
+        lambda: condition(system.kube.resource(namespace, "jobqueues", name), "Ready") == "True",
+        what=f"JobQueue {name} Ready",
+    )
 
 
 def wait_workers(
     system: System, namespace: str, name: str, count: int, timeout: float = 60
 ) -> None:
-    wait_for(lambda: len(system.workers(namespace, name)) == count, timeout=timeout,
-             what=f"{count} live workers in pool {name}")  # fmt: skip
+    wait_for(
+        lambda: len(system.workers(namespace, name)) == count,
+        timeout=timeout,
+        what=f"{count} live workers in pool {name}",
+    )
 
 
 def job_in(client: SyncClient, job_id: str, state: str) -> Job | None:
@@ -128,27 +138,43 @@ def examples_run(system: System, namespace: str = "blackroad") -> None:
     """The applied examples: every queue Ready, the pool's worker runs jobs of each queue."""
     for queue in ("lucidia", "alice", "default"):
         wait_queue_ready(system, namespace, queue)
-    wait_for(lambda: len(system.workers(namespace, "agents")) >= 1, timeout=90,
-             what="a worker of the example pool")  # fmt: skip
-    wait_for(lambda: condition(system.kube.resource(namespace, "schedules", "nightly-cleanup"),
-                               "Ready") == "True", what="the example Schedule Ready")  # fmt: skip
+    wait_for(
+        lambda: len(system.workers(namespace, "agents")) >= 1,
+        timeout=90,
+        what="a worker of the example pool",
+    )
+    wait_for(
+        lambda: (
+            condition(system.kube.resource(namespace, "schedules", "nightly-cleanup"), "Ready")
+            == "True"
+        ),
+        what="the example Schedule Ready",
+    )
     got = system.kubectl("get", "jq,wp,jsched", "-n", namespace).stdout
     assert "nightly-cleanup" in got and "agents" in got, got
     with SyncClient(system.redis_url) as client:
         before = {q: client.stats(q).completed for q in ("lucidia", "alice", "default")}
         ids = client.enqueue_many([JobSpec(q, "noop") for q in before for _ in range(10)])
         for e in ids:
-            wait_for(partial(job_in, client, e.id, "completed"), timeout=60,
-                     what=f"example job {e.id}")  # fmt: skip
+            wait_for(
+                partial(job_in, client, e.id, "completed"), timeout=60, what=f"example job {e.id}"
+            )
 
 
 def burst_scales_up_drains_and_returns(system: System, namespace: str, jobs: int = 2000) -> None:
     """2,000 jobs: Deployment replicas and worker processes go up, drain, back to minimum."""
     queue, name = unique("burst"), "burst"
-    scaling = {"enabled": True, "minReplicas": 1, "maxReplicas": 4, "targetBacklogPerReplica": 100,
-               "scaleDownStabilizationSeconds": 2, "pollSeconds": 1}  # fmt: skip
-    apply(system, namespace, cr("JobQueue", queue, {}), pool(system, name, queue,
-                                                           autoscaling=scaling))  # fmt: skip
+    scaling = {
+        "enabled": True,
+        "minReplicas": 1,
+        "maxReplicas": 4,
+        "targetBacklogPerReplica": 100,
+        "scaleDownStabilizationSeconds": 2,
+        "pollSeconds": 1,
+    }
+    apply(
+        system, namespace, cr("JobQueue", queue, {}), pool(system, name, queue, autoscaling=scaling)
+    )
     wait_queue_ready(system, namespace, queue)
     wait_workers(system, namespace, name, 1, timeout=90)
     started = time.monotonic()
@@ -161,15 +187,24 @@ def burst_scales_up_drains_and_returns(system: System, namespace: str, jobs: int
             seen_workers, ever = max(seen_workers, len(live)), ever | set(live)
             assert time.monotonic() - started < 120, f"not drained: {client.stats(queue)}"
             time.sleep(0.2)
-        log(f"{jobs} jobs drained in {time.monotonic() - started:.1f}s with up to "
-            f"{seen_replicas} replicas and {seen_workers} worker processes")  # fmt: skip
+        log(
+            f"{jobs} jobs drained in {time.monotonic() - started:.1f}s with up to "
+            f"{seen_replicas} replicas and {seen_workers} worker processes"
+        )
     assert seen_replicas > 1, "the Deployment never scaled up"
     assert seen_workers > 1, "no second worker process ever ran"
-    wait_for(lambda: replicas(system, namespace, name) == 1, timeout=60,
-             what="the Deployment back at minReplicas")  # fmt: skip
-    wait_for(lambda: len(system.workers(namespace, name)) == 1
-             and sum(system.alive(w) for w in ever) <= 1, timeout=60,
-             what="the extra worker processes to exit")  # fmt: skip
+    wait_for(
+        lambda: replicas(system, namespace, name) == 1,
+        timeout=60,
+        what="the Deployment back at minReplicas",
+    )
+    wait_for(
+        lambda: (
+            len(system.workers(namespace, name)) == 1 and sum(system.alive(w) for w in ever) <= 1
+        ),
+        timeout=60,
+        what="the extra worker processes to exit",
+    )
     st = (system.kube.resource(namespace, "workerpools", name) or {}).get("status") or {}
     assert st.get("desiredReplicas") == 1, st
 
@@ -177,24 +212,45 @@ def burst_scales_up_drains_and_returns(system: System, namespace: str, jobs: int
 def dead_letter_then_cli_retry(system: System, namespace: str) -> None:
     """A failing job lands in the dead letters; `blackroad dlq retry` completes it."""
     queue, gate = unique("dlq"), unique("gate")
-    apply(system, namespace, cr("JobQueue", queue, {"maxAttempts": 1}),
-          pool(system, "dlq", queue, replicas=1, autoscaling={"enabled": False}))  # fmt: skip
+    apply(
+        system,
+        namespace,
+        cr("JobQueue", queue, {"maxAttempts": 1}),
+        pool(system, "dlq", queue, replicas=1, autoscaling={"enabled": False}),
+    )
     wait_queue_ready(system, namespace, queue)
     with SyncClient(system.redis_url) as client:
         job = client.enqueue(queue, "e2e:gated", {"gate": gate})
-        wait_for(partial(job_in, client, job.id, "dead"), timeout=90,
-                 what="the job in the dead letters")  # fmt: skip
+        wait_for(
+            partial(job_in, client, job.id, "dead"), timeout=90, what="the job in the dead letters"
+        )
         assert [j.id for j in client.dead_letters(queue)] == [job.id]
         conn = redis.Redis.from_url(system.redis_url)
         conn.set(GATE_KEY.format(gate), "open")
         conn.close()
         cli = subprocess.run(
-            [sys.executable, "-m", "worker_runtime", "--redis-url", system.redis_url, "dlq",
-             "retry", queue, job.id], capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "worker_runtime",
+                "--redis-url",
+                system.redis_url,
+                "dlq",
+                "retry",
+                queue,
+                job.id,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert cli.returncode == 0, cli.stderr
-        done = wait_for(partial(job_in, client, job.id, "completed"), timeout=60,
-                        what="the retried job to complete")  # fmt: skip
+        done = wait_for(
+            partial(job_in, client, job.id, "completed"),
+            timeout=60,
+            what="the retried job to complete",
+        )
         assert done.result == "passed"
         assert client.dead_letters(queue) == []
 
@@ -202,51 +258,78 @@ def dead_letter_then_cli_retry(system: System, namespace: str) -> None:
 def delete_pool_stops_workers(system: System, namespace: str) -> None:
     """`kubectl delete workerpool` removes the Deployment and stops its processes."""
     queue = unique("del")
-    apply(system, namespace, cr("JobQueue", queue, {}),
-          pool(system, "doomed", queue, replicas=2, autoscaling={"enabled": False}))  # fmt: skip
+    apply(
+        system,
+        namespace,
+        cr("JobQueue", queue, {}),
+        pool(system, "doomed", queue, replicas=2, autoscaling={"enabled": False}),
+    )
     wait_workers(system, namespace, "doomed", 2, timeout=90)
     doomed = system.workers(namespace, "doomed")
     system.kubectl("delete", "workerpool", "doomed", "-n", namespace, "--wait=true")
-    wait_for(lambda: system.kube.deployment(namespace, "doomed") is None, timeout=60,
-             what="the Deployment to go")  # fmt: skip
-    wait_for(lambda: not any(system.alive(w) for w in doomed), timeout=60,
-             what=f"the pool's workers {doomed} to stop")  # fmt: skip
+    wait_for(
+        lambda: system.kube.deployment(namespace, "doomed") is None,
+        timeout=60,
+        what="the Deployment to go",
+    )
+    wait_for(
+        lambda: not any(system.alive(w) for w in doomed),
+        timeout=60,
+        what=f"the pool's workers {doomed} to stop",
+    )
     assert system.workers(namespace, "doomed") == []
 
 
 def chaos_every_job_completes(system: System, namespace: str, jobs: int = 400) -> None:
     """SIGKILL the operator and one worker mid-run: every job still completes once."""
     queue, name = unique("chaos"), "chaos"
-    apply(system, namespace, cr("JobQueue", queue, {"leaseMs": 2000, "maxAttempts": 5}),
-          pool(system, name, queue, concurrency=10, replicas=2,
-               autoscaling={"enabled": False}))  # fmt: skip
+    apply(
+        system,
+        namespace,
+        cr("JobQueue", queue, {"leaseMs": 2000, "maxAttempts": 5}),
+        pool(system, name, queue, concurrency=10, replicas=2, autoscaling={"enabled": False}),
+    )
     wait_queue_ready(system, namespace, queue)
     wait_workers(system, namespace, name, 2, timeout=90)
     with SyncClient(system.redis_url) as client:
         client.enqueue_many([JobSpec(queue, "e2e:sleep", {"ms": 300}) for _ in range(jobs)])
-        wait_for(lambda: client.stats(queue).completed >= jobs // 5, timeout=60,
-                 what="the run to be under way")  # fmt: skip
+        wait_for(
+            lambda: client.stats(queue).completed >= jobs // 5,
+            timeout=60,
+            what="the run to be under way",
+        )
         victim = system.workers(namespace, name)[0]
         system.kill_operator()
         system.kill_worker(victim)
         log(f"killed the operator and worker {victim} at {client.stats(queue)}")
-        wait_for(lambda: all_done(client, queue, jobs), timeout=120,
-                 what=f"all {jobs} jobs completed")  # fmt: skip
+        wait_for(
+            lambda: all_done(client, queue, jobs), timeout=120, what=f"all {jobs} jobs completed"
+        )
     # The restarted operator reconciles again: the pool is back to two live workers.
     wait_workers(system, namespace, name, 2, timeout=90)
-    wait_for(lambda: ((system.kube.resource(namespace, "jobqueues", queue) or {})
-                      .get("status") or {}).get("pending") == 0, timeout=60,
-             what="the restarted operator to refresh the queue's status")  # fmt: skip
+    wait_for(
+        lambda: (
+            ((system.kube.resource(namespace, "jobqueues", queue) or {}).get("status") or {}).get(
+                "pending"
+            )
+            == 0
+        ),
+        timeout=60,
+        what="the restarted operator to refresh the queue's status",
+    )
 
 
 def schedule_fires_on_time(system: System, namespace: str) -> None:
     """A Schedule firing every 2 s: each run is enqueued within a second of its tick, and runs."""
     queue = unique("sched")
-    every = {"cron": "*/2 * * * * *", "queue": queue, "jobName": "e2e:sleep",
-             "payload": {"ms": 1}}  # fmt: skip
-    apply(system, namespace, cr("JobQueue", queue, {}),
-          pool(system, "sched", queue, replicas=1, autoscaling={"enabled": False}),
-          cr("Schedule", "every-2s", every))  # fmt: skip
+    every = {"cron": "*/2 * * * * *", "queue": queue, "jobName": "e2e:sleep", "payload": {"ms": 1}}
+    apply(
+        system,
+        namespace,
+        cr("JobQueue", queue, {}),
+        pool(system, "sched", queue, replicas=1, autoscaling={"enabled": False}),
+        cr("Schedule", "every-2s", every),
+    )
 
     def status() -> JSON:
         got = system.kube.resource(namespace, "schedules", "every-2s") or {}
@@ -260,8 +343,11 @@ def schedule_fires_on_time(system: System, namespace: str) -> None:
             assert job_id.startswith(f"sched:{namespace}/every-2s:"), job_id
             tick_ms = int(job_id.rsplit(":", 1)[1])
             assert tick_ms % 2000 == 0, job_id
-            job = wait_for(partial(job_in, client, job_id, "completed"), timeout=30,
-                           what=f"run {job_id} to complete")  # fmt: skip
+            job = wait_for(
+                partial(job_in, client, job_id, "completed"),
+                timeout=30,
+                what=f"run {job_id} to complete",
+            )
             late_ms = job.enqueued_ms - tick_ms
             assert 0 <= late_ms < 1000, f"run {job_id} enqueued {late_ms} ms after its tick"
             run_ids.add(job_id)
@@ -276,10 +362,19 @@ def _moved_on(status: Callable[[], JSON], job_id: str) -> bool:
 
 def invalid_queue_refused(system: System, namespace: str) -> None:
     """The API server refuses an invalid JobQueue and names the field."""
-    for spec, field in (({"maxAttempts": 0}, "spec.maxAttempts"),
-                        ({"fairness": "random"}, "spec.fairness")):  # fmt: skip
-        bad = system.kubectl("apply", "-n", namespace, "-f", "-", check=False,
-                             input=yaml.safe_dump(cr("JobQueue", "bad", spec)))  # fmt: skip
+    for spec, field in (
+        ({"maxAttempts": 0}, "spec.maxAttempts"),
+        ({"fairness": "random"}, "spec.fairness"),
+    ):
+        bad = system.kubectl(
+            "apply",
+            "-n",
+            namespace,
+            "-f",
+            "-",
+            check=False,
+            input=yaml.safe_dump(cr("JobQueue", "bad", spec)),
+        )
         assert bad.returncode != 0 and field in bad.stderr, bad.stderr
     got = system.kubectl("get", "jobqueue", "bad", "-n", namespace, check=False)
     assert got.returncode != 0, "the invalid JobQueue was stored"

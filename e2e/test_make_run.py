@@ -18,15 +18,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _start(tmp: Path, run_id: str, *extra: str) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "devstack", "--plain", "--state-dir", str(tmp / "s"), *extra]
-    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, MARKER: run_id}, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env={**os.environ, MARKER: run_id},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _nothing_left(run_id: str, output: str) -> None:
     port = re.search(r"^export REDIS_URL=redis://127\.0\.0\.1:(\d+)/0$", output, re.M)
     assert port, output
-    pgrep = subprocess.run(["pgrep", "-f", f"redis-server 127.0.0.1:{port[1]}"],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    pgrep = subprocess.run(
+        ["pgrep", "-f", f"redis-server 127.0.0.1:{port[1]}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert pgrep.stdout == "", f"redis-server left behind: {pgrep.stdout}"
     left = marked_processes(run_id)
     for pid in left:
@@ -42,8 +52,14 @@ def test_duration_run_comes_up_completes_jobs_and_leaves_nothing(tmp_path: Path)
     finally:
         proc.kill()
     assert proc.returncode == 0, out
-    for line in ("export KUBECONFIG=", "export REDIS_URL=", "# operator metrics: http://",
-                 "/metrics", "# first job completed", "# stopped everything"):  # fmt: skip
+    for line in (
+        "export KUBECONFIG=",
+        "export REDIS_URL=",
+        "# operator metrics: http://",
+        "/metrics",
+        "# first job completed",
+        "# stopped everything",
+    ):
         assert line in out, out
     assert re.search(r"│ lucidia +│", out), out
     assert "blackroad/agents" in out, out

@@ -22,8 +22,10 @@ def main() -> None:
         celery = str(Path(sys.executable).parent / "celery")
         conc = [] if a.concurrency == "default" else ["-P", "threads", "-c", a.concurrency]
         os.environ["PYTHONPATH"] = str(HERE)
-        os.execv(celery, [celery, "-A", "celery_tasks", "worker", "-Q", a.queue,
-                          "--loglevel", "WARNING", *conc])  # fmt: skip
+        os.execv(
+            celery,
+            [celery, "-A", "celery_tasks", "worker", "-Q", a.queue, "--loglevel", "WARNING", *conc],
+        )
     from celery import group
     from celery_tasks import noop
 

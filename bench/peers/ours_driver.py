@@ -37,10 +37,25 @@ def main() -> None:
     if a.command == "worker":
         conc = [] if a.concurrency == "default" else ["--concurrency", a.concurrency]
         os.chdir(ROOT)
-        os.execv(sys.executable, [
-            sys.executable, "-m", "worker_runtime", "--redis-url", a.url, "worker", "start",
-            "--queues", a.queue, "--handlers", "bench.handlers", "--metrics-port", "0", *conc,
-        ])  # fmt: skip
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "worker_runtime",
+                "--redis-url",
+                a.url,
+                "worker",
+                "start",
+                "--queues",
+                a.queue,
+                "--handlers",
+                "bench.handlers",
+                "--metrics-port",
+                "0",
+                *conc,
+            ],
+        )
     rate = a.rate if a.command == "pace" else None
     report(asyncio.run(produce(a.url, a.queue, a.n, a.mode, rate)))
 

@@ -76,8 +76,9 @@ class KindSystem:
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         argv = ["kubectl", "--kubeconfig", str(self.kubeconfig), *args]
-        got = subprocess.run(argv, input=input, capture_output=True, text=True,
-                             timeout=timeout, check=False)  # fmt: skip
+        got = subprocess.run(
+            argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and got.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)}: {got.stderr}")
         return got
@@ -96,10 +97,17 @@ class KindSystem:
 
     def kill_operator(self) -> None:
         # SIGKILL every replica's process; the kubelet restarts the containers (restartPolicy).
-        got = self.kubectl("get", "pods", "-n", "blackroad", "-l",
-                           "app.kubernetes.io/name=blackroad-operator", "-o",
-                           "jsonpath={range .items[*]}{.spec.nodeName} "
-                           "{.status.containerStatuses[0].containerID}{'\\n'}{end}")  # fmt: skip
+        got = self.kubectl(
+            "get",
+            "pods",
+            "-n",
+            "blackroad",
+            "-l",
+            "app.kubernetes.io/name=blackroad-operator",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.nodeName} "
+            "{.status.containerStatuses[0].containerID}{'\\n'}{end}",
+        )
         for line in got.stdout.splitlines():
             node, container = line.split()
             self._kill_container(node, container)
@@ -112,8 +120,18 @@ class KindSystem:
     def _kill_container(self, node: str, container_id: str) -> None:
         # A real SIGKILL of the container's main process, from the node (kind: a container).
         cid = container_id.split("://")[-1]
-        pid = run("docker", "exec", node, "crictl", "inspect", "--output", "go-template",
-                  "--template", "{{.info.pid}}", cid).stdout.strip()  # fmt: skip
+        pid = run(
+            "docker",
+            "exec",
+            node,
+            "crictl",
+            "inspect",
+            "--output",
+            "go-template",
+            "--template",
+            "{{.info.pid}}",
+            cid,
+        ).stdout.strip()
         run("docker", "exec", node, "kill", "-9", pid)
 
 
@@ -130,8 +148,7 @@ def _ensure_cluster(name: str, kubeconfig: Path, reuse: bool) -> None:
 
 def _build_and_load(name: str) -> None:
     run("docker", "build", "-t", WORKER_IMAGE, "-f", str(ROOT / "Dockerfile"), str(ROOT))
-    run("docker", "build", "-t", OPERATOR_IMAGE, "-f", str(ROOT / "Dockerfile.operator"),
-        str(ROOT))  # fmt: skip
+    run("docker", "build", "-t", OPERATOR_IMAGE, "-f", str(ROOT / "Dockerfile.operator"), str(ROOT))
     run("docker", "build", "-t", E2E_IMAGE, "-f", str(HERE / "Dockerfile.e2e"), str(ROOT / "e2e"))
     for image in (WORKER_IMAGE, OPERATOR_IMAGE, E2E_IMAGE):
         run("kind", "load", "docker-image", image, "--name", name)
@@ -148,10 +165,18 @@ def _install(system: KindSystem) -> None:
         time.sleep(3)
     else:
         raise AssertionError(f"kubectl apply -k manifests/ kept failing: {got.stderr}")
-    system.kubectl("rollout", "status", "-n", "blackroad", "statefulset/redis",
-                   "--timeout=300s", timeout=320)  # fmt: skip
-    system.kubectl("rollout", "status", "-n", "blackroad", "deployment/blackroad-operator",
-                   "--timeout=300s", timeout=320)  # fmt: skip
+    system.kubectl(
+        "rollout", "status", "-n", "blackroad", "statefulset/redis", "--timeout=300s", timeout=320
+    )
+    system.kubectl(
+        "rollout",
+        "status",
+        "-n",
+        "blackroad",
+        "deployment/blackroad-operator",
+        "--timeout=300s",
+        timeout=320,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -168,9 +193,18 @@ def kind_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KindSystem
         _install(system)
         # The tests reach the in-cluster Redis through a port-forward; the pods by its Service.
         forward = procs.spawn(
-            ["kubectl", "--kubeconfig", str(kubeconfig), "port-forward", "-n", "blackroad",
-             "svc/redis", f"{port}:6379"], tmp_path_factory.mktemp("pf") / "port-forward.log",
-        )  # fmt: skip
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig),
+                "port-forward",
+                "-n",
+                "blackroad",
+                "svc/redis",
+                f"{port}:6379",
+            ],
+            tmp_path_factory.mktemp("pf") / "port-forward.log",
+        )
         conn = redis.Redis.from_url(system.redis_url, socket_connect_timeout=1)
         wait_for(lambda: _pings(conn), timeout=60, what="Redis through the port-forward")
         conn.close()
@@ -194,8 +228,10 @@ def _pings(conn: redis.Redis) -> bool:
 def kind_namespace(kind_system: KindSystem) -> Iterator[str]:
     name = f"e2e-{os.urandom(4).hex()}"
     kind_system.kubectl("create", "namespace", name)
-    secret = (f"apiVersion: v1\nkind: Secret\nmetadata: {{name: blackroad-redis}}\n"
-              f"stringData: {{url: '{POD_REDIS_URL}'}}\n")  # fmt: skip
+    secret = (
+        f"apiVersion: v1\nkind: Secret\nmetadata: {{name: blackroad-redis}}\n"
+        f"stringData: {{url: '{POD_REDIS_URL}'}}\n"
+    )
     kind_system.kubectl("apply", "-n", name, "-f", "-", input=secret)
     yield name
     kind_system.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -97,10 +97,14 @@ _STATS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
 
 def stats_table(stats: Sequence[QueueStats]) -> Table:
     rows = [
-        [s.queue, *(str(getattr(s, n)) for n in _STATS), age(s.oldest_pending_age_ms),
-         "yes" if s.paused else "no"]
+        [
+            s.queue,
+            *(str(getattr(s, n)) for n in _STATS),
+            age(s.oldest_pending_age_ms),
+            "yes" if s.paused else "no",
+        ]
         for s in stats
-    ]  # fmt: skip
+    ]
     return grid("Queues", ["queue", *_STATS, "oldest", "paused"], rows)
 
 
@@ -122,23 +126,38 @@ def job_view(job: Job, outcome: str | None = None) -> RenderableType:
     attempts = f"{job.attempts} of {job.max_attempts or 'queue default'}"
     rows: list[tuple[str, Any]] = [("outcome", outcome)] if outcome else []
     rows += [
-        ("id", job.id), ("queue", job.queue), ("name", job.name), ("state", job.state),
-        ("priority", priority_label(job.priority)), ("attempts", attempts),
-        ("enqueued", when(job.enqueued_ms)), ("due", when(job.due_ms)),
-        ("worker", job.worker), ("lease until", when(job.lease_deadline_ms)),
-        ("finished", when(job.finished_ms)), ("reason", job.reason),
-        ("timeout", age(job.timeout_ms)), ("dedupe key", job.dedupe_key),
+        ("id", job.id),
+        ("queue", job.queue),
+        ("name", job.name),
+        ("state", job.state),
+        ("priority", priority_label(job.priority)),
+        ("attempts", attempts),
+        ("enqueued", when(job.enqueued_ms)),
+        ("due", when(job.due_ms)),
+        ("worker", job.worker),
+        ("lease until", when(job.lease_deadline_ms)),
+        ("finished", when(job.finished_ms)),
+        ("reason", job.reason),
+        ("timeout", age(job.timeout_ms)),
+        ("dedupe key", job.dedupe_key),
         ("cancel requested", "yes" if job.cancel_requested else "no"),
         ("payload", head(compact(job.payload), 200)),
         ("result", head(compact(job.result), 200) if job.result is not None else None),
-    ]  # fmt: skip
+    ]
     parts: list[RenderableType] = [fields(f"Job {job.id}", rows)]
     if job.history:
         history = [
-            [str(a.attempt), a.worker, when(a.started_ms), age(a.ended_ms - a.started_ms),
-             a.outcome, a.reason or "-", head(a.error)]
+            [
+                str(a.attempt),
+                a.worker,
+                when(a.started_ms),
+                age(a.ended_ms - a.started_ms),
+                a.outcome,
+                a.reason or "-",
+                head(a.error),
+            ]
             for a in job.history
-        ]  # fmt: skip
+        ]
         columns = ["#", "worker", "started", "took", "outcome", "reason", "error"]
         parts.append(grid("History", columns, history))
     return Group(*parts)
@@ -151,9 +170,16 @@ def last_error(job: Job) -> str:
 
 def dead_table(jobs: Sequence[Job]) -> Table:
     rows = [
-        [j.queue, j.id, j.name, j.reason or "-", str(j.attempts), when(j.finished_ms),
-         last_error(j)]
+        [
+            j.queue,
+            j.id,
+            j.name,
+            j.reason or "-",
+            str(j.attempts),
+            when(j.finished_ms),
+            last_error(j),
+        ]
         for j in jobs
-    ]  # fmt: skip
+    ]
     columns = ["queue", "id", "job name", "reason", "attempts", "died at", "last error"]
     return grid(f"Dead letters ({len(jobs)})", columns, rows)

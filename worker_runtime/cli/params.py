@@ -137,8 +137,13 @@ class AgingRules(_AnyType):
         for part in filter(None, str(value).split(",")):
             try:
                 src, dst, after = part.split(":")
-                rules.append({"from_priority": int(src), "to_priority": int(dst),
-                              "after_ms": parse_ms(after, field=_opt(param))})  # fmt: skip
+                rules.append(
+                    {
+                        "from_priority": int(src),
+                        "to_priority": int(dst),
+                        "after_ms": parse_ms(after, field=_opt(param)),
+                    }
+                )
             except (ValueError, InvalidArgumentError):
                 raise InputError(
                     f"{_opt(param)}: {part!r} is not FROM:TO:AFTER, e.g. 8:5:30m"

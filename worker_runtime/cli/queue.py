@@ -74,9 +74,13 @@ def queue_stats(app: AppContext, name: str) -> None:
     "--max-running", type=click.IntRange(min=1), help="Jobs running at once, all workers."
 )
 @click.option("--key-max-running", type=click.IntRange(min=1), help="Running jobs per rate_key.")
-@click.option("--clear", multiple=True, metavar="SETTING",
-              help="Remove a setting (rate_limit, rate_limiter, key_rate_limit, max_running, "
-              "key_max_running).")  # fmt: skip
+@click.option(
+    "--clear",
+    multiple=True,
+    metavar="SETTING",
+    help="Remove a setting (rate_limit, rate_limiter, key_rate_limit, max_running, "
+    "key_max_running).",
+)
 @output_option
 @pass_app
 def configure_queue(app: AppContext, /, name: str, **options: Any) -> None:
@@ -101,8 +105,11 @@ def configure_queue(app: AppContext, /, name: str, **options: Any) -> None:
 def define_limiter(app: AppContext, name: str, rate: tuple[int, int]) -> None:
     """Creates or changes a rate limiter that queues share with --rate-limiter NAME."""
     app.client.define_limiter(name, rate[0], rate[1])
-    emit(app, {"limiter": name, "limit": rate[0], "period_ms": rate[1]},
-         lambda: f"limiter {name!r}: {rate[0]} per {rate[1]} ms")  # fmt: skip
+    emit(
+        app,
+        {"limiter": name, "limit": rate[0], "period_ms": rate[1]},
+        lambda: f"limiter {name!r}: {rate[0]} per {rate[1]} ms",
+    )
 
 
 @queue_group.command("pause")

@@ -27,24 +27,41 @@ def schedule_view(s: Schedule) -> Table:
     spec, st = s.spec, s.state
     deadline = "none" if spec.starting_deadline is None else f"{spec.starting_deadline:g}s"
     rows: list[tuple[str, Any]] = [
-        ("cron", spec.cron), ("time zone", spec.timezone), ("queue", spec.queue),
-        ("job", spec.job_name), ("payload", head(compact(spec.payload), 200)),
-        ("priority", priority_label(int(spec.priority))), ("suspended", spec.suspend),
-        ("concurrency", spec.concurrency_policy), ("starting deadline", deadline),
-        ("last tick", when(st.last_tick_ms)), ("last job", st.last_job_id),
-        ("next tick", when(st.next_tick_ms)), ("runs", st.fired), ("missed", st.missed),
+        ("cron", spec.cron),
+        ("time zone", spec.timezone),
+        ("queue", spec.queue),
+        ("job", spec.job_name),
+        ("payload", head(compact(spec.payload), 200)),
+        ("priority", priority_label(int(spec.priority))),
+        ("suspended", spec.suspend),
+        ("concurrency", spec.concurrency_policy),
+        ("starting deadline", deadline),
+        ("last tick", when(st.last_tick_ms)),
+        ("last job", st.last_job_id),
+        ("next tick", when(st.next_tick_ms)),
+        ("runs", st.fired),
+        ("missed", st.missed),
         ("skipped (Forbid)", st.skipped),
-    ]  # fmt: skip
+    ]
     return fields(f"Schedule {spec.name}", rows)
 
 
 def schedules_table(items: Sequence[Schedule]) -> Table:
     rows = [
-        [s.spec.name, s.spec.cron, s.spec.timezone, s.spec.queue, s.spec.job_name,
-         when(s.state.last_tick_ms), when(s.state.next_tick_ms), str(s.state.fired),
-         str(s.state.missed), "yes" if s.spec.suspend else "no"]
+        [
+            s.spec.name,
+            s.spec.cron,
+            s.spec.timezone,
+            s.spec.queue,
+            s.spec.job_name,
+            when(s.state.last_tick_ms),
+            when(s.state.next_tick_ms),
+            str(s.state.fired),
+            str(s.state.missed),
+            "yes" if s.spec.suspend else "no",
+        ]
         for s in items
-    ]  # fmt: skip
+    ]
     columns = ["name", "cron", "tz", "queue", "job", "last", "next", "runs", "missed", "suspended"]
     return grid(f"Schedules ({len(items)})", columns, rows)
 
@@ -55,32 +72,52 @@ def schedules_table(items: Sequence[Schedule]) -> Table:
 @click.option("--queue", "-q", required=True, help="Queue the runs go to.")
 @click.option("--job", "job_name", required=True, help="Job name (the handler) of each run.")
 @click.option(
-    "--payload", type=JsonDocument(), default="null",
+    "--payload",
+    type=JsonDocument(),
+    default="null",
     help="""Payload of each run: JSON such as '{"a": 1}', @file.json, or - for stdin.""",
-)  # fmt: skip
+)
 @click.option("--tz", default="UTC", show_default=True, help="IANA time zone of the cron.")
 @click.option("--priority", type=PriorityType(), default="normal", help="Name or 0 (first)-10.")
 @click.option(
-    "--forbid-concurrent", is_flag=True,
+    "--forbid-concurrent",
+    is_flag=True,
     help="Pass a tick over while the previous run is still pending or running.",
-)  # fmt: skip
+)
 @click.option(
-    "--starting-deadline", type=Duration(min_ms=1),
+    "--starting-deadline",
+    type=Duration(min_ms=1),
     help="A tick later than this (e.g. 5m) is missed; default: after a gap only the latest runs.",
-)  # fmt: skip
+)
 @click.option("--suspend", is_flag=True, help="Add it suspended.")
 @output_option
 @pass_app
 def add_schedule(
-    app: AppContext, name: str, expr: str, queue: str, job_name: str, payload: Any, tz: str,
-    priority: int, forbid_concurrent: bool, starting_deadline: int | None, suspend: bool,
-) -> None:  # fmt: skip
+    app: AppContext,
+    name: str,
+    expr: str,
+    queue: str,
+    job_name: str,
+    payload: Any,
+    tz: str,
+    priority: int,
+    forbid_concurrent: bool,
+    starting_deadline: int | None,
+    suspend: bool,
+) -> None:
     """Creates (or replaces) schedule NAME."""
     spec = ScheduleSpec(
-        name, expr, queue, job_name, payload, tz, priority, suspend,
+        name,
+        expr,
+        queue,
+        job_name,
+        payload,
+        tz,
+        priority,
+        suspend,
         "Forbid" if forbid_concurrent else "Allow",
         None if starting_deadline is None else starting_deadline / 1000,
-    )  # fmt: skip
+    )
     done = app.client.add_schedule(spec)
     emit(app, done.to_dict(), lambda: schedule_view(done))
 

@@ -27,33 +27,67 @@ def worker_group() -> None:
     help="Queues in strict order (a,b,c) or weighted (a:3,b:1); env QUEUES.",
 )
 @click.option(
-    "--concurrency", envvar="WORKER_CONCURRENCY", type=click.IntRange(1, 100_000), default=10,
-    show_default=True, help="Jobs held at once; env WORKER_CONCURRENCY.",
-)  # fmt: skip
+    "--concurrency",
+    envvar="WORKER_CONCURRENCY",
+    type=click.IntRange(1, 100_000),
+    default=10,
+    show_default=True,
+    help="Jobs held at once; env WORKER_CONCURRENCY.",
+)
 @click.option("--handlers", envvar="HANDLERS", help="Module path(s) or .py file(s); env HANDLERS.")
 @click.option("--burst", is_flag=True, help="Exit once the queues hold nothing to do.")
 @click.option("--name", envvar="WORKER_NAME", help="Worker name (default host-pid).")
 @click.option(
-    "--metrics-port", envvar="METRICS_PORT", type=click.IntRange(0, 65535), default=9100,
-    show_default=True, help="Port of /metrics, /healthz and /readyz; 0 turns them off.",
-)  # fmt: skip
-@click.option("--grace", type=Duration(), default="25s", show_default=True,
-              help="How long running jobs may finish after SIGTERM.")  # fmt: skip
-@click.option("--lease", type=Duration(min_ms=100), default=None,
-              help="Lease (visibility timeout) override; default: the queue's lease.")  # fmt: skip
+    "--metrics-port",
+    envvar="METRICS_PORT",
+    type=click.IntRange(0, 65535),
+    default=9100,
+    show_default=True,
+    help="Port of /metrics, /healthz and /readyz; 0 turns them off.",
+)
+@click.option(
+    "--grace",
+    type=Duration(),
+    default="25s",
+    show_default=True,
+    help="How long running jobs may finish after SIGTERM.",
+)
+@click.option(
+    "--lease",
+    type=Duration(min_ms=100),
+    default=None,
+    help="Lease (visibility timeout) override; default: the queue's lease.",
+)
 @click.option("--json-logs", is_flag=True, envvar="JSON_LOGS", help="Log one JSON object a line.")
-@click.option("--scheduler", is_flag=True, envvar="SCHEDULER",
-              help="Also fire cron schedules (safe to run in several workers).")  # fmt: skip
-@click.option("--pool", type=click.Choice(["thread", "process"]), default="thread",
-              envvar="WORKER_POOL", show_default=True,
-              help="Where sync handlers run: a thread pool, or a child process per job "
-              "(killed on timeout).")  # fmt: skip
+@click.option(
+    "--scheduler",
+    is_flag=True,
+    envvar="SCHEDULER",
+    help="Also fire cron schedules (safe to run in several workers).",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["thread", "process"]),
+    default="thread",
+    envvar="WORKER_POOL",
+    show_default=True,
+    help="Where sync handlers run: a thread pool, or a child process per job (killed on timeout).",
+)
 @click.pass_obj
 def start(
-    app: AppContext, queues: str | None, concurrency: int, handlers: str | None, burst: bool,
-    name: str | None, metrics_port: int, grace: int, lease: int | None, json_logs: bool,
-    scheduler: bool, pool: str,
-) -> None:  # fmt: skip
+    app: AppContext,
+    queues: str | None,
+    concurrency: int,
+    handlers: str | None,
+    burst: bool,
+    name: str | None,
+    metrics_port: int,
+    grace: int,
+    lease: int | None,
+    json_logs: bool,
+    scheduler: bool,
+    pool: str,
+) -> None:
     """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
     try:
         names, weights = parse_queues(queues or "")
@@ -62,12 +96,20 @@ def start(
     if not handlers:
         raise InputError("--handlers: give the module that registers your @handler functions")
     settings = WorkerSettings(
-        redis_url=app.redis_url, queues=names, queue_weights=weights, handlers=handlers,
+        redis_url=app.redis_url,
+        queues=names,
+        queue_weights=weights,
+        handlers=handlers,
         concurrency=concurrency,
-        name=name, burst=burst, metrics_port=metrics_port or None, grace_s=grace / 1000,
-        lease_ms=lease if lease is not None else -1, json_logs=json_logs, scheduler=scheduler,
+        name=name,
+        burst=burst,
+        metrics_port=metrics_port or None,
+        grace_s=grace / 1000,
+        lease_ms=lease if lease is not None else -1,
+        json_logs=json_logs,
+        scheduler=scheduler,
         processes=pool == "process",
-    )  # fmt: skip
+    )
     setup_logging(json_logs)
     sys.path.insert(0, os.getcwd())
     code = asyncio.run(run_worker(settings))
@@ -92,11 +134,14 @@ def status(app: AppContext) -> None:
             ["name", "host", "queues", "concurrency", "in flight", "last heartbeat"],
             [
                 [
-                    str(w["name"]), str(w["host"]), ",".join(w["queues"]),
-                    str(w["concurrency"]), str(w["in_flight"]),
+                    str(w["name"]),
+                    str(w["host"]),
+                    ",".join(w["queues"]),
+                    str(w["concurrency"]),
+                    str(w["in_flight"]),
                     age(now_ms - int(w["heartbeat_ms"])) + " ago",
                 ]
                 for w in workers
             ],
         ),
-    )  # fmt: skip
+    )
