@@ -279,8 +279,9 @@ def register(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await jobqueue_pass(op, body, patch)
 
-    @kopf.on.delete(GROUP, VERSION, "jobqueues", id="jobqueue-delete", registry=registry,
-                    retries=10)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "jobqueues", id="jobqueue-delete", registry=registry, retries=10
+    )
     async def on_jobqueue_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
         await jobqueue_delete(op, body, logger)
 
@@ -289,8 +290,9 @@ def register(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await workerpool_pass(op, body, patch)
 
-    @kopf.on.delete(GROUP, VERSION, "workerpools", id="workerpool-delete", registry=registry,
-                    optional=True)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "workerpools", id="workerpool-delete", registry=registry, optional=True
+    )
     def on_workerpool_delete(body: kopf.Body, **_: Any) -> None:
         # The Deployment goes with its ownerReference; only the operator's memory is left.
         op.forget(body["metadata"]["uid"])
@@ -308,8 +310,14 @@ def register_schedules(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await schedule_pass(op, body, patch)
 
-    @kopf.daemon(GROUP, VERSION, "schedules", id="schedule-scheduler", registry=registry,
-                 cancellation_timeout=10)  # fmt: skip
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        "schedules",
+        id="schedule-scheduler",
+        registry=registry,
+        cancellation_timeout=10,
+    )
     async def schedule_daemon(meta: kopf.Meta, stopped: kopf.DaemonStopped, **_: Any) -> None:
         # Runs while this replica serves the Schedule; kopf stops it when peering pauses us.
         uid = meta["uid"]
@@ -319,7 +327,8 @@ def register_schedules(op: Operator) -> None:
         finally:
             op.schedulers.detach(uid)
 
-    @kopf.on.delete(GROUP, VERSION, "schedules", id="schedule-delete", registry=registry,
-                    retries=10)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "schedules", id="schedule-delete", registry=registry, retries=10
+    )
     async def on_schedule_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
         await schedule_delete(op, body, logger)

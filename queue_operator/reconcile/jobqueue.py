@@ -132,9 +132,15 @@ def reconcile_jobqueue(
 
 
 def _applied(
-    meta: Meta, spec: JobQueueSpec, target: Target, old_status: JSON, observed: QueueObserved,
-    health: RedisHealth, now: datetime, interval: float,
-) -> QueuePlan:  # fmt: skip
+    meta: Meta,
+    spec: JobQueueSpec,
+    target: Target,
+    old_status: JSON,
+    observed: QueueObserved,
+    health: RedisHealth,
+    now: datetime,
+    interval: float,
+) -> QueuePlan:
     changes = config_changes(spec.engine_config(), observed.current_config)
     events: list[Event] = []
     if changes:
@@ -156,10 +162,12 @@ def safety_condition(health: RedisHealth) -> c.Cond:
     """Degraded when Redis could lose jobs: AOF off, or an eviction policy other than noeviction."""
     if health.config_denied is not None:
         return c.Cond(
-            "Degraded", "Unknown", "SafetyUnchecked",
+            "Degraded",
+            "Unknown",
+            "SafetyUnchecked",
             f"Could not read Redis settings ({health.config_denied}): CONFIG is not permitted for "
             "this user. Make sure appendonly is yes and maxmemory-policy is noeviction.",
-        )  # fmt: skip
+        )
     problems = []
     if health.aof is False:
         problems.append(("UnsafePersistence", "appendonly is off, so a restart loses jobs"))
@@ -198,9 +206,15 @@ def depth_fields(stats: Any, now: datetime) -> JSON:
 
 
 def _failed(
-    target: Target | None, old_status: JSON, meta: Meta, now: datetime, reason: str,
-    message: str, interval: float, fields: JSON | None = None,
-) -> QueuePlan:  # fmt: skip
+    target: Target | None,
+    old_status: JSON,
+    meta: Meta,
+    now: datetime,
+    reason: str,
+    message: str,
+    interval: float,
+    fields: JSON | None = None,
+) -> QueuePlan:
     # observedGeneration stays where it was: it is written only after a successful reconcile.
     conds = [c.not_ready(reason, message), c.degraded(reason, message)]
     events = [Event("Warning", reason, message)] if transitioned(old_status, conds[0]) else []

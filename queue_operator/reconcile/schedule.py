@@ -75,9 +75,17 @@ def engine_spec(meta: Meta, spec: ScheduleSpec, queue_name: str) -> EngineSpec |
         )
         return Problem("InvalidSpec", message, "metadata.name")
     wanted = EngineSpec(
-        name, spec.cron, queue_name, spec.job_name, spec.payload, spec.time_zone, spec.priority,
-        spec.suspend, spec.concurrency_policy, spec.starting_deadline_seconds,
-    )  # fmt: skip
+        name,
+        spec.cron,
+        queue_name,
+        spec.job_name,
+        spec.payload,
+        spec.time_zone,
+        spec.priority,
+        spec.suspend,
+        spec.concurrency_policy,
+        spec.starting_deadline_seconds,
+    )
     try:
         return prepare_schedule(wanted).spec
     except InvalidArgumentError as exc:
@@ -156,21 +164,31 @@ def _invalid(
 
 
 def _scheduled(
-    meta: Meta, desired: EngineSpec, target: Target, old_status: JSON, stored: Schedule | None,
-    now: datetime, interval: float,
-) -> SchedulePlan:  # fmt: skip
+    meta: Meta,
+    desired: EngineSpec,
+    target: Target,
+    old_status: JSON,
+    stored: Schedule | None,
+    now: datetime,
+    interval: float,
+) -> SchedulePlan:
     upsert = desired if stored is None or stored.spec != desired else None
     events: list[Event] = []
     if upsert is not None:
         verb = "Created" if stored is None else "Updated"
-        events.append(Event("Normal", "ScheduleApplied", f"{verb} engine schedule "
-                            f"{desired.name!r} firing {desired.cron!r} ({desired.timezone}) "
-                            f"into queue {desired.queue!r}"))  # fmt: skip
+        applied = (
+            f"{verb} engine schedule {desired.name!r} firing {desired.cron!r} "
+            f"({desired.timezone}) into queue {desired.queue!r}"
+        )
+        events.append(Event("Normal", "ScheduleApplied", applied))
     if desired.suspend:
         ready = c.ready("Suspended", "spec.suspend is true: ticks pass without running.")
     else:
-        ready = c.ready("Scheduled", f"Enqueues {desired.job_name} into queue "
-                        f"{desired.queue!r} on {desired.cron!r} ({desired.timezone}).")  # fmt: skip
+        firing = (
+            f"Enqueues {desired.job_name} into queue {desired.queue!r} on {desired.cron!r} "
+            f"({desired.timezone})."
+        )
+        ready = c.ready("Scheduled", firing)
     if ready.reason == "Suspended" and transitioned(old_status, ready):
         events.append(Event("Normal", "Suspended", ready.message))
     fields: JSON = {
@@ -212,9 +230,16 @@ def _refresh(stored: Schedule | None, now: datetime, interval: float) -> float:
 
 
 def _failed(
-    old_status: JSON, meta: Meta, now: datetime, reason: str, message: str, interval: float,
-    fields: JSON | None = None, *, unschedule: bool = False,
-) -> SchedulePlan:  # fmt: skip
+    old_status: JSON,
+    meta: Meta,
+    now: datetime,
+    reason: str,
+    message: str,
+    interval: float,
+    fields: JSON | None = None,
+    *,
+    unschedule: bool = False,
+) -> SchedulePlan:
     # observedGeneration stays where it was: it is written only after a successful reconcile.
     conds = [c.not_ready(reason, message), c.degraded(reason, message)]
     events = [Event("Warning", reason, message)] if transitioned(old_status, conds[0]) else []

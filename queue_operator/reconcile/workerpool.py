@@ -114,9 +114,13 @@ def reconcile_workerpool(
 
 
 def _plan(
-    meta: Meta, spec: WorkerPoolSpec, targets: dict[str, Target], old_status: JSON,
-    observed: PoolObserved, now: datetime,
-) -> PoolPlan:  # fmt: skip
+    meta: Meta,
+    spec: WorkerPoolSpec,
+    targets: dict[str, Target],
+    old_status: JSON,
+    observed: PoolObserved,
+    now: datetime,
+) -> PoolPlan:
     queues = engine_queues(spec, targets)
     current = _current_replicas(observed.deployment)
     scaling = spec.autoscaling if spec.autoscaling and spec.autoscaling.enabled else None
@@ -141,10 +145,13 @@ def _plan(
         requeue = float(scaling.poll_seconds)
     else:
         policy = autoscaler.Policy(
-            scaling.min_replicas, scaling.max_replicas, scaling.target_backlog_per_replica,
-            scaling.scale_up_stabilization_seconds, scaling.scale_down_stabilization_seconds,
+            scaling.min_replicas,
+            scaling.max_replicas,
+            scaling.target_backlog_per_replica,
+            scaling.scale_up_stabilization_seconds,
+            scaling.scale_down_stabilization_seconds,
             spec.replicas or 0,
-        )  # fmt: skip
+        )
         decision = autoscaler.decide(policy, observed.backlog, current, history, now.timestamp())
         requeue = float(scaling.poll_seconds)
     secret = next(iter(targets.values()))
@@ -177,8 +184,10 @@ def _current_replicas(deployment: JSON | None) -> int | None:
 
 def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Event]:
     if current is None:
-        return [Event("Normal", "ConfigApplied", f"Created the worker Deployment with "
-                      f"{decision.replicas} replicas ({decision.reason})")]  # fmt: skip
+        message = (
+            f"Created the worker Deployment with {decision.replicas} replicas ({decision.reason})"
+        )
+        return [Event("Normal", "ConfigApplied", message)]
     if decision.replicas > current:
         return [Event("Normal", "ScaledUp", f"{current} -> {decision.replicas}: {decision.reason}")]
     if decision.replicas < current:
@@ -188,9 +197,14 @@ def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Ev
 
 
 def _status(
-    meta: Meta, old_status: JSON, observed: PoolObserved, decision: autoscaler.Decision,
-    queues: str, current: int | None, now: datetime,
-) -> JSON:  # fmt: skip
+    meta: Meta,
+    old_status: JSON,
+    observed: PoolObserved,
+    decision: autoscaler.Decision,
+    queues: str,
+    current: int | None,
+    now: datetime,
+) -> JSON:
     dep_status = (observed.deployment or {}).get("status") or {}
     ready_replicas = int(dep_status.get("readyReplicas") or 0)
     changed = current != decision.replicas

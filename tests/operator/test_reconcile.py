@@ -39,14 +39,14 @@ def reconcile_workerpool(
 
 def test_jobqueue_in_sync_writes_nothing_and_reports_depth() -> None:
     current = QueueConfig().model_dump()
-    plan = reconcile_jobqueue(META, {}, {}, QueueObserved(redis=SAFE, current_config=current,
-                                                          stats=STATS), NOW)  # fmt: skip
+    plan = reconcile_jobqueue(
+        META, {}, {}, QueueObserved(redis=SAFE, current_config=current, stats=STATS), NOW
+    )
     assert plan.config_changes == {}
     assert plan.events == []
     s = plan.status
-    assert (s["queueName"], s["pending"], s["running"], s["observedGeneration"]) == (
-        "lucidia", 4, 2, 3,
-    )  # fmt: skip
+    got = (s["queueName"], s["pending"], s["running"], s["observedGeneration"])
+    assert got == ("lucidia", 4, 2, 3)
     assert s["oldestPendingTime"] == "2025-01-01T11:58:30Z"
     assert cond(s, "Ready")["status"] == "True" and s["ready"] is True
     assert cond(s, "Degraded")["status"] == "False"
@@ -125,8 +125,9 @@ def test_pool_created_then_scaled_up_with_events() -> None:
     assert plan.deployment is not None and plan.deployment["spec"]["replicas"] == 1
     env = plan.deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "QUEUES", "value": "agent-lucidia"} in env
-    plan = reconcile_workerpool(POOL, POOL_SPEC, plan.status, PoolObserved(TARGETS, 42,
-                                deployment=deployment(1, 1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, POOL_SPEC, plan.status, PoolObserved(TARGETS, 42, deployment=deployment(1, 1)), NOW
+    )
     assert plan.action == "update"
     assert plan.status["desiredReplicas"] == 5
     assert [e.reason for e in plan.events] == ["ScaledUp"]
@@ -151,19 +152,22 @@ def test_pool_invalid_and_missing_queue() -> None:
 
 def test_pool_foreign_deployment_is_a_conflict() -> None:
     foreign = {"metadata": {}, "spec": {"replicas": 1}}
-    plan = reconcile_workerpool(POOL, POOL_SPEC, {}, PoolObserved(TARGETS, 0, deployment=foreign),
-                                NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, POOL_SPEC, {}, PoolObserved(TARGETS, 0, deployment=foreign), NOW
+    )
     assert cond(plan.status, "Ready")["reason"] == "DeploymentConflict"
 
 
 def test_pool_manual_replicas_and_scale_floor() -> None:
     manual = {**POOL_SPEC, "autoscaling": {"enabled": False}, "replicas": 3}
-    plan = reconcile_workerpool(POOL, manual, {}, PoolObserved(TARGETS, 100,
-                                deployment=deployment(1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, manual, {}, PoolObserved(TARGETS, 100, deployment=deployment(1)), NOW
+    )
     assert plan.status["desiredReplicas"] == 3
     floored = {**POOL_SPEC, "replicas": 2}
-    plan = reconcile_workerpool(POOL, floored, {}, PoolObserved(TARGETS, 0,
-                                deployment=deployment(1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, floored, {}, PoolObserved(TARGETS, 0, deployment=deployment(1)), NOW
+    )
     assert plan.status["desiredReplicas"] == 2
 
 

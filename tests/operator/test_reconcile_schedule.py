@@ -28,9 +28,14 @@ from worker_runtime.errors import InvalidArgumentError
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 META = Meta("cleanup", "ns", "uid-1", 2)
-SPEC: dict[str, Any] = {"cron": "0 3 * * *", "timeZone": "Europe/Berlin", "queue": "default",
-                        "jobName": "maintenance:cleanup", "payload": {"days": 30},
-                        "startingDeadlineSeconds": 60}  # fmt: skip
+SPEC: dict[str, Any] = {
+    "cron": "0 3 * * *",
+    "timeZone": "Europe/Berlin",
+    "queue": "default",
+    "jobName": "maintenance:cleanup",
+    "payload": {"days": 30},
+    "startingDeadlineSeconds": 60,
+}
 TARGET = Target("agent-default", "blackroad-redis", "url")
 ENGINE = prepare_schedule(
     EngineSpec(
@@ -46,8 +51,14 @@ ENGINE = prepare_schedule(
         60,
     )
 ).spec
-STATE = ScheduleState(last_tick_ms=NOW_MS - 3_000, last_job_id=f"sched:ns/cleanup:{NOW_MS - 3000}",
-                      next_tick_ms=NOW_MS + 60_000, missed=2, fired=7, skipped=1)  # fmt: skip
+STATE = ScheduleState(
+    last_tick_ms=NOW_MS - 3_000,
+    last_job_id=f"sched:ns/cleanup:{NOW_MS - 3000}",
+    next_tick_ms=NOW_MS + 60_000,
+    missed=2,
+    fired=7,
+    skipped=1,
+)
 
 
 def cond(status: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -86,16 +97,18 @@ def test_in_sync_writes_nothing_and_reports_state() -> None:
     soon = Schedule(ENGINE, replace(STATE, next_tick_ms=NOW_MS + 2_000))
     plan = reconcile_schedule(META, SPEC, {}, ScheduleObserved(target=TARGET, stored=soon), NOW)
     assert 2.0 < plan.requeue_after < 2.5
-    again = reconcile_schedule(META, SPEC, plan.status, ScheduleObserved(target=TARGET,
-                               stored=soon), NOW)  # fmt: skip
+    again = reconcile_schedule(
+        META, SPEC, plan.status, ScheduleObserved(target=TARGET, stored=soon), NOW
+    )
     assert status_patch(plan.status, again.status) == {}
 
 
 def test_spec_change_and_suspend_are_written() -> None:
     stored = Schedule(ENGINE, STATE)
     suspended = {**SPEC, "suspend": True}
-    plan = reconcile_schedule(META, suspended, {}, ScheduleObserved(target=TARGET, stored=stored),
-                              NOW)  # fmt: skip
+    plan = reconcile_schedule(
+        META, suspended, {}, ScheduleObserved(target=TARGET, stored=stored), NOW
+    )
     assert plan.upsert is not None and plan.upsert.suspend is True
     assert cond(plan.status, "Ready")["reason"] == "Suspended"
     assert [e.reason for e in plan.events] == ["ScheduleApplied", "Suspended"]
@@ -106,10 +119,11 @@ def test_spec_change_and_suspend_are_written() -> None:
 
 
 def test_invalid_specs_the_schema_lets_through() -> None:
-    for patch, field in (({"timeZone": "Mars/Olympus"}, "spec.timeZone"),
-                         ({"cron": "0 0 30 2 *"}, "spec.cron")):  # fmt: skip
-        plan = reconcile_schedule(META, {**SPEC, **patch}, {}, ScheduleObserved(target=TARGET),
-                                  NOW)  # fmt: skip
+    for patch, field in (
+        ({"timeZone": "Mars/Olympus"}, "spec.timeZone"),
+        ({"cron": "0 0 30 2 *"}, "spec.cron"),
+    ):
+        plan = reconcile_schedule(META, {**SPEC, **patch}, {}, ScheduleObserved(target=TARGET), NOW)
         ready = cond(plan.status, "Ready")
         assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
         assert ready["message"].startswith(field), ready["message"]
