@@ -23,8 +23,11 @@ from queue_operator.main import Operator, OperatorConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m queue_operator", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m queue_operator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     scope = p.add_mutually_exclusive_group()
     scope.add_argument(
         "-n",
@@ -68,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds between JobQueue status refreshes",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log each handler run")
-    return p.parse_args(argv)  # fmt: skip
+    return p.parse_args(argv)
 
 
 def default_priority() -> int:

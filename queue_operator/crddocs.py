@@ -11,10 +11,16 @@ from queue_operator.models import KINDS
 from queue_operator.schema import JSON
 
 _LIMITS = (
-    ("minimum", "min"), ("maximum", "max"), ("minLength", "min length"),
-    ("maxLength", "max length"), ("minItems", "min items"), ("maxItems", "max items"),
-    ("maxProperties", "max entries"), ("pattern", "pattern"), ("enum", "one of"),
-)  # fmt: skip
+    ("minimum", "min"),
+    ("maximum", "max"),
+    ("minLength", "min length"),
+    ("maxLength", "max length"),
+    ("minItems", "min items"),
+    ("maxItems", "max items"),
+    ("maxProperties", "max entries"),
+    ("pattern", "pattern"),
+    ("enum", "one of"),
+)
 
 
 def render_docs() -> str:

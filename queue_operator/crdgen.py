@@ -134,9 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m queue_operator.crdgen", description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "crds", help="CRD directory")
     parser.add_argument(
-        "--docs", type=Path, nargs="?", const=ROOT / "docs" / "crds.md", default=None,
+        "--docs",
+        type=Path,
+        nargs="?",
+        const=ROOT / "docs" / "crds.md",
+        default=None,
         help="also write the field reference (default docs/crds.md)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, text in render().items():

@@ -27,6 +27,20 @@ _api: client.ApiClient | None = None
 class KubeError(Exception):
     """A Kubernetes call failed for a reason other than "not found"."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        #: The HTTP status of the API's answer (None: the call failed before one came).
+        self.status = status
+
+
+class ConflictError(KubeError):
+    """The API answered 409 Conflict: the object exists already, or changed meanwhile."""
+
+
+def _error(exc: ApiException) -> KubeError:
+    kind = ConflictError if exc.status == 409 else KubeError
+    return kind(f"{exc.status} {exc.reason}: {_message(exc)}", exc.status)
+
 
 def api_client() -> client.ApiClient:
     """One shared client, configured in-cluster or from the kubeconfig (KUBECONFIG)."""
@@ -58,7 +72,7 @@ async def _run(fn: Any, *args: Any, **kwargs: Any) -> JSON | None:
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise KubeError(f"{exc.status} {exc.reason}: {_message(exc)}") from None
+            raise _error(exc) from None
         data: JSON = json.loads(response.data or b"{}")
         return data
 
@@ -72,15 +86,13 @@ def _message(exc: ApiException) -> str:
         return ""
 
 
-async def read_secret_value(namespace: str, name: str, key: str) -> str | bool | None:
-    """The decoded value; None when the Secret is missing, False when the key is."""
+async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
+    """The Secret's data, decoded from base64; None when there is no such Secret."""
     secret = await _run(client.CoreV1Api(api_client()).read_namespaced_secret, name, namespace)
     if secret is None:
         return None
-    raw = (secret.get("data") or {}).get(key)
-    if raw is None:
-        return False
-    return base64.b64decode(raw).decode()
+    data = secret.get("data") or {}
+    return {key: base64.b64decode(raw) for key, raw in data.items() if isinstance(raw, str)}
 
 
 async def get_custom(plural: str, namespace: str, name: str) -> JSON | None:
@@ -99,9 +111,7 @@ async def create_deployment(body: JSON) -> JSON:
     namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     try:
         created = await _run(api.create_namespaced_deployment, namespace, body)
-    except KubeError as exc:
-        if not str(exc).startswith("409"):
-            raise
+    except ConflictError:
         created = await get_deployment(namespace, name)
     if created is None:
         raise KubeError(f"Deployment {namespace}/{name} vanished while being created")
@@ -112,9 +122,12 @@ async def patch_deployment(namespace: str, name: str, patch: JSON) -> JSON | Non
     """A JSON merge patch (lists such as containers are replaced whole: the operator owns them)."""
     api = client.AppsV1Api(api_client())
     return await _run(
-        api.patch_namespaced_deployment, name, namespace, patch,
+        api.patch_namespaced_deployment,
+        name,
+        namespace,
+        patch,
         _content_type="application/merge-patch+json",
-    )  # fmt: skip
+    )
 
 
 def post_event(body: Any, type_: str, reason: str, message: str) -> None:

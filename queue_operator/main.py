@@ -18,11 +18,12 @@ import kopf
 from queue_operator import kube, observe
 from queue_operator.constants import GROUP, VERSION
 from queue_operator.metrics import OperatorMetrics
-from queue_operator.reconcile.common import JSON, Event, Meta, status_patch
+from queue_operator.models import JobQueueSpec, ScheduleSpec, WorkerPoolSpec
+from queue_operator.problems import Problem
+from queue_operator.reconcile.common import JSON, Event, Meta, parse_spec, status_patch
 from queue_operator.reconcile.jobqueue import (
     QueueObserved,
     RedisHealth,
-    Target,
     reconcile_jobqueue,
     target_of,
 )
@@ -30,8 +31,9 @@ from queue_operator.reconcile.schedule import (
     SchedulePlan,
     engine_name,
     reconcile_schedule,
+    rejection,
 )
-from queue_operator.reconcile.workerpool import PoolPlan, reconcile_workerpool
+from queue_operator.reconcile.workerpool import PoolObserved, PoolPlan, reconcile_workerpool
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError, ScheduleRejectedError
 from queue_operator.schedulers import SchedulerPool
 
@@ -87,6 +89,10 @@ def _meta(body: kopf.Body) -> Meta:
     return Meta(m["name"], m["namespace"], m["uid"], m.get("generation"))
 
 
+def _spec(body: kopf.Body) -> JSON:
+    return dict(body.get("spec") or {})
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -100,11 +106,9 @@ def _write(body: kopf.Body, patch: kopf.Patch, status: JSON, events: list[Event]
 
 
 async def jobqueue_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
-    meta, spec = _meta(body), dict(body.get("spec") or {})
+    meta, spec = _meta(body), parse_spec(JobQueueSpec, _spec(body))
     old = dict(body.get("status") or {})
-    observed, url = await observe.observe_jobqueue(
-        op.admin, meta.namespace, meta.name, meta.uid, spec
-    )
+    observed, url = await observe.observe_jobqueue(op.admin, meta, target_of(meta.name, spec))
     plan = reconcile_jobqueue(meta, spec, old, observed, _now(), op.config.status_interval)
     if plan.config_changes and url and plan.target:
         try:
@@ -121,21 +125,21 @@ async def jobqueue_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> Non
 
 
 async def jobqueue_delete(op: Operator, body: kopf.Body, logger: Any) -> None:
-    meta, spec = _meta(body), dict(body.get("spec") or {})
+    meta, spec = _meta(body), parse_spec(JobQueueSpec, _spec(body))
     op.forget(meta.uid)
     target = target_of(meta.name, spec)
-    if not isinstance(target, Target):
+    if isinstance(spec, Problem) or isinstance(target, Problem):
         return
     op.metrics.forget_queue(target.queue_name)
     url = await observe.redis_url(meta.namespace, target)
-    if isinstance(url, tuple):
-        logger.warning(f"Leaving Redis untouched: {url[0]}")
+    if isinstance(url, Problem):
+        logger.warning(f"Leaving Redis untouched: {url.message}")
         return
     try:
         holder = await op.admin.claim(url, target.queue_name, observe.owner_id(*_ids(meta)))
         if holder != observe.owner_id(*_ids(meta)):
             return  # another JobQueue manages this queue: never purge its jobs
-        if spec.get("deletionPolicy") == "Delete":
+        if spec.deletion_policy == "Delete":
             await op.admin.delete_queue(url, target.queue_name)
             logger.info(f"Purged queue {target.queue_name!r} (deletionPolicy Delete)")
         await op.admin.release(url, target.queue_name, holder)
@@ -148,10 +152,12 @@ def _ids(meta: Meta) -> tuple[str, str, str]:
 
 
 async def workerpool_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
-    meta, spec = _meta(body), dict(body.get("spec") or {})
+    meta, spec = _meta(body), parse_spec(WorkerPoolSpec, _spec(body))
     old = dict(body.get("status") or {})
-    poll = int(((spec.get("autoscaling") or {}).get("pollSeconds")) or 15)
-    observed = await observe.observe_pool(op.admin, meta.namespace, meta.name, spec, poll * 1000)
+    if isinstance(spec, Problem):
+        observed = PoolObserved({}, None)  # nothing to look at: the plan reports the spec
+    else:
+        observed = await observe.observe_pool(op.admin, meta.namespace, meta.name, spec)
     plan = reconcile_workerpool(meta, spec, old, observed, _now())
     await _apply_deployment(meta, plan)
     desired = plan.status.get("desiredReplicas")
@@ -177,10 +183,17 @@ async def _apply_deployment(meta: Meta, plan: PoolPlan) -> None:
     )
 
 
+def _queue_of(raw_spec: JSON) -> str | None:
+    # From the raw spec, so an invalid Schedule is still found (and removed) in its Redis.
+    queue = raw_spec.get("queue")
+    return queue if isinstance(queue, str) and queue else None
+
+
 async def schedule_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> None:
-    meta, spec = _meta(body), dict(body.get("spec") or {})
+    meta, raw = _meta(body), _spec(body)
+    spec = parse_spec(ScheduleSpec, raw)
     old, name = dict(body.get("status") or {}), engine_name(meta)
-    observed, url = await observe.observe_schedule(op.admin, meta.namespace, name, spec)
+    observed, url = await observe.observe_schedule(op.admin, meta.namespace, name, _queue_of(raw))
     plan = reconcile_schedule(meta, spec, old, observed, _now(), op.config.status_interval)
     events = list(plan.events)
     if plan.upsert is not None and url:
@@ -189,7 +202,7 @@ async def schedule_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> Non
         except RedisAdminError as exc:
             observed = replace(observed, redis_error=str(exc))
         except ScheduleRejectedError as exc:
-            observed = replace(observed, rejected=str(exc))
+            observed = replace(observed, rejected=rejection(str(exc), exc.field))
         # Plan again from what Redis now holds; keep the first plan's events (ScheduleApplied).
         plan = reconcile_schedule(meta, spec, old, observed, _now(), op.config.status_interval)
         events += [e for e in plan.events if e not in events]
@@ -225,9 +238,9 @@ async def _unschedule(op: Operator, url: str, name: str) -> bool:
 
 
 async def schedule_delete(op: Operator, body: kopf.Body, logger: Any) -> None:
-    meta, spec = _meta(body), dict(body.get("spec") or {})
+    meta, queue = _meta(body), _queue_of(_spec(body))
     op.forget(meta.uid)
-    url = op.schedulers.url_of(meta.uid) or await observe.schedule_redis_url(meta.namespace, spec)
+    url = op.schedulers.url_of(meta.uid) or await observe.schedule_redis_url(meta.namespace, queue)
     if url is None:
         logger.warning("No Redis found for this Schedule; nothing to remove")
     else:
@@ -266,8 +279,9 @@ def register(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await jobqueue_pass(op, body, patch)
 
-    @kopf.on.delete(GROUP, VERSION, "jobqueues", id="jobqueue-delete", registry=registry,
-                    retries=10)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "jobqueues", id="jobqueue-delete", registry=registry, retries=10
+    )
     async def on_jobqueue_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
         await jobqueue_delete(op, body, logger)
 
@@ -276,8 +290,9 @@ def register(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await workerpool_pass(op, body, patch)
 
-    @kopf.on.delete(GROUP, VERSION, "workerpools", id="workerpool-delete", registry=registry,
-                    optional=True)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "workerpools", id="workerpool-delete", registry=registry, optional=True
+    )
     def on_workerpool_delete(body: kopf.Body, **_: Any) -> None:
         # The Deployment goes with its ownerReference; only the operator's memory is left.
         op.forget(body["metadata"]["uid"])
@@ -295,8 +310,14 @@ def register_schedules(op: Operator) -> None:
         if op.is_due(body["metadata"]["uid"], body["metadata"].get("generation")):
             await schedule_pass(op, body, patch)
 
-    @kopf.daemon(GROUP, VERSION, "schedules", id="schedule-scheduler", registry=registry,
-                 cancellation_timeout=10)  # fmt: skip
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        "schedules",
+        id="schedule-scheduler",
+        registry=registry,
+        cancellation_timeout=10,
+    )
     async def schedule_daemon(meta: kopf.Meta, stopped: kopf.DaemonStopped, **_: Any) -> None:
         # Runs while this replica serves the Schedule; kopf stops it when peering pauses us.
         uid = meta["uid"]
@@ -306,7 +327,8 @@ def register_schedules(op: Operator) -> None:
         finally:
             op.schedulers.detach(uid)
 
-    @kopf.on.delete(GROUP, VERSION, "schedules", id="schedule-delete", registry=registry,
-                    retries=10)  # fmt: skip
+    @kopf.on.delete(
+        GROUP, VERSION, "schedules", id="schedule-delete", registry=registry, retries=10
+    )
     async def on_schedule_delete(body: kopf.Body, logger: Any, **_: Any) -> None:
         await schedule_delete(op, body, logger)

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from queue_operator import kube
 from queue_operator.constants import DEFAULT_REDIS_KEY, DEFAULT_REDIS_SECRET
-from queue_operator.reconcile.common import JSON
-from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target, target_of
+from queue_operator.models.workerpool import Autoscaling, WorkerPoolSpec
+from queue_operator.problems import Problem
+from queue_operator.reconcile.common import Meta
+from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target, queue_target
 from queue_operator.reconcile.schedule import ScheduleObserved
 from queue_operator.reconcile.workerpool import PoolObserved
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError
 
 
-async def redis_url(namespace: str, target: Target) -> str | tuple[str]:
-    """The URL from the target's Secret, or (problem,) saying what to create."""
-    value = await kube.read_secret_value(namespace, target.secret_name, target.secret_key)
-    if value is None:
-        return (
+async def redis_url(namespace: str, target: Target) -> str | Problem:
+    """The URL from the target's Secret, or the problem saying what to create."""
+    data = await kube.read_secret(namespace, target.secret_name)
+    if data is None:
+        message = (
             f"Secret {target.secret_name} not found in namespace {namespace}: create it with "
-            f"key {target.secret_key} holding the Redis URL, or set spec.redis.secretRef",
+            f"key {target.secret_key} holding the Redis URL, or set spec.redis.secretRef"
         )
-    if value is False:
-        return (f"Secret {target.secret_name} has no key {target.secret_key!r}",)
-    return str(value)
+        return Problem("RedisSecretMissing", message)
+    value = data.get(target.secret_key)
+    if value is None:
+        message = f"Secret {target.secret_name} has no key {target.secret_key!r}"
+        return Problem("RedisSecretMissing", message)
+    return value.decode()
 
 
 def owner_id(namespace: str, name: str, uid: str) -> str:
@@ -41,19 +46,18 @@ async def _claim_holder(admin: RedisAdmin, url: str, queue: str, mine: str) -> s
 
 
 async def observe_jobqueue(
-    admin: RedisAdmin, namespace: str, name: str, uid: str, spec: JSON
+    admin: RedisAdmin, meta: Meta, target: Target | Problem
 ) -> tuple[QueueObserved, str | None]:
     """What Redis and Kubernetes say about one JobQueue, and its Redis URL when known."""
-    target = target_of(name, spec)
-    if isinstance(target, str):
-        return QueueObserved(), None
-    url = await redis_url(namespace, target)
-    if isinstance(url, tuple):
-        return QueueObserved(secret_problem=url[0]), None
+    if isinstance(target, Problem):
+        return QueueObserved(), None  # the plan reports the spec
+    url = await redis_url(meta.namespace, target)
+    if isinstance(url, Problem):
+        return QueueObserved(secret_problem=url), None
     health = await admin.health(url)
     if not health.reachable:
         return QueueObserved(redis=health), url
-    mine = owner_id(namespace, name, uid)
+    mine = owner_id(meta.namespace, meta.name, meta.uid)
     try:
         holder = await _claim_holder(admin, url, target.queue_name, mine)
         if holder != mine:
@@ -66,35 +70,35 @@ async def observe_jobqueue(
     return QueueObserved(redis=health, current_config=current, stats=stats), url
 
 
-async def pool_targets(namespace: str, spec: JSON) -> dict[str, Target | str]:
+async def pool_targets(namespace: str, spec: WorkerPoolSpec) -> dict[str, Target | Problem]:
     """Each listed JobQueue's target, or why it cannot be served."""
-    out: dict[str, Target | str] = {}
-    for entry in spec.get("queues") or []:
-        name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
-        if not name or name in out:
-            continue
+    out: dict[str, Target | Problem] = {}
+    for name in dict.fromkeys(q.name for q in spec.queues):
         jq = await kube.get_custom("jobqueues", namespace, name)
         if jq is None:
-            out[name] = (
-                f"not found in namespace {namespace}; create it or remove it from spec.queues"
-            )
+            message = f"not found in namespace {namespace}; create it or remove it from spec.queues"
+            out[name] = Problem("QueueNotReady", message, "spec.queues")
             continue
-        target = target_of(name, jq.get("spec") or {})
-        out[name] = target if isinstance(target, Target) else f"invalid: {target}"
+        target = queue_target(name, jq.get("spec") or {})
+        if isinstance(target, Problem):
+            target = Problem("QueueNotReady", f"invalid: {target.message}")
+        out[name] = target
     return out
 
 
 async def observe_pool(
-    admin: RedisAdmin, namespace: str, name: str, spec: JSON, horizon_ms: int
+    admin: RedisAdmin, namespace: str, name: str, spec: WorkerPoolSpec
 ) -> PoolObserved:
+    """The pool's JobQueues, their backlog within the next poll, and its Deployment."""
     queues = await pool_targets(namespace, spec)
     deployment = await kube.get_deployment(namespace, name)
     targets = [t for t in queues.values() if isinstance(t, Target)]
     if not targets or len(targets) != len(queues):
         return PoolObserved(queues, None, deployment=deployment)
     url = await redis_url(namespace, targets[0])
-    if isinstance(url, tuple):
-        return PoolObserved(queues, None, secret_problem=url[0], deployment=deployment)
+    if isinstance(url, Problem):
+        return PoolObserved(queues, None, secret_problem=url, deployment=deployment)
+    horizon_ms = (spec.autoscaling or Autoscaling()).poll_seconds * 1000
     try:
         total = 0
         for target in {t.queue_name: t for t in targets}.values():
@@ -104,34 +108,35 @@ async def observe_pool(
     return PoolObserved(queues, total, deployment=deployment)
 
 
-async def schedule_target(namespace: str, queue: str) -> Target | tuple[str, str]:
-    """The target of the Schedule's JobQueue, or (reason, message) why there is none."""
+async def schedule_target(namespace: str, queue: str) -> Target | Problem:
+    """The target of the Schedule's JobQueue, or why there is none."""
     jq = await kube.get_custom("jobqueues", namespace, queue)
     if jq is None or jq["metadata"].get("deletionTimestamp"):
         state = "is being deleted" if jq else "not found"
-        return "QueueNotFound", (
+        message = (
             f"JobQueue {queue} {state} in namespace {namespace}: nothing fires until it exists; "
             "create it or fix spec.queue."
         )
-    target = target_of(queue, jq.get("spec") or {})
-    if isinstance(target, str):
-        return "QueueNotReady", f"JobQueue {queue} has an invalid spec ({target}); fix it first."
+        return Problem("QueueNotFound", message, "spec.queue")
+    target = queue_target(queue, jq.get("spec") or {})
+    if isinstance(target, Problem):
+        message = f"JobQueue {queue} has an invalid spec ({target.message}); fix it first."
+        return Problem("QueueNotReady", message)
     return target
 
 
 async def observe_schedule(
-    admin: RedisAdmin, namespace: str, engine_name: str, spec: JSON
+    admin: RedisAdmin, namespace: str, engine_name: str, queue: str | None
 ) -> tuple[ScheduleObserved, str | None]:
     """What Kubernetes and Redis say about one Schedule, and its Redis URL when known."""
-    queue = spec.get("queue")
-    if not isinstance(queue, str) or not queue:
+    if queue is None:
         return ScheduleObserved(), None  # the plan reports the spec
     target = await schedule_target(namespace, queue)
-    if isinstance(target, tuple):
+    if isinstance(target, Problem):
         return ScheduleObserved(queue_problem=target), None
     url = await redis_url(namespace, target)
-    if isinstance(url, tuple):
-        return ScheduleObserved(target=target, secret_problem=url[0]), None
+    if isinstance(url, Problem):
+        return ScheduleObserved(target=target, secret_problem=url), None
     try:
         stored = await admin.get_schedule(url, engine_name)
     except RedisAdminError as exc:
@@ -139,12 +144,11 @@ async def observe_schedule(
     return ScheduleObserved(target=target, stored=stored), url
 
 
-async def schedule_redis_url(namespace: str, spec: JSON) -> str | None:
+async def schedule_redis_url(namespace: str, queue: str | None) -> str | None:
     """The Redis a Schedule's queue uses, else the namespace's default (for deletion)."""
-    queue = spec.get("queue")
-    target = await schedule_target(namespace, queue) if isinstance(queue, str) and queue else ()
-    if isinstance(target, tuple):
+    target = await schedule_target(namespace, queue) if queue is not None else None
+    if not isinstance(target, Target):
         # The JobQueue went first (a namespace or a whole file deleted): try the default.
         target = Target("", DEFAULT_REDIS_SECRET, DEFAULT_REDIS_KEY)
     url = await redis_url(namespace, target)
-    return None if isinstance(url, tuple) else url
+    return None if isinstance(url, Problem) else url

@@ -53,6 +53,11 @@ class RedisAdminError(Exception):
 class ScheduleRejectedError(Exception):
     """The engine refused a schedule's definition (e.g. a payload over the queue's limit)."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        #: The engine's name of the field at fault (InvalidArgumentError.field), if known.
+        self.field = field
+
 
 @dataclass(frozen=True)
 class Backlog:
@@ -183,7 +188,8 @@ class RedisAdmin:
         try:
             stored: Schedule = await self._call(self.client(url).add_schedule(spec))
         except QueueError as exc:
-            raise ScheduleRejectedError(str(exc)) from None
+            field = exc.field if isinstance(exc, InvalidArgumentError) else None
+            raise ScheduleRejectedError(str(exc), field) from None
         return stored
 
     async def remove_schedule(self, url: str, name: str) -> bool:

@@ -22,11 +22,12 @@ def parse_ms(text: str | int | float, field: str = "duration") -> int:
             parts = _PART.findall(s)
             if not parts or "".join(n + u for n, u in parts) != s:
                 raise InvalidArgumentError(
-                    f"{field}: {text!r} is not a duration; use e.g. 500ms, 30s, 5m, 1h, 2d"
+                    f"{field}: {text!r} is not a duration; use e.g. 500ms, 30s, 5m, 1h, 2d",
+                    field=field,
                 )
             value = sum(float(n) * _UNIT_MS[u] for n, u in parts)
     if value < 0:
-        raise InvalidArgumentError(f"{field}: must not be negative")
+        raise InvalidArgumentError(f"{field}: must not be negative", field=field)
     return round(value)
 
 

@@ -8,7 +8,16 @@ class QueueError(Exception):
 
 
 class InvalidArgumentError(QueueError, ValueError):
-    """An argument (a priority, a delay, a name, a setting) is out of range or malformed."""
+    """An argument (a priority, a delay, a name, a setting) is out of range or malformed.
+
+    ``field`` is the engine's name of the argument at fault (``priority``, ``rate_limit``,
+    ``queue``) when one is, so a caller can point at its own name for it (the operator
+    names the custom resource's field) without reading the message.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PayloadError(InvalidArgumentError):
@@ -59,7 +68,11 @@ def error_for(code: int, context: str) -> QueueError:
     if code == NOT_RETRYABLE:
         return InvalidStateError(f"{context}: only dead or cancelled jobs can be retried")
     if code == PAYLOAD_TOO_LARGE:
-        return PayloadTooLargeError(f"{context}: payload is over the queue's max_payload_bytes")
+        return PayloadTooLargeError(
+            f"{context}: payload is over the queue's max_payload_bytes", field="payload"
+        )
     if code == BAD_PRIORITY:
-        return InvalidArgumentError(f"{context}: priority must be an integer from 0 to 10")
+        return InvalidArgumentError(
+            f"{context}: priority must be an integer from 0 to 10", field="priority"
+        )
     return ConfigError(f"{context}: unexpected script return code {code}")

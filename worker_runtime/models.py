@@ -25,7 +25,9 @@ class Priority(IntEnum):
 def parse_priority(value: str | int) -> int:
     """A priority from a name (``high``) or an integer 0-10."""
     if isinstance(value, bool):
-        raise InvalidArgumentError("priority: must be a name or an integer from 0 to 10")
+        raise InvalidArgumentError(
+            "priority: must be a name or an integer from 0 to 10", field="priority"
+        )
     if isinstance(value, str):
         name = value.strip().upper()
         if name in Priority.__members__:
@@ -35,10 +37,13 @@ def parse_priority(value: str | int) -> int:
         except ValueError:
             names = ", ".join(p.name.lower() for p in Priority)
             raise InvalidArgumentError(
-                f"priority: {value!r} is neither a name ({names}) nor an integer 0-10"
+                f"priority: {value!r} is neither a name ({names}) nor an integer 0-10",
+                field="priority",
             ) from None
     if not isinstance(value, int) or not 0 <= value <= 10:
-        raise InvalidArgumentError(f"priority: {value!r} is out of range; use 0 (first) to 10")
+        raise InvalidArgumentError(
+            f"priority: {value!r} is out of range; use 0 (first) to 10", field="priority"
+        )
     return int(value)
 
 

@@ -60,6 +60,8 @@ class SecretKeyRef(CRModel):
 
     name: str = Field(description="Secret name.", max_length=253, pattern=K8S_NAME)
     key: str = Field(
-        "url", description="Key holding the Redis URL (with credentials).", max_length=253,
+        "url",
+        description="Key holding the Redis URL (with credentials).",
+        max_length=253,
         pattern=r"^[-._a-zA-Z0-9]+$",
-    )  # fmt: skip
+    )

@@ -36,8 +36,11 @@ class ScheduleSpec(CRModel):
         max_length=253,
         pattern=K8S_NAME,
     )
-    job_name: str = Field(description="Handler name of the job, e.g. maintenance:cleanup.",
-                          max_length=200, pattern=r"^[A-Za-z0-9._:/-]+$")  # fmt: skip
+    job_name: str = Field(
+        description="Handler name of the job, e.g. maintenance:cleanup.",
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:/-]+$",
+    )
     payload: dict[str, Any] | None = Field(
         None,
         description="JSON object passed to the handler.",

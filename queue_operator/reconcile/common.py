@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar
 import pydantic
 
 from queue_operator.conditions import Cond, get_condition, set_conditions
+from queue_operator.problems import Problem
 
 JSON = dict[str, Any]
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -33,15 +34,18 @@ class Event:
     message: str
 
 
-def parse_spec(model: type[M], raw: JSON) -> M | str:
-    """The validated spec, or a message naming the first offending field."""
+def parse_spec(model: type[M], raw: JSON) -> M | Problem:
+    """The validated spec, or an InvalidSpec problem naming the first offending field.
+
+    The glue parses a spec once at the top of a pass and hands the result down.
+    """
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         field = f"spec.{where}" if where else "spec"
-        return f"{field}: {first['msg']}"
+        return Problem("InvalidSpec", f"{field}: {first['msg']}", field)
 
 
 def rfc3339(moment: datetime) -> str:

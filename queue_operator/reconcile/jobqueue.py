@@ -9,6 +9,7 @@ from typing import Any
 from queue_operator import conditions as c
 from queue_operator.constants import DEFAULT_REDIS_KEY, DEFAULT_REDIS_SECRET
 from queue_operator.models.jobqueue import JobQueueSpec
+from queue_operator.problems import Problem
 from queue_operator.reconcile.common import (
     JSON,
     Event,
@@ -48,7 +49,7 @@ class RedisHealth:
 class QueueObserved:
     """Everything the glue read before planning."""
 
-    secret_problem: str | None = None
+    secret_problem: Problem | None = None
     redis: RedisHealth | None = None
     current_config: JSON | None = None
     stats: Any = None  # worker_runtime.models.QueueStats
@@ -64,21 +65,27 @@ class QueuePlan:
     requeue_after: float = 5.0
 
 
-def target_of(name: str, raw_spec: JSON) -> Target | str:
-    """The queue name and Secret of a JobQueue, or why the spec cannot be honoured."""
-    spec = parse_spec(JobQueueSpec, raw_spec)
-    if isinstance(spec, str):
+def target_of(name: str, spec: JobQueueSpec | Problem) -> Target | Problem:
+    """The queue name and Secret of a JobQueue, or why the spec cannot be honoured
+    (a spec that did not parse is its own problem)."""
+    if isinstance(spec, Problem):
         return spec
     queue = spec.queue_name or name
     if len(queue) > MAX_QUEUE_NAME:
-        return (
+        message = (
             f"metadata.name: {len(queue)} characters is too long for an engine queue name "
             f"(at most {MAX_QUEUE_NAME}); set spec.queueName"
         )
+        return Problem("InvalidSpec", message, "metadata.name")
     ref = spec.redis.secret_ref if spec.redis else None
     if ref is None:
         return Target(queue, DEFAULT_REDIS_SECRET, DEFAULT_REDIS_KEY)
     return Target(queue, ref.name, ref.key)
+
+
+def queue_target(name: str, raw_spec: JSON) -> Target | Problem:
+    """The target of another JobQueue (a pool's or a Schedule's), from its stored spec."""
+    return target_of(name, parse_spec(JobQueueSpec, raw_spec))
 
 
 def config_changes(desired: JSON, current: JSON | None) -> JSON:
@@ -88,22 +95,25 @@ def config_changes(desired: JSON, current: JSON | None) -> JSON:
 
 
 def reconcile_jobqueue(
-    meta: Meta, raw_spec: JSON, old_status: JSON, observed: QueueObserved, now: datetime,
+    meta: Meta,
+    spec: JobQueueSpec | Problem,
+    old_status: JSON,
+    observed: QueueObserved,
+    now: datetime,
     interval: float = 5.0,
-) -> QueuePlan:  # fmt: skip
-    """The plan for one JobQueue given what was observed."""
-    target = target_of(meta.name, raw_spec)
-    if isinstance(target, str):
-        return _failed(
-            None, old_status, meta, now, "InvalidSpec", f"{target}. Fix the spec.", interval
-        )
-    spec = JobQueueSpec.model_validate(raw_spec)
+) -> QueuePlan:
+    """The plan for one JobQueue given its parsed spec and what was observed."""
+    if isinstance(spec, Problem):
+        return _invalid(spec, old_status, meta, now, interval)
+    target = target_of(meta.name, spec)
+    if isinstance(target, Problem):
+        return _invalid(target, old_status, meta, now, interval)
     base = {"queueName": target.queue_name}
     if observed.secret_problem is not None:
+        problem = observed.secret_problem
         return _failed(
-            target, old_status, meta, now, "RedisSecretMissing", observed.secret_problem,
-            interval, base,
-        )  # fmt: skip
+            target, old_status, meta, now, problem.reason, problem.message, interval, base
+        )
     health = observed.redis
     if health is None or not health.reachable:
         why = (health.error if health else None) or "no answer"
@@ -122,9 +132,15 @@ def reconcile_jobqueue(
 
 
 def _applied(
-    meta: Meta, spec: JobQueueSpec, target: Target, old_status: JSON, observed: QueueObserved,
-    health: RedisHealth, now: datetime, interval: float,
-) -> QueuePlan:  # fmt: skip
+    meta: Meta,
+    spec: JobQueueSpec,
+    target: Target,
+    old_status: JSON,
+    observed: QueueObserved,
+    health: RedisHealth,
+    now: datetime,
+    interval: float,
+) -> QueuePlan:
     changes = config_changes(spec.engine_config(), observed.current_config)
     events: list[Event] = []
     if changes:
@@ -146,10 +162,12 @@ def safety_condition(health: RedisHealth) -> c.Cond:
     """Degraded when Redis could lose jobs: AOF off, or an eviction policy other than noeviction."""
     if health.config_denied is not None:
         return c.Cond(
-            "Degraded", "Unknown", "SafetyUnchecked",
+            "Degraded",
+            "Unknown",
+            "SafetyUnchecked",
             f"Could not read Redis settings ({health.config_denied}): CONFIG is not permitted for "
             "this user. Make sure appendonly is yes and maxmemory-policy is noeviction.",
-        )  # fmt: skip
+        )
     problems = []
     if health.aof is False:
         problems.append(("UnsafePersistence", "appendonly is off, so a restart loses jobs"))
@@ -188,11 +206,24 @@ def depth_fields(stats: Any, now: datetime) -> JSON:
 
 
 def _failed(
-    target: Target | None, old_status: JSON, meta: Meta, now: datetime, reason: str,
-    message: str, interval: float, fields: JSON | None = None,
-) -> QueuePlan:  # fmt: skip
+    target: Target | None,
+    old_status: JSON,
+    meta: Meta,
+    now: datetime,
+    reason: str,
+    message: str,
+    interval: float,
+    fields: JSON | None = None,
+) -> QueuePlan:
     # observedGeneration stays where it was: it is written only after a successful reconcile.
     conds = [c.not_ready(reason, message), c.degraded(reason, message)]
     events = [Event("Warning", reason, message)] if transitioned(old_status, conds[0]) else []
     status = with_conditions(old_status, dict(fields or {}), conds, now, meta.generation)
     return QueuePlan(target, {}, status, events, interval)
+
+
+def _invalid(
+    problem: Problem, old_status: JSON, meta: Meta, now: datetime, interval: float
+) -> QueuePlan:
+    message = f"{problem.message}. Fix the spec."
+    return _failed(None, old_status, meta, now, problem.reason, message, interval)

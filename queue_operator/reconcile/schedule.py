@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from queue_operator import conditions as c
 from queue_operator.models.schedule import ScheduleSpec
+from queue_operator.problems import Problem, engine_problem
 from queue_operator.reconcile.common import (
     JSON,
     Event,
     Meta,
-    parse_spec,
     rfc3339,
     transitioned,
     with_conditions,
@@ -22,14 +22,14 @@ from worker_runtime.cron.schedules import SCHEDULE_NAME, Schedule, prepare_sched
 from worker_runtime.cron.schedules import ScheduleSpec as EngineSpec
 from worker_runtime.errors import InvalidArgumentError
 
-#: Engine error prefixes -> the Schedule field they are about.
-_FIELDS = (
-    ("cron:", "spec.cron"),
-    ("time zone:", "spec.timeZone"),
-    ("schedule name:", "metadata.name"),
-    ("payload", "spec.payload"),
-    ("name:", "spec.jobName"),
-)
+#: The engine's field names (InvalidArgumentError.field) -> the Schedule's.
+CR_FIELDS = {
+    "cron": "spec.cron",
+    "timezone": "spec.timeZone",
+    "schedule_name": "metadata.name",
+    "payload": "spec.payload",
+    "job_name": "spec.jobName",
+}
 #: Quickest status refresh after a tick (seconds), so per-second crons cost one write a second.
 MIN_REFRESH = 1.0
 
@@ -38,15 +38,15 @@ MIN_REFRESH = 1.0
 class ScheduleObserved:
     """Everything the glue read before planning."""
 
-    #: (reason, message) when spec.queue names no usable JobQueue.
-    queue_problem: tuple[str, str] | None = None
+    #: Why spec.queue names no usable JobQueue, if it does not.
+    queue_problem: Problem | None = None
     target: Target | None = None
-    secret_problem: str | None = None
+    secret_problem: Problem | None = None
     redis_error: str | None = None
     #: The engine schedule as stored in Redis (None: not there yet).
     stored: Schedule | None = None
     #: Why Redis refused the definition (e.g. a payload over the queue's limit).
-    rejected: str | None = None
+    rejected: Problem | None = None
 
 
 @dataclass
@@ -65,62 +65,75 @@ def engine_name(meta: Meta) -> str:
     return f"{meta.namespace}/{meta.name}"
 
 
-def engine_spec(meta: Meta, spec: ScheduleSpec, queue_name: str) -> EngineSpec | str:
-    """The normalised engine schedule, or a message naming the field Redis would refuse."""
+def engine_spec(meta: Meta, spec: ScheduleSpec, queue_name: str) -> EngineSpec | Problem:
+    """The normalised engine schedule, or the problem with the field Redis would refuse."""
     name = engine_name(meta)
     if not SCHEDULE_NAME.match(name):
-        return (
+        message = (
             f"metadata.name: {name!r} is {len(name)} characters with the namespace; the engine "
             "allows at most 100. Use a shorter name"
         )
+        return Problem("InvalidSpec", message, "metadata.name")
     wanted = EngineSpec(
-        name, spec.cron, queue_name, spec.job_name, spec.payload, spec.time_zone, spec.priority,
-        spec.suspend, spec.concurrency_policy, spec.starting_deadline_seconds,
-    )  # fmt: skip
+        name,
+        spec.cron,
+        queue_name,
+        spec.job_name,
+        spec.payload,
+        spec.time_zone,
+        spec.priority,
+        spec.suspend,
+        spec.concurrency_policy,
+        spec.starting_deadline_seconds,
+    )
     try:
         return prepare_schedule(wanted).spec
     except InvalidArgumentError as exc:
-        return _field_message(str(exc))
+        return engine_problem(exc, CR_FIELDS)
 
 
-def _field_message(text: str) -> str:
-    for prefix, where in _FIELDS:
-        if text.startswith(prefix):
-            return f"{where}: {text.removeprefix(prefix).strip()}"
-    return text
-
-
-def check_timing(spec: ScheduleSpec) -> str | None:
+def check_timing(spec: ScheduleSpec) -> Problem | None:
     """What the schema cannot catch: a cron that never fires, an unknown time zone."""
     try:
         cron.check_cron(spec.cron)
         cron.check_timezone(spec.time_zone)
     except InvalidArgumentError as exc:
-        return _field_message(str(exc))
+        return engine_problem(exc, CR_FIELDS)
     return None
 
 
+def rejection(message: str, engine_field: str | None) -> Problem:
+    """Redis refused the definition (a payload over the queue's limit): its words, our field."""
+    return Problem("InvalidSpec", message, CR_FIELDS.get(engine_field or ""))
+
+
 def reconcile_schedule(
-    meta: Meta, raw_spec: JSON, old_status: JSON, observed: ScheduleObserved, now: datetime,
+    meta: Meta,
+    spec: ScheduleSpec | Problem,
+    old_status: JSON,
+    observed: ScheduleObserved,
+    now: datetime,
     interval: float = 5.0,
-) -> SchedulePlan:  # fmt: skip
-    """The plan for one Schedule given what was observed."""
-    spec = parse_spec(ScheduleSpec, raw_spec)
-    problem = spec if isinstance(spec, str) else check_timing(spec)
-    if isinstance(spec, str) or problem is not None:
-        return _failed(old_status, meta, now, "InvalidSpec", f"{problem}. Fix the spec.",
-                       interval, unschedule=True)  # fmt: skip
+) -> SchedulePlan:
+    """The plan for one Schedule given its parsed spec and what was observed."""
+    if isinstance(spec, Problem):
+        return _invalid(spec, old_status, meta, now, interval)
+    timing = check_timing(spec)
+    if timing is not None:
+        return _invalid(timing, old_status, meta, now, interval)
     if observed.queue_problem is not None:
-        reason, message = observed.queue_problem
-        return _failed(old_status, meta, now, reason, message, interval, unschedule=True)
+        problem = observed.queue_problem
+        return _failed(
+            old_status, meta, now, problem.reason, problem.message, interval, unschedule=True
+        )
     target = observed.target
     if target is None:
-        return _failed(old_status, meta, now, "QueueNotFound", f"spec.queue {spec.queue!r}: "
-                       "no JobQueue resolved; retrying.", interval)  # fmt: skip
+        message = f"spec.queue {spec.queue!r}: no JobQueue resolved; retrying."
+        return _failed(old_status, meta, now, "QueueNotFound", message, interval)
     base = {"queueName": target.queue_name}
     if observed.secret_problem is not None:
-        return _failed(old_status, meta, now, "RedisSecretMissing", observed.secret_problem,
-                       interval, base)  # fmt: skip
+        problem = observed.secret_problem
+        return _failed(old_status, meta, now, problem.reason, problem.message, interval, base)
     if observed.redis_error is not None:
         message = (
             f"Cannot reach the Redis of JobQueue {spec.queue} (Secret {target.secret_name}, key "
@@ -128,29 +141,54 @@ def reconcile_schedule(
         )
         return _failed(old_status, meta, now, "RedisUnreachable", message, interval, base)
     desired = engine_spec(meta, spec, target.queue_name)
-    if isinstance(desired, str) or observed.rejected is not None:
-        why = desired if isinstance(desired, str) else observed.rejected
-        return _failed(old_status, meta, now, "InvalidSpec", f"{why}. Fix the spec.", interval,
-                       base, unschedule=True)  # fmt: skip
+    if isinstance(desired, Problem):
+        return _invalid(desired, old_status, meta, now, interval, base)
+    if observed.rejected is not None:
+        return _invalid(observed.rejected, old_status, meta, now, interval, base)
     return _scheduled(meta, desired, target, old_status, observed.stored, now, interval)
 
 
+def _invalid(
+    problem: Problem,
+    old_status: JSON,
+    meta: Meta,
+    now: datetime,
+    interval: float,
+    fields: JSON | None = None,
+) -> SchedulePlan:
+    # An invalid Schedule must not fire any more: it leaves Redis until it is fixed.
+    message = f"{problem.message}. Fix the spec."
+    return _failed(
+        old_status, meta, now, problem.reason, message, interval, fields, unschedule=True
+    )
+
+
 def _scheduled(
-    meta: Meta, desired: EngineSpec, target: Target, old_status: JSON, stored: Schedule | None,
-    now: datetime, interval: float,
-) -> SchedulePlan:  # fmt: skip
+    meta: Meta,
+    desired: EngineSpec,
+    target: Target,
+    old_status: JSON,
+    stored: Schedule | None,
+    now: datetime,
+    interval: float,
+) -> SchedulePlan:
     upsert = desired if stored is None or stored.spec != desired else None
     events: list[Event] = []
     if upsert is not None:
         verb = "Created" if stored is None else "Updated"
-        events.append(Event("Normal", "ScheduleApplied", f"{verb} engine schedule "
-                            f"{desired.name!r} firing {desired.cron!r} ({desired.timezone}) "
-                            f"into queue {desired.queue!r}"))  # fmt: skip
+        applied = (
+            f"{verb} engine schedule {desired.name!r} firing {desired.cron!r} "
+            f"({desired.timezone}) into queue {desired.queue!r}"
+        )
+        events.append(Event("Normal", "ScheduleApplied", applied))
     if desired.suspend:
         ready = c.ready("Suspended", "spec.suspend is true: ticks pass without running.")
     else:
-        ready = c.ready("Scheduled", f"Enqueues {desired.job_name} into queue "
-                        f"{desired.queue!r} on {desired.cron!r} ({desired.timezone}).")  # fmt: skip
+        firing = (
+            f"Enqueues {desired.job_name} into queue {desired.queue!r} on {desired.cron!r} "
+            f"({desired.timezone})."
+        )
+        ready = c.ready("Scheduled", firing)
     if ready.reason == "Suspended" and transitioned(old_status, ready):
         events.append(Event("Normal", "Suspended", ready.message))
     fields: JSON = {
@@ -192,9 +230,16 @@ def _refresh(stored: Schedule | None, now: datetime, interval: float) -> float:
 
 
 def _failed(
-    old_status: JSON, meta: Meta, now: datetime, reason: str, message: str, interval: float,
-    fields: JSON | None = None, *, unschedule: bool = False,
-) -> SchedulePlan:  # fmt: skip
+    old_status: JSON,
+    meta: Meta,
+    now: datetime,
+    reason: str,
+    message: str,
+    interval: float,
+    fields: JSON | None = None,
+    *,
+    unschedule: bool = False,
+) -> SchedulePlan:
     # observedGeneration stays where it was: it is written only after a successful reconcile.
     conds = [c.not_ready(reason, message), c.degraded(reason, message)]
     events = [Event("Warning", reason, message)] if transitioned(old_status, conds[0]) else []

@@ -17,11 +17,11 @@ from queue_operator.builders.deployment import (
     selector_string,
 )
 from queue_operator.models.workerpool import WorkerPoolSpec
+from queue_operator.problems import Problem
 from queue_operator.reconcile.common import (
     JSON,
     Event,
     Meta,
-    parse_spec,
     rfc3339,
     transitioned,
     with_conditions,
@@ -37,11 +37,11 @@ class PoolObserved:
     """What the glue read: the pool's JobQueues, their backlog and the Deployment."""
 
     #: JobQueue name -> its target, or why it cannot be used (missing, invalid).
-    queues: dict[str, Target | str]
+    queues: dict[str, Target | Problem]
     #: Total backlog of the pool's queues; None when Redis could not be read.
     backlog: int | None
     redis_error: str | None = None
-    secret_problem: str | None = None
+    secret_problem: Problem | None = None
     deployment: JSON | None = None
 
 
@@ -62,37 +62,48 @@ def engine_queues(spec: WorkerPoolSpec, targets: dict[str, Target]) -> str:
     return ",".join(f"{n}:{q.weight}" for n, q in zip(names, spec.queues, strict=True))
 
 
-def check_spec(spec: WorkerPoolSpec, queues: dict[str, Target | str]) -> str | None:
+def check_spec(spec: WorkerPoolSpec, queues: dict[str, Target | Problem]) -> Problem | None:
     """What the schema cannot reject but the operator cannot honour, if anything."""
     weighted = [q.weight is not None for q in spec.queues]
     if any(weighted) and not all(weighted):
-        return "spec.queues: give every queue a weight, or none (strict order)"
+        return _invalid("spec.queues", "give every queue a weight, or none (strict order)")
     names = [q.name for q in spec.queues]
     if len(set(names)) != len(names):
-        return "spec.queues: a JobQueue is listed twice"
+        return _invalid("spec.queues", "a JobQueue is listed twice")
     reserved = sorted({str(e.get("name")) for e in spec.env or []} & set(RESERVED_ENV))
     if reserved:
-        return f"spec.env: {', '.join(str(r) for r in reserved)} is set by the operator"
+        return _invalid("spec.env", f"{', '.join(str(r) for r in reserved)} is set by the operator")
     targets = [t for t in queues.values() if isinstance(t, Target)]
     if len({(t.secret_name, t.secret_key) for t in targets}) > 1:
-        return "spec.queues: all queues of a pool must use the same Redis Secret"
+        return _invalid("spec.queues", "all queues of a pool must use the same Redis Secret")
     return None
 
 
+def _invalid(field: str, detail: str) -> Problem:
+    return Problem("InvalidSpec", f"{field}: {detail}", field)
+
+
 def reconcile_workerpool(
-    meta: Meta, raw_spec: JSON, old_status: JSON, observed: PoolObserved, now: datetime
+    meta: Meta,
+    spec: WorkerPoolSpec | Problem,
+    old_status: JSON,
+    observed: PoolObserved,
+    now: datetime,
 ) -> PoolPlan:
-    spec = parse_spec(WorkerPoolSpec, raw_spec)
-    problem = spec if isinstance(spec, str) else check_spec(spec, observed.queues)
-    if problem is not None or isinstance(spec, str):
-        return _blocked(meta, old_status, now, "InvalidSpec", f"{problem}. Fix the spec.")
-    missing = {n: t for n, t in observed.queues.items() if not isinstance(t, Target)}
+    """The plan for one WorkerPool given its parsed spec and what was observed."""
+    if isinstance(spec, Problem):
+        return _blocked(meta, old_status, now, spec.reason, f"{spec.message}. Fix the spec.")
+    problem = check_spec(spec, observed.queues)
+    if problem is not None:
+        return _blocked(meta, old_status, now, problem.reason, f"{problem.message}. Fix the spec.")
+    missing = {n: t for n, t in observed.queues.items() if isinstance(t, Problem)}
     if missing:
         name, why = next(iter(missing.items()))
-        return _blocked(meta, old_status, now, "QueueNotReady", f"JobQueue {name}: {why}")
+        return _blocked(meta, old_status, now, why.reason, f"JobQueue {name}: {why.message}")
     targets = {n: t for n, t in observed.queues.items() if isinstance(t, Target)}
     if observed.secret_problem is not None:
-        return _blocked(meta, old_status, now, "RedisSecretMissing", observed.secret_problem)
+        secret = observed.secret_problem
+        return _blocked(meta, old_status, now, secret.reason, secret.message)
     if observed.deployment is not None and not owned_by(observed.deployment, meta.uid):
         message = (
             f"Deployment {meta.name} exists and is not owned by this WorkerPool; delete or "
@@ -103,9 +114,13 @@ def reconcile_workerpool(
 
 
 def _plan(
-    meta: Meta, spec: WorkerPoolSpec, targets: dict[str, Target], old_status: JSON,
-    observed: PoolObserved, now: datetime,
-) -> PoolPlan:  # fmt: skip
+    meta: Meta,
+    spec: WorkerPoolSpec,
+    targets: dict[str, Target],
+    old_status: JSON,
+    observed: PoolObserved,
+    now: datetime,
+) -> PoolPlan:
     queues = engine_queues(spec, targets)
     current = _current_replicas(observed.deployment)
     scaling = spec.autoscaling if spec.autoscaling and spec.autoscaling.enabled else None
@@ -130,10 +145,13 @@ def _plan(
         requeue = float(scaling.poll_seconds)
     else:
         policy = autoscaler.Policy(
-            scaling.min_replicas, scaling.max_replicas, scaling.target_backlog_per_replica,
-            scaling.scale_up_stabilization_seconds, scaling.scale_down_stabilization_seconds,
+            scaling.min_replicas,
+            scaling.max_replicas,
+            scaling.target_backlog_per_replica,
+            scaling.scale_up_stabilization_seconds,
+            scaling.scale_down_stabilization_seconds,
             spec.replicas or 0,
-        )  # fmt: skip
+        )
         decision = autoscaler.decide(policy, observed.backlog, current, history, now.timestamp())
         requeue = float(scaling.poll_seconds)
     secret = next(iter(targets.values()))
@@ -166,8 +184,10 @@ def _current_replicas(deployment: JSON | None) -> int | None:
 
 def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Event]:
     if current is None:
-        return [Event("Normal", "ConfigApplied", f"Created the worker Deployment with "
-                      f"{decision.replicas} replicas ({decision.reason})")]  # fmt: skip
+        message = (
+            f"Created the worker Deployment with {decision.replicas} replicas ({decision.reason})"
+        )
+        return [Event("Normal", "ConfigApplied", message)]
     if decision.replicas > current:
         return [Event("Normal", "ScaledUp", f"{current} -> {decision.replicas}: {decision.reason}")]
     if decision.replicas < current:
@@ -177,9 +197,14 @@ def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Ev
 
 
 def _status(
-    meta: Meta, old_status: JSON, observed: PoolObserved, decision: autoscaler.Decision,
-    queues: str, current: int | None, now: datetime,
-) -> JSON:  # fmt: skip
+    meta: Meta,
+    old_status: JSON,
+    observed: PoolObserved,
+    decision: autoscaler.Decision,
+    queues: str,
+    current: int | None,
+    now: datetime,
+) -> JSON:
     dep_status = (observed.deployment or {}).get("status") or {}
     ready_replicas = int(dep_status.get("readyReplicas") or 0)
     changed = current != decision.replicas

@@ -38,9 +38,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     old_path = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{venv_bin}{os.pathsep}{old_path}"
     c = Cluster(
-        state_dir=tmp_path_factory.mktemp("opcluster"), kubelet=True, bookmark_interval=0.5,
+        state_dir=tmp_path_factory.mktemp("opcluster"),
+        kubelet=True,
+        bookmark_interval=0.5,
         restart_backoff=(0.5, 2),
-    )  # fmt: skip
+    )
     c.start()
     try:
         kubectl = make_kubectl(c.kubeconfig, tmp_path_factory.mktemp("kc"), "default")

@@ -62,6 +62,5 @@ def test_printer_columns_and_subresources() -> None:
         assert name in columns
     wp = yaml.safe_load((CRDS / "workerpools.yaml").read_text())["spec"]["versions"][0]
     assert wp["subresources"]["scale"]["specReplicasPath"] == ".spec.replicas"
-    assert [c["name"] for c in wp["additionalPrinterColumns"]] == [
-        "Queues", "Desired", "Ready", "Backlog", "Age",
-    ]  # fmt: skip
+    columns = [c["name"] for c in wp["additionalPrinterColumns"]]
+    assert columns == ["Queues", "Desired", "Ready", "Backlog", "Age"]

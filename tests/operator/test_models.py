@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from queue_operator.models import JobQueueSpec, ScheduleSpec, WorkerPoolSpec
+from queue_operator.problems import Problem
 from queue_operator.reconcile.common import parse_spec
 from worker_runtime.models import QueueConfig
 
@@ -49,9 +50,10 @@ def test_camel_case_and_engine_mapping() -> None:
     ],
 )
 def test_invalid_jobqueue_names_the_field(raw: dict[str, object], field: str) -> None:
-    message = parse_spec(JobQueueSpec, raw)
-    assert isinstance(message, str)
-    assert message.startswith(field)
+    problem = parse_spec(JobQueueSpec, raw)
+    assert isinstance(problem, Problem)
+    assert (problem.reason, problem.field) == ("InvalidSpec", field)
+    assert problem.message.startswith(field)
 
 
 def test_workerpool_spec() -> None:

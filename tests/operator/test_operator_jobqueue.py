@@ -11,9 +11,14 @@ from worker_runtime.client import SyncClient
 
 
 def test_jobqueue_config_status_columns_and_generation(
-    operator_env: None, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str,
-    redis_url: str, r: redis.Redis,
-) -> None:  # fmt: skip
+    operator_env: None,
+    kube: Kube,
+    kubectl: KubectlFn,
+    namespace: str,
+    redis_secret: str,
+    redis_url: str,
+    r: redis.Redis,
+) -> None:
     with run_operator(namespace) as runner:
         kubectl("apply", "-f", "-", input=to_yaml(cr("JobQueue", "lucidia", {"maxAttempts": 5})))
         st = wait_for(
@@ -33,8 +38,10 @@ def test_jobqueue_config_status_columns_and_generation(
         with SyncClient(redis_url) as client:
             for i in range(3):
                 client.enqueue("lucidia", "noop", {"i": i})
-        wait_for(lambda: status(kube, namespace, "jobqueues", "lucidia").get("pending") == 3,
-                 what="pending count in status")  # fmt: skip
+        wait_for(
+            lambda: status(kube, namespace, "jobqueues", "lucidia").get("pending") == 3,
+            what="pending count in status",
+        )
         table = kubectl("get", "jobqueues").stdout
         log(table)
         header, row = table.splitlines()[:2]
@@ -43,8 +50,10 @@ def test_jobqueue_config_status_columns_and_generation(
         assert row.split()[:3] == ["lucidia", "lucidia", "3"]
 
         kubectl("patch", "jq", "lucidia", "--type=merge", "-p", '{"spec":{"maxAttempts":9}}')
-        wait_for(lambda: status(kube, namespace, "jobqueues", "lucidia").get("observedGeneration")
-                 == 2, what="observedGeneration 2")  # fmt: skip
+        wait_for(
+            lambda: status(kube, namespace, "jobqueues", "lucidia").get("observedGeneration") == 2,
+            what="observedGeneration 2",
+        )
         assert r.hget("brq:{lucidia}:config", "max_attempts") == "9"
         # Drift in Redis (someone ran `blackroad queue pause`) is corrected.
         r.hset("brq:{lucidia}:config", "paused", "1")

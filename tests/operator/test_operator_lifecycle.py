@@ -26,15 +26,24 @@ def _ready(kube: Kube, namespace: str, name: str) -> bool:
 
 
 def test_deletion_policies(
-    operator_env: None, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str,
-    redis_url: str, r: redis.Redis,
-) -> None:  # fmt: skip
-    docs = [cr("JobQueue", "keep", {"deletionPolicy": "Retain"}),
-            cr("JobQueue", "drop", {"deletionPolicy": "Delete"})]  # fmt: skip
+    operator_env: None,
+    kube: Kube,
+    kubectl: KubectlFn,
+    namespace: str,
+    redis_secret: str,
+    redis_url: str,
+    r: redis.Redis,
+) -> None:
+    docs = [
+        cr("JobQueue", "keep", {"deletionPolicy": "Retain"}),
+        cr("JobQueue", "drop", {"deletionPolicy": "Delete"}),
+    ]
     with run_operator(namespace) as runner:
         kubectl("apply", "-f", "-", input=to_yaml(*docs))
-        wait_for(lambda: _ready(kube, namespace, "keep") and _ready(kube, namespace, "drop"),
-                 what="both queues ready")  # fmt: skip
+        wait_for(
+            lambda: _ready(kube, namespace, "keep") and _ready(kube, namespace, "drop"),
+            what="both queues ready",
+        )
         with SyncClient(redis_url) as client:
             client.enqueue("keep", "noop")
             client.enqueue("drop", "noop")
@@ -50,31 +59,39 @@ def test_deletion_policies(
 def test_invalid_specs_rejected_with_the_field_named(
     operator_env: None, kubectl: KubectlFn, kube: Kube, namespace: str, redis_secret: str
 ) -> None:
-    bad = kubectl("apply", "-f", "-", check=False,
-                  input=to_yaml(cr("JobQueue", "q", {"maxAttempts": 0})))  # fmt: skip
+    bad = kubectl(
+        "apply", "-f", "-", check=False, input=to_yaml(cr("JobQueue", "q", {"maxAttempts": 0}))
+    )
     assert bad.returncode != 0 and "spec.maxAttempts" in bad.stderr
-    bad = kubectl("apply", "-f", "-", check=False,
-                  input=to_yaml(cr("JobQueue", "q", {"fairness": "random"})))  # fmt: skip
+    bad = kubectl(
+        "apply", "-f", "-", check=False, input=to_yaml(cr("JobQueue", "q", {"fairness": "random"}))
+    )
     assert bad.returncode != 0 and "spec.fairness" in bad.stderr
-    pool = {"queues": [{"name": "q"}], "image": "i", "handlers": "m",
-            "autoscaling": {"minReplicas": 5, "maxReplicas": 2}}  # fmt: skip
+    pool = {
+        "queues": [{"name": "q"}],
+        "image": "i",
+        "handlers": "m",
+        "autoscaling": {"minReplicas": 5, "maxReplicas": 2},
+    }
     bad = kubectl("apply", "-f", "-", check=False, input=to_yaml(cr("WorkerPool", "p", pool)))
     assert bad.returncode != 0 and "minReplicas must not exceed maxReplicas" in bad.stderr
-    bad = kubectl("apply", "-f", "-", check=False,
-                  input=to_yaml(cr("Schedule", "s", {"cron": "often", "queue": "q",
-                                                     "jobName": "noop"})))  # fmt: skip
+    often = cr("Schedule", "s", {"cron": "often", "queue": "q", "jobName": "noop"})
+    bad = kubectl("apply", "-f", "-", check=False, input=to_yaml(often))
     assert bad.returncode != 0 and "spec.cron" in bad.stderr
     kubectl("apply", "-f", "-", input=to_yaml(cr("JobQueue", "q", {"queueName": "one"})))
-    bad = kubectl("patch", "jq", "q", "--type=merge", "-p", '{"spec":{"queueName":"two"}}',
-                  check=False)  # fmt: skip
+    bad = kubectl(
+        "patch", "jq", "q", "--type=merge", "-p", '{"spec":{"queueName":"two"}}', check=False
+    )
     assert bad.returncode != 0 and "queueName is immutable" in bad.stderr
     # What the schema cannot catch becomes Ready=False InvalidSpec, not a crash loop.
-    weighted = {"queues": [{"name": "q", "weight": 2}, {"name": "r"}], "image": "i",
-                "handlers": "m"}  # fmt: skip
+    queues = [{"name": "q", "weight": 2}, {"name": "r"}]
+    weighted = {"queues": queues, "image": "i", "handlers": "m"}
     with run_operator(namespace) as runner:
         kubectl("apply", "-f", "-", input=to_yaml(cr("WorkerPool", "p", weighted)))
-        cond = wait_for(lambda: condition(status(kube, namespace, "workerpools", "p"), "Ready"),
-                        what="InvalidSpec")  # fmt: skip
+        cond = wait_for(
+            lambda: condition(status(kube, namespace, "workerpools", "p"), "Ready"),
+            what="InvalidSpec",
+        )
         assert cond["reason"] == "InvalidSpec" and "spec.queues" in cond["message"]
         events = kubectl("get", "events", "-o", "yaml").stdout
         assert "InvalidSpec" in events
@@ -82,16 +99,22 @@ def test_invalid_specs_rejected_with_the_field_named(
 
 
 def test_queue_name_conflict(
-    operator_env: None, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str,
-) -> None:  # fmt: skip
+    operator_env: None,
+    kube: Kube,
+    kubectl: KubectlFn,
+    namespace: str,
+    redis_secret: str,
+) -> None:
     with run_operator(namespace) as runner:
         kubectl("apply", "-f", "-", input=to_yaml(cr("JobQueue", "first", {"queueName": "shared"})))
         wait_for(lambda: _ready(kube, namespace, "first"), what="first ready")
         kubectl(
             "apply", "-f", "-", input=to_yaml(cr("JobQueue", "second", {"queueName": "shared"}))
         )
-        cond = wait_for(lambda: condition(status(kube, namespace, "jobqueues", "second"),
-                                          "Degraded"), what="conflict")  # fmt: skip
+        cond = wait_for(
+            lambda: condition(status(kube, namespace, "jobqueues", "second"), "Degraded"),
+            what="conflict",
+        )
         assert cond["reason"] == "QueueNameConflict"
         assert f"{namespace}/first" in cond["message"]
         # Once the first is gone, the second takes the queue over.
@@ -108,8 +131,10 @@ def test_manifests_parse_and_examples_validate(kubectl: KubectlFn, kube: Kube) -
         assert docs, path
     rendered = kubectl("kustomize", str(ROOT / "manifests")).stdout
     kinds = {d["kind"] for d in yaml.safe_load_all(rendered) if d}
-    assert {"Namespace", "CustomResourceDefinition", "ClusterRole", "Deployment",
-            "NetworkPolicy", "ServiceAccount"} <= kinds  # fmt: skip
+    wanted = (
+        "Namespace CustomResourceDefinition ClusterRole Deployment NetworkPolicy ServiceAccount"
+    )
+    assert set(wanted.split()) <= kinds
     examples = kubectl("kustomize", str(ROOT / "manifests" / "examples")).stdout
     kube.post("/api/v1/namespaces", {"metadata": {"name": "blackroad"}})
     applied = kubectl("apply", "--namespace=blackroad", "-f", "-", input=examples)

@@ -32,8 +32,12 @@ from tests.operator.conftest import (
 )
 from worker_runtime.client import SyncClient
 
-POOL = {"image": "w", "handlers": "worker_runtime.examples", "terminationGracePeriodSeconds": 2,
-        "autoscaling": {"enabled": False}}  # fmt: skip
+POOL = {
+    "image": "w",
+    "handlers": "worker_runtime.examples",
+    "terminationGracePeriodSeconds": 2,
+    "autoscaling": {"enabled": False},
+}
 
 
 class Processes:
@@ -44,9 +48,8 @@ class Processes:
 
     def start(self, name: str, namespace: str, *extra: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "KUBECONFIG": str(self.cluster.kubeconfig)}
-        args = [sys.executable, "-m", "queue_operator", "--namespace", namespace, "-v",
-                "--tick", "0.2", "--status-interval", "0.5", "--metrics-port", "0",
-                "--liveness", "", *extra]  # fmt: skip
+        args = [sys.executable, "-m", "queue_operator", "--namespace", namespace, "-v"]
+        args += ["--tick=0.2", "--status-interval=0.5", "--metrics-port=0", "--liveness=", *extra]
         out = (self.tmp / f"{name}.log").open("wb")
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.procs.append(proc)
@@ -97,8 +100,10 @@ def test_sigkill_mid_reconcile_then_restart_converges(
     processes: Processes, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str
 ) -> None:
     docs = [cr("JobQueue", "a", {}), cr("JobQueue", "b", {})]
-    docs += [cr("WorkerPool", f"pool-{i}", {**POOL, "queues": [{"name": "a"}, {"name": "b"}],
-                                             "replicas": i % 2}) for i in range(4)]  # fmt: skip
+    both = [{"name": "a"}, {"name": "b"}]
+    docs += [
+        cr("WorkerPool", f"pool-{i}", {**POOL, "queues": both, "replicas": i % 2}) for i in range(4)
+    ]
     first = processes.start("first", namespace, "--standalone")
     kubectl("apply", "-f", "-", input=to_yaml(*docs))
     wait_for(lambda: deployments(kube, namespace), what="a first Deployment", timeout=30)
@@ -108,8 +113,11 @@ def test_sigkill_mid_reconcile_then_restart_converges(
     log(f"killed with {len(deployments(kube, namespace))} Deployments; pools done: {done}")
     processes.start("second", namespace, "--standalone")
     for i in range(4):
-        wait_for(lambda i=i: pool_done(kube, namespace, f"pool-{i}", i % 2),  # type: ignore[misc]
-                 what=f"pool-{i} converged", timeout=30)  # fmt: skip
+        wait_for(
+            lambda i=i: pool_done(kube, namespace, f"pool-{i}", i % 2),  # type: ignore[misc]
+            what=f"pool-{i} converged",
+            timeout=30,
+        )
     names = sorted(d["metadata"]["name"] for d in deployments(kube, namespace))
     assert names == [f"pool-{i}" for i in range(4)]
     for d in deployments(kube, namespace):
@@ -127,12 +135,18 @@ def test_two_peered_replicas_do_not_fight(
     extra = ("--peering=ops", "--peering-lifetime=3")
     leader = processes.start("leader", namespace, *extra)
     kubectl("apply", "-f", "-", input=to_yaml(cr("JobQueue", "a", {})))
-    wait_for(lambda: condition(status(kube, namespace, "jobqueues", "a"), "Ready"),
-             what="the first replica to act", timeout=30)  # fmt: skip
+    wait_for(
+        lambda: condition(status(kube, namespace, "jobqueues", "a"), "Ready"),
+        what="the first replica to act",
+        timeout=30,
+    )
     processes.start("follower", namespace, *extra)
     # kopf starts paused; the newer (lower-priority) replica stays so while the leader lives.
-    wait_for(lambda: "Keep-alive in 'ops'" in processes.log("follower"),
-             what="the newer replica to join the peering", timeout=30)  # fmt: skip
+    wait_for(
+        lambda: "Keep-alive in 'ops'" in processes.log("follower"),
+        what="the newer replica to join the peering",
+        timeout=30,
+    )
     pool = {**POOL, "queues": [{"name": "a"}], "replicas": 0}
     kubectl("apply", "-f", "-", input=to_yaml(cr("WorkerPool", "p", pool)))
     wait_for(lambda: pool_done(kube, namespace, "p", 0), what="pool reconciled", timeout=30)
@@ -151,15 +165,21 @@ def test_two_peered_replicas_do_not_fight(
     leader.send_signal(signal.SIGKILL)
     leader.wait()
     kubectl("scale", "wp", "p", "--replicas=1")
-    wait_for(lambda: pool_done(kube, namespace, "p", 1), what="the follower to take over",
-             timeout=40)  # fmt: skip
+    wait_for(
+        lambda: pool_done(kube, namespace, "p", 1), what="the follower to take over", timeout=40
+    )
     assert "Resuming operations" in processes.log("follower")
 
 
 def test_two_peered_replicas_fire_each_schedule_tick_once(
-    processes: Processes, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str,
-    redis_url: str, r: redis.Redis,
-) -> None:  # fmt: skip
+    processes: Processes,
+    kube: Kube,
+    kubectl: KubectlFn,
+    namespace: str,
+    redis_secret: str,
+    redis_url: str,
+    r: redis.Redis,
+) -> None:
     peering = {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "ops"}}
     assert (
         kube.post(f"/apis/kopf.dev/v1/namespaces/{namespace}/kopfpeerings", peering).status == 201
@@ -174,8 +194,11 @@ def test_two_peered_replicas_fire_each_schedule_tick_once(
     kubectl("apply", "-f", "-", input=to_yaml(*docs))
     wait_for(lambda: fired(r, "a", name), what="the leader to fire", timeout=30)
     processes.start("follower", namespace, *extra)
-    wait_for(lambda: "Keep-alive in 'ops'" in processes.log("follower"),
-             what="the newer replica to join the peering", timeout=30)  # fmt: skip
+    wait_for(
+        lambda: "Keep-alive in 'ops'" in processes.log("follower"),
+        what="the newer replica to join the peering",
+        timeout=30,
+    )
     start = len(fired(r, "a", name))
     wait_for(lambda: len(fired(r, "a", name)) >= start + 3, what="three more ticks")
     ticks = fired(r, "a", name)
@@ -186,8 +209,9 @@ def test_two_peered_replicas_fire_each_schedule_tick_once(
     leader.send_signal(signal.SIGKILL)
     leader.wait()
     killed_at = ticks[-1]
-    wait_for(lambda: fired(r, "a", name)[-1] > killed_at + 1000, what="the follower to fire",
-             timeout=40)  # fmt: skip
+    wait_for(
+        lambda: fired(r, "a", name)[-1] > killed_at + 1000, what="the follower to fire", timeout=40
+    )
     assert "Scheduler started" in processes.log("follower")
     with SyncClient(redis_url) as client:
         state = client.get_schedule(name)

@@ -29,9 +29,13 @@ def ready_reason(kube: Kube, namespace: str, name: str) -> str:
 
 
 def test_schedule_fires_shows_status_suspends_and_is_removed(
-    operator_env: None, kube: Kube, kubectl: KubectlFn, namespace: str, redis_secret: str,
+    operator_env: None,
+    kube: Kube,
+    kubectl: KubectlFn,
+    namespace: str,
+    redis_secret: str,
     r: redis.Redis,
-) -> None:  # fmt: skip
+) -> None:
     name = f"{namespace}/tick"
     docs = [
         cr("JobQueue", "jobs", {"queueName": "sched-q"}),
@@ -49,11 +53,14 @@ def test_schedule_fires_shows_status_suspends_and_is_removed(
     ]
     with run_operator(namespace) as runner:
         kubectl("apply", "-f", "-", input=to_yaml(*docs))
-        ticks = wait_for(lambda: len(t := fired(r, "sched-q", name)) >= 2 and t,
-                         what="two ticks enqueued")  # fmt: skip
+        ticks = wait_for(
+            lambda: len(t := fired(r, "sched-q", name)) >= 2 and t, what="two ticks enqueued"
+        )
         assert all(t % 1000 == 0 for t in ticks) and ticks[1] - ticks[0] == 1000
-        st = wait_for(lambda: (s := status(kube, namespace, "schedules", "tick")).get("lastJobId")
-                      and s, what="status with the last run")  # fmt: skip
+        st = wait_for(
+            lambda: (s := status(kube, namespace, "schedules", "tick")).get("lastJobId") and s,
+            what="status with the last run",
+        )
         log(f"status {st}")
         assert st["queueName"] == "sched-q" and st["observedGeneration"] == 1
         assert st["lastJobId"].startswith(f"sched:{name}:")

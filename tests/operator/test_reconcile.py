@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from queue_operator.models import JobQueueSpec
-from queue_operator.reconcile.common import Meta, status_patch
-from queue_operator.reconcile.jobqueue import (
-    QueueObserved,
-    RedisHealth,
-    Target,
-    reconcile_jobqueue,
-)
-from queue_operator.reconcile.workerpool import PoolObserved, reconcile_workerpool
+from queue_operator.models import JobQueueSpec, WorkerPoolSpec
+from queue_operator.problems import Problem
+from queue_operator.reconcile.common import JSON, Meta, parse_spec, status_patch
+from queue_operator.reconcile.jobqueue import QueueObserved, QueuePlan, RedisHealth, Target
+from queue_operator.reconcile.jobqueue import reconcile_jobqueue as plan_jobqueue
+from queue_operator.reconcile.workerpool import PoolObserved, PoolPlan
+from queue_operator.reconcile.workerpool import reconcile_workerpool as plan_workerpool
 from worker_runtime.models import QueueConfig, QueueStats
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -26,16 +24,29 @@ def cond(status: dict[str, Any], type_: str) -> dict[str, Any]:
     return next(c for c in status["conditions"] if c["type"] == type_)
 
 
+def reconcile_jobqueue(
+    meta: Meta, raw: JSON, old: JSON, observed: QueueObserved, now: datetime
+) -> QueuePlan:
+    """The plan from a raw spec, parsed once as the operator's pass does."""
+    return plan_jobqueue(meta, parse_spec(JobQueueSpec, raw), old, observed, now)
+
+
+def reconcile_workerpool(
+    meta: Meta, raw: JSON, old: JSON, observed: PoolObserved, now: datetime
+) -> PoolPlan:
+    return plan_workerpool(meta, parse_spec(WorkerPoolSpec, raw), old, observed, now)
+
+
 def test_jobqueue_in_sync_writes_nothing_and_reports_depth() -> None:
     current = QueueConfig().model_dump()
-    plan = reconcile_jobqueue(META, {}, {}, QueueObserved(redis=SAFE, current_config=current,
-                                                          stats=STATS), NOW)  # fmt: skip
+    plan = reconcile_jobqueue(
+        META, {}, {}, QueueObserved(redis=SAFE, current_config=current, stats=STATS), NOW
+    )
     assert plan.config_changes == {}
     assert plan.events == []
     s = plan.status
-    assert (s["queueName"], s["pending"], s["running"], s["observedGeneration"]) == (
-        "lucidia", 4, 2, 3,
-    )  # fmt: skip
+    got = (s["queueName"], s["pending"], s["running"], s["observedGeneration"])
+    assert got == ("lucidia", 4, 2, 3)
     assert s["oldestPendingTime"] == "2025-01-01T11:58:30Z"
     assert cond(s, "Ready")["status"] == "True" and s["ready"] is True
     assert cond(s, "Degraded")["status"] == "False"
@@ -95,7 +106,9 @@ POOL_SPEC = {
     "handlers": "worker_runtime.examples",
     "autoscaling": {"minReplicas": 1, "maxReplicas": 5, "targetBacklogPerReplica": 10},
 }
-TARGETS: dict[str, Target | str] = {"lucidia": Target("agent-lucidia", "blackroad-redis", "url")}
+TARGETS: dict[str, Target | Problem] = {
+    "lucidia": Target("agent-lucidia", "blackroad-redis", "url")
+}
 
 
 def deployment(replicas: int, ready: int = 0) -> dict[str, Any]:
@@ -112,8 +125,9 @@ def test_pool_created_then_scaled_up_with_events() -> None:
     assert plan.deployment is not None and plan.deployment["spec"]["replicas"] == 1
     env = plan.deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "QUEUES", "value": "agent-lucidia"} in env
-    plan = reconcile_workerpool(POOL, POOL_SPEC, plan.status, PoolObserved(TARGETS, 42,
-                                deployment=deployment(1, 1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, POOL_SPEC, plan.status, PoolObserved(TARGETS, 42, deployment=deployment(1, 1)), NOW
+    )
     assert plan.action == "update"
     assert plan.status["desiredReplicas"] == 5
     assert [e.reason for e in plan.events] == ["ScaledUp"]
@@ -126,7 +140,9 @@ def test_pool_invalid_and_missing_queue() -> None:
     assert cond(plan.status, "Ready")["reason"] == "InvalidSpec"
     assert "spec.queues" in cond(plan.status, "Ready")["message"]
     assert plan.deployment is None
-    missing: dict[str, Target | str] = {"lucidia": "not found in namespace ns"}
+    missing: dict[str, Target | Problem] = {
+        "lucidia": Problem("QueueNotReady", "not found in namespace ns", "spec.queues")
+    }
     plan = reconcile_workerpool(POOL, POOL_SPEC, {}, PoolObserved(missing, None), NOW)
     assert cond(plan.status, "Ready")["reason"] == "QueueNotReady"
     reserved = {**POOL_SPEC, "env": [{"name": "REDIS_URL", "value": "x"}]}
@@ -136,19 +152,22 @@ def test_pool_invalid_and_missing_queue() -> None:
 
 def test_pool_foreign_deployment_is_a_conflict() -> None:
     foreign = {"metadata": {}, "spec": {"replicas": 1}}
-    plan = reconcile_workerpool(POOL, POOL_SPEC, {}, PoolObserved(TARGETS, 0, deployment=foreign),
-                                NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, POOL_SPEC, {}, PoolObserved(TARGETS, 0, deployment=foreign), NOW
+    )
     assert cond(plan.status, "Ready")["reason"] == "DeploymentConflict"
 
 
 def test_pool_manual_replicas_and_scale_floor() -> None:
     manual = {**POOL_SPEC, "autoscaling": {"enabled": False}, "replicas": 3}
-    plan = reconcile_workerpool(POOL, manual, {}, PoolObserved(TARGETS, 100,
-                                deployment=deployment(1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, manual, {}, PoolObserved(TARGETS, 100, deployment=deployment(1)), NOW
+    )
     assert plan.status["desiredReplicas"] == 3
     floored = {**POOL_SPEC, "replicas": 2}
-    plan = reconcile_workerpool(POOL, floored, {}, PoolObserved(TARGETS, 0,
-                                deployment=deployment(1)), NOW)  # fmt: skip
+    plan = reconcile_workerpool(
+        POOL, floored, {}, PoolObserved(TARGETS, 0, deployment=deployment(1)), NOW
+    )
     assert plan.status["desiredReplicas"] == 2
 
 

@@ -21,12 +21,14 @@ def check_timezone(name: str) -> ZoneInfo:
     """The zone named ``name`` (``UTC``, ``Europe/Berlin``); raises InvalidArgumentError."""
     hint = "use an IANA name such as UTC, Europe/Berlin or America/New_York"
     if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError(f"time zone: {name!r} is empty; {hint}")
+        raise InvalidArgumentError(f"time zone: {name!r} is empty; {hint}", field="timezone")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # ValueError: a path-like name ("../etc"); OSError: a directory such as "Europe".
-        raise InvalidArgumentError(f"time zone: {name!r} is not known; {hint}") from None
+        raise InvalidArgumentError(
+            f"time zone: {name!r} is not known; {hint}", field="timezone"
+        ) from None
 
 
 def _has_seconds(expr: str) -> bool:
@@ -37,22 +39,29 @@ def _has_seconds(expr: str) -> bool:
 def check_cron(expr: str) -> str:
     """``expr`` with its whitespace normalised; raises InvalidArgumentError naming the problem."""
     if not isinstance(expr, str) or not expr.strip():
-        raise InvalidArgumentError(f"cron: {expr!r} is empty; use e.g. '*/15 * * * *'")
+        raise InvalidArgumentError(
+            f"cron: {expr!r} is empty; use e.g. '*/15 * * * *'", field="cron"
+        )
     text = " ".join(expr.split())
     if text.startswith("@"):
         if text.lower() not in MACROS:
-            raise InvalidArgumentError(f"cron: {expr!r} is not one of {', '.join(MACROS)}")
+            raise InvalidArgumentError(
+                f"cron: {expr!r} is not one of {', '.join(MACROS)}", field="cron"
+            )
         text = text.lower()
     elif len(text.split()) not in (5, 6):
         raise InvalidArgumentError(
             f"cron: {expr!r} has {len(text.split())} fields; use 5 ({_FIELDS}) "
-            "or 6 with a leading seconds field"
+            "or 6 with a leading seconds field",
+            field="cron",
         )
     try:
         # A valid expression may still never match (30 February): look for one fire time.
         _croniter(text, ZoneInfo("UTC"), 0).get_next(datetime)
     except CroniterError as exc:
-        raise InvalidArgumentError(f"cron: {expr!r} is not a valid expression ({exc})") from None
+        raise InvalidArgumentError(
+            f"cron: {expr!r} is not a valid expression ({exc})", field="cron"
+        ) from None
     return text
 
 

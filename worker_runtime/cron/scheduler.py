@@ -47,7 +47,8 @@ async def add_schedule(store: AsyncStore, spec: ScheduleSpec) -> Schedule:
     if prepared.payload_bytes > limit:
         raise PayloadTooLargeError(
             f"schedule {name!r}: payload is {prepared.payload_bytes} bytes, over the limit "
-            f"of {limit} bytes of queue {queue!r}"
+            f"of {limit} bytes of queue {queue!r}",
+            field="payload",
         )
     next_tick = cron.next_fire_ms(prepared.spec.cron, prepared.spec.timezone, wall_clock_ms())
     previous = await store.run(transitions.registry_get(name))

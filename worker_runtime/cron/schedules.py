@@ -85,7 +85,8 @@ class PreparedSchedule:
 def check_schedule_name(name: str) -> None:
     if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
         raise InvalidArgumentError(
-            f"schedule name: {name!r} is not valid; use 1-100 letters, digits or . _ : / -"
+            f"schedule name: {name!r} is not valid; use 1-100 letters, digits or . _ : / -",
+            field="schedule_name",
         )
 
 
@@ -93,7 +94,9 @@ def _policy(value: str) -> Literal["Allow", "Forbid"]:
     for p in ("Allow", "Forbid"):
         if isinstance(value, str) and value.lower() == p.lower():
             return p
-    raise InvalidArgumentError(f"concurrency_policy: {value!r} is not Allow or Forbid")
+    raise InvalidArgumentError(
+        f"concurrency_policy: {value!r} is not Allow or Forbid", field="concurrency_policy"
+    )
 
 
 def _deadline_ms(value: float | None) -> int | None:
@@ -106,7 +109,8 @@ def _deadline_ms(value: float | None) -> int | None:
         or not 0 < value <= MAX_DEADLINE_S
     ):
         raise InvalidArgumentError(
-            f"starting_deadline: {value!r} must be seconds above 0 and at most a year"
+            f"starting_deadline: {value!r} must be seconds above 0 and at most a year",
+            field="starting_deadline",
         )
     return max(1, round(value * 1000))
 
@@ -117,7 +121,9 @@ def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     expr = cron.check_cron(spec.cron)
     cron.check_timezone(spec.timezone)
     if not isinstance(spec.suspend, bool):
-        raise InvalidArgumentError(f"suspend: {spec.suspend!r} must be true or false")
+        raise InvalidArgumentError(
+            f"suspend: {spec.suspend!r} must be true or false", field="suspend"
+        )
     policy = _policy(spec.concurrency_policy)
     deadline = _deadline_ms(spec.starting_deadline)
     # The run's record is built by the engine's own enqueue validation, so a scheduled job

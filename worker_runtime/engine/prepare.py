@@ -42,11 +42,11 @@ class PreparedJob:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _dumps(value: Any, what: str) -> str:
+def _dumps(value: Any, what: str, field: str | None = None) -> str:
     try:
         return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
-        raise errors.PayloadError(f"{what}: not JSON-serialisable ({exc})") from None
+        raise errors.PayloadError(f"{what}: not JSON-serialisable ({exc})", field=field) from None
 
 
 def new_job_ids(n: int) -> list[str]:
@@ -62,7 +62,9 @@ def new_job_id() -> str:
 
 def _check_positive(value: float | None, field: str) -> None:
     if value is not None and (not math.isfinite(value) or value < 0):
-        raise errors.InvalidArgumentError(f"{field}: must be a finite number >= 0, got {value!r}")
+        raise errors.InvalidArgumentError(
+            f"{field}: must be a finite number >= 0, got {value!r}", field=field
+        )
 
 
 def prepare_many(specs: Sequence[JobSpec]) -> list[PreparedJob]:
@@ -94,11 +96,15 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     _check_positive(spec.run_at, "run_at")
     _check_positive(spec.timeout, "timeout")
     if spec.delay is not None and spec.run_at is not None:
-        raise errors.InvalidArgumentError("delay and run_at: give one, not both")
+        raise errors.InvalidArgumentError("delay and run_at: give one, not both", field="delay")
     if spec.max_attempts is not None and not 1 <= spec.max_attempts <= 1000:
-        raise errors.InvalidArgumentError("max_attempts: must be from 1 to 1000")
+        raise errors.InvalidArgumentError(
+            "max_attempts: must be from 1 to 1000", field="max_attempts"
+        )
     if spec.dedupe_key is not None and not 0 < len(spec.dedupe_key) <= 256:
-        raise errors.InvalidArgumentError("dedupe_key: must be 1 to 256 characters")
+        raise errors.InvalidArgumentError(
+            "dedupe_key: must be 1 to 256 characters", field="dedupe_key"
+        )
     meta: dict[str, Any] = {"n": spec.name, "p": priority}
     if spec.max_attempts is not None:
         meta["ma"] = spec.max_attempts
@@ -109,7 +115,7 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     if spec.rate_key is not None:
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
-    payload = _dumps(spec.payload, f"payload of job {spec.name!r}")
+    payload = _dumps(spec.payload, f"payload of job {spec.name!r}", "payload")
     return PreparedJob(
         queue=spec.queue,
         id=job_id,

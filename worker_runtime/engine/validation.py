@@ -13,19 +13,23 @@ _JOB_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 def check_queue_name(name: str) -> None:
     if not isinstance(name, str) or not QUEUE_NAME.match(name):
         raise InvalidArgumentError(
-            f"queue: {name!r} is not a queue name; use 1-100 letters, digits or . _ : -"
+            f"queue: {name!r} is not a queue name; use 1-100 letters, digits or . _ : -",
+            field="queue",
         )
 
 
 def check_job_name(name: str) -> None:
     if not isinstance(name, str) or not 0 < len(name) <= 200 or "\n" in name:
-        raise InvalidArgumentError(f"job name: {name!r} must be 1-200 characters on one line")
+        raise InvalidArgumentError(
+            f"job name: {name!r} must be 1-200 characters on one line", field="job_name"
+        )
 
 
 def check_job_id(job_id: str) -> None:
     if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
         raise InvalidArgumentError(
-            f"job id: {job_id!r} must be 1-200 printable characters without spaces"
+            f"job id: {job_id!r} must be 1-200 printable characters without spaces",
+            field="job_id",
         )
 
 
@@ -35,7 +39,8 @@ _RATE_KEY = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
 def check_rate_key(key: str) -> None:
     if not isinstance(key, str) or not _RATE_KEY.match(key):
         raise InvalidArgumentError(
-            f"rate_key: {key!r} must be 1-200 letters, digits or . _ : @ / + = -"
+            f"rate_key: {key!r} must be 1-200 letters, digits or . _ : @ / + = -",
+            field="rate_key",
         )
 
 
@@ -47,18 +52,20 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, float] | None]:
     A queue whose name ends in ``:<number>`` therefore needs a weight of its own."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
-        raise InvalidArgumentError("queues: give at least one queue, e.g. default")
+        raise InvalidArgumentError("queues: give at least one queue, e.g. default", field="queues")
     matches = [_WEIGHTED.match(p) for p in parts]
     if any(matches) and not all(matches):
-        raise InvalidArgumentError("queues: give a weight to every queue (a:3,b:1) or to none")
+        raise InvalidArgumentError(
+            "queues: give a weight to every queue (a:3,b:1) or to none", field="queues"
+        )
     names = [m.group("name") if m else p for m, p in zip(matches, parts, strict=True)]
     for name in names:
         check_queue_name(name)
     if len(set(names)) != len(names):
-        raise InvalidArgumentError("queues: a queue is listed twice")
+        raise InvalidArgumentError("queues: a queue is listed twice", field="queues")
     if not all(matches):
         return names, None
     weights = {m.group("name"): float(m.group("weight")) for m in matches if m}
     if any(w <= 0 for w in weights.values()):
-        raise InvalidArgumentError("queues: weights must be positive")
+        raise InvalidArgumentError("queues: weights must be positive", field="queues")
     return names, weights
