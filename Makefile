@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
 install: $(STAMP) redis
 
@@ -21,11 +21,18 @@ redis:
 test: install
 	$(BIN)/python -m pytest -q
 
-lint: install
+# The pure tests alone (no Redis, no devcluster, no subprocess; tests/conftest.py marks
+# them), in seconds: a quick check before the whole suite.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m pure tests
+
+# Style, then the layer contracts ([tool.importlinter] in pyproject.toml).
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-typecheck: install
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The whole system on one machine (Redis, devcluster, operator, examples, a producer and a
@@ -46,7 +53,7 @@ image:
 	docker build -t blackroad-queues/operator:dev -f Dockerfile.operator .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -116,7 +116,7 @@ async def memory_per_pending_job(url: str, r: redis.Redis, n: int = 100_000) -> 
         for i in range(0, n, 10_000):
             await c.enqueue_many([JobSpec("mem", "noop", {"i": k}) for k in range(i, i + 10_000)])
     after = int(r.info("memory")["used_memory"])
-    rec = r.hget("brq:{mem}:jobs", r.zrange("brq:{mem}:pending", 0, 0)[0])
+    rec = r.hget("brq:{mem}:jobs", cast(str, r.zrange("brq:{mem}:pending", 0, 0)[0]))
     payload = len(json.dumps({"i": 50_000}, separators=(",", ":")))
     per_job = (after - before) / n
     return {
@@ -167,8 +167,9 @@ async def drain(url: str, r: redis.Redis, concurrency: int, n: int = 10_000) -> 
         await c.enqueue_many([JobSpec("drain", "noop")] * n)
     proc = _run_worker(url, "drain", concurrency, burst=True)
     rss = _wait_rss(proc)
-    scores = [s for _, s in r.zrange("brq:{drain}:completed", 0, -1, withscores=True)]
-    first = min(int(h.split('"s":')[1].split(",")[0]) for h in r.hvals("brq:{drain}:hist")[:2000])
+    scores = [float(p[1]) for p in r.zrange("brq:{drain}:completed", 0, -1, withscores=True)]
+    history = cast(list[str], r.hvals("brq:{drain}:hist"))
+    first = min(int(h.split('"s":')[1].split(",")[0]) for h in history[:2000])
     elapsed = (max(scores) - min(first, min(scores))) / 1000
     return {
         "concurrency": concurrency,

@@ -5,6 +5,11 @@ Never use it in production: it has no authentication, no persistence and no isol
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the type checker sees the class that __getattr__ hands out
+    from devcluster.cluster import Cluster
+
 __version__ = "0.1.0+devcluster.dev-test-only"
 
 __all__ = ["Cluster", "__version__"]

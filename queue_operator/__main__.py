@@ -14,12 +14,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
 
-import kopf
-from prometheus_client import start_http_server
+try:
+    import kopf
+    from prometheus_client import start_http_server
 
-from queue_operator.main import Operator, OperatorConfig
+    from queue_operator.main import Operator, OperatorConfig
+except ModuleNotFoundError as exc:
+    # A third-party module missing (not one of ours): the `operator` extra is not installed.
+    if (exc.name or "queue_operator.").startswith("queue_operator."):
+        raise
+    sys.exit(
+        f"error: python -m queue_operator needs the operator extra ({exc.name} is missing); "
+        "run: pip install 'blackroad-queues[operator]'"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,8 +1,13 @@
-"""Shared fixtures: a real redis-server per test session, flushed before each test."""
+"""Shared fixtures: a real redis-server per test session, flushed before each test.
+
+Also marks every test that needs none of the servers as ``pure`` (``make test-fast``).
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,6 +15,37 @@ import redis
 
 from tests.redis_server import RedisServer
 from worker_runtime.client import Client, SyncClient
+
+#: Fixtures that start a server (Redis, the devcluster, the whole local system); every other
+#: fixture that needs one depends on one of these, so a test's fixture closure tells.
+SERVER_FIXTURES = frozenset({"redis_server", "emulator", "kubeconfig", "cluster", "stack"})
+#: What a test body calls when it starts a server or a process of its own.
+STARTS_A_PROCESS = re.compile(r"\b(Cluster|RedisServer|Stack|KopfRunner|Popen)\(|\bsubprocess\.")
+#: Markers of tiers that are never pure, whatever their fixtures.
+HEAVY_MARKERS = ("slow", "kind")
+
+
+def is_pure(item: pytest.Item) -> bool:
+    if not isinstance(item, pytest.Function):
+        return False
+    if item.path.relative_to(item.config.rootpath).parts[0] == "e2e":
+        return False
+    if any(item.get_closest_marker(name) for name in HEAVY_MARKERS):
+        return False
+    if not SERVER_FIXTURES.isdisjoint(item.fixturenames):
+        return False
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):  # no source to read: assume the worst
+        return False
+    return STARTS_A_PROCESS.search(source) is None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Classified here rather than marked in each file, so a new test needs no marker.
+    for item in items:
+        if is_pure(item):
+            item.add_marker(pytest.mark.pure)
 
 
 @pytest.fixture(scope="session")

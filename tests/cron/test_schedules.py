@@ -223,11 +223,11 @@ async def test_new_timing_restarts_the_tick_sequence(client: Client) -> None:
         (spec(job_name=""), "job name:"),
         (spec(priority=11), "priority:"),
         (spec(priority="urgent"), "priority:"),
-        (spec(concurrency_policy="Replace"), "concurrency_policy:"),  # type: ignore[arg-type]
+        (spec(concurrency_policy="Replace"), "concurrency_policy:"),
         (spec(starting_deadline=0), "starting_deadline:"),
         (spec(starting_deadline=float("nan")), "starting_deadline:"),
         (spec(payload={"a": {1, 2}}), "payload"),
-        (spec(suspend="yes"), "suspend:"),  # type: ignore[arg-type]
+        (spec(suspend="yes"), "suspend:"),
     ],
 )
 async def test_bad_input_writes_nothing(

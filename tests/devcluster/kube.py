@@ -32,7 +32,7 @@ class Kube:
 
     def __init__(self, kubeconfig: Path) -> None:
         cfg = client.Configuration()
-        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)  # type: ignore[no-untyped-call]
         self.base = cfg.host.rstrip("/")
         self.headers: dict[str, str] = {}
         token = (cfg.api_key or {}).get("authorization")

@@ -223,7 +223,7 @@ def test_env_from_secret_and_configmap(kube: Kube, tmp_path: Path) -> None:
         f"import json, os, time; json.dump(dict(os.environ), open({str(out)!r}, 'w')); "
         "time.sleep(60)"
     )
-    env = [
+    env: list[dict[str, Any]] = [
         {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
         {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "mode"}}},
         {"name": "LITERAL", "value": "x-$(MODE)"},

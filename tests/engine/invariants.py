@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis
 
 from worker_runtime.engine.keys import STATE_SETS, QueueKeys
@@ -12,7 +14,7 @@ def states_of(r: redis.Redis, queue: str) -> dict[str, str]:
     k = QueueKeys.of(queue)
     owner: dict[str, str] = {}
     for state in STATE_SETS:
-        for job_id in r.zrange(k.state_set(state), 0, -1):
+        for job_id in cast(list[str], r.zrange(k.state_set(state), 0, -1)):
             assert job_id not in owner, f"{job_id} is both {owner[job_id]} and {state}"
             owner[job_id] = state
     records = set(r.hkeys(k.jobs))
@@ -33,10 +35,10 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
     delayed = {i for i, s in owner.items() if s == "delayed"}
     assert set(r.hkeys(k.dprio)) == delayed
     unfinished = {i for i, s in owner.items() if s in ("pending", "delayed", "running")}
-    for key, holder in r.hgetall(k.dedupe).items():
+    for key, holder in cast(dict[str, str], r.hgetall(k.dedupe)).items():
         assert holder in unfinished, f"dedupe key {key} held by finished job {holder}"
     assert set(r.smembers(k.cancelreq)) <= running
-    keys_of_running = r.hgetall(k.rkey)
+    keys_of_running = cast(dict[str, str], r.hgetall(k.rkey))
     assert set(keys_of_running) <= running, "a finished job still holds a rate_key slot"
     counts: dict[str, int] = {}
     for rk in keys_of_running.values():

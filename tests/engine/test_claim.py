@@ -42,7 +42,7 @@ async def test_claim_records_lease_with_token_and_attempt(client: Client, r: red
     k = QueueKeys.of("q")
     deadline = r.zscore(k.running, e.id)
     assert deadline is not None and 4000 <= deadline - before <= 7000
-    token, worker, attempt, *_ = r.hget(k.lease, e.id).split("|")  # type: ignore[union-attr]
+    token, worker, attempt, *_ = r.hget(k.lease, e.id).split("|")  # type: ignore[union-attr,arg-type]
     assert (token, worker, attempt) == (job.token, "w-1", "1")
     assert check_queue(r, "q") == {e.id: "running"}
 

@@ -77,7 +77,7 @@ async def test_enqueue_many_in_order_across_queues_and_chunks(
 
 
 def _keyspace(r: redis.Redis) -> tuple[int, list[str]]:
-    return r.dbsize(), sorted(r.keys("*"))
+    return r.dbsize(), sorted(map(str, r.keys("*")))
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ async def test_recovered_jobs_of_one_worker_are_spread_out(client: Client, r: re
     await client.store.run(writes.claim("q", "w", 20, lease_ms=10))
     await asyncio.sleep(0.03)
     assert await client.store.run(writes.recover("q")) == (20, 0, 0)
-    dues = [s for _, s in r.zrange(QueueKeys.of("q").delayed, 0, -1, withscores=True)]
+    dues = [float(p[1]) for p in r.zrange(QueueKeys.of("q").delayed, 0, -1, withscores=True)]
     assert max(dues) - min(dues) > 5000  # not handed out again as one batch
 
 

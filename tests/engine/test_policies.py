@@ -60,7 +60,7 @@ def _age(r: redis.Redis, queue: str, job_id: str, minutes: float) -> None:
     """Time travel: the job was enqueued `minutes` ago."""
     k = QueueKeys.of(queue)
     rec = r.hget(k.jobs, job_id)
-    assert rec is not None
+    assert isinstance(rec, str)
     now_ms = int(r.time()[0]) * 1000
     r.hset(k.jobs, job_id, f"{now_ms - int(minutes * 60_000)}\n{rec.split(chr(10), 1)[1]}")
     r.hdel(k.policy, "aged_at")

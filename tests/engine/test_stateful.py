@@ -106,7 +106,7 @@ class EngineMachine(RuleBasedStateMachine):
         """A worker that lost its lease reports; it must be refused unless still valid."""
         job_id, token = self.stale.pop()
         lease = self.r.hget(K.lease, job_id)
-        still_valid = lease is not None and lease.split("|")[0] == token
+        still_valid = isinstance(lease, str) and lease.split("|")[0] == token
         (code,) = self.c.run(writes.complete(Q, "zombie", [(job_id, token, "")]))
         assert (code != -1) == still_valid
         if still_valid:
@@ -116,7 +116,7 @@ class EngineMachine(RuleBasedStateMachine):
     def due(self) -> None:
         """Time travel: every delayed job becomes due."""
         for job_id in self.r.zrange(K.delayed, 0, -1):
-            self.r.zadd(K.delayed, {job_id: 0})
+            self.r.zadd(K.delayed, {str(job_id): 0})
 
     @precondition(lambda self: self.created)
     @rule(data=st.data())

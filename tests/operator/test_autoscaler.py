@@ -9,7 +9,8 @@ from queue_operator.autoscaler import MAX_HISTORY, Policy, Rec, decide, recommen
 
 def run(policy: Policy, backlogs: list[int], start: int | None = 1, step: float = 15) -> list[int]:
     """Replicas after each poll, feeding each decision into the next."""
-    current, history, out = start, (), []
+    current, out = start, []
+    history: tuple[Rec, ...] = ()
     for i, backlog in enumerate(backlogs):
         d = decide(policy, backlog, current, history, 1000 + i * step)
         current, history = d.replicas, d.history

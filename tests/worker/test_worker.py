@@ -173,7 +173,7 @@ async def test_lost_lease_stops_the_local_run_without_reporting(
         # Another worker took the job over (its lease now carries a different token).
         k = QueueKeys.of("q")
         lease = r.hget(k.lease, e.id)
-        assert lease is not None
+        assert isinstance(lease, str)
         r.hset(k.lease, e.id, "999999|" + lease.split("|", 1)[1])
         await asyncio.wait_for(interrupted.wait(), 5)
         assert (("q", e.id)) not in worker.held
