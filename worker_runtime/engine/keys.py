@@ -219,4 +219,6 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "fire": ScriptKeys.of(
         "schedules schedstate jobs pending delayed dprio seq config dedupe dk running"
     ),
+    "ownerreplace": ScriptKeys.of("claims"),
+    "ownerrelease": ScriptKeys.of("claims"),
 }
