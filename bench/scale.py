@@ -20,8 +20,8 @@ from worker_runtime import Client, JobSpec
 from worker_runtime.engine import writes
 
 CHUNK = 10_000
-#: Jobs one worker holds in the in-flight run. Kept below 4,000: claim-15.lua and
-#: heartbeat-3.lua unpack() two Lua values per job, and Redis's Lua refuses to unpack 8,000 or
+#: Jobs one worker holds in the in-flight run. Kept below 4,000: claim.lua and
+#: heartbeat.lua unpack() two Lua values per job, and Redis's Lua refuses to unpack 8,000 or
 #: more, so a claim of 4,000+ jobs fails after removing them from pending (they are lost) and a
 #: heartbeat for 4,000+ held jobs fails. Reported; `--inflight-processes 3` reproduces it.
 MAX_HELD_PER_WORKER = 3_000

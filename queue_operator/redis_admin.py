@@ -18,32 +18,15 @@ from queue_operator.reconcile.jobqueue import RedisHealth
 from worker_runtime.client import Client
 from worker_runtime.cron.scheduler import run_scheduler
 from worker_runtime.cron.schedules import Schedule, ScheduleSpec
+from worker_runtime.engine import owners
 from worker_runtime.engine.keys import QUEUES, QueueKeys
 from worker_runtime.errors import InvalidArgumentError, QueueError
 from worker_runtime.models import QueueConfig, QueueStats
 
 log = logging.getLogger("blackroad.operator")
 
-#: Hash: engine queue name -> "namespace/name/uid" of the JobQueue that manages it.
-CLAIMS = "brq:operator:claims"
-
 #: Seconds to wait for Redis before calling it unreachable.
 TIMEOUT = 3.0
-
-_REPLACE_CLAIM = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur == false or cur == ARGV[2] then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-  return 1
-end
-return 0
-"""
-_RELEASE_CLAIM = """
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call('HDEL', KEYS[1], ARGV[1])
-end
-return 0
-"""
 
 
 class RedisAdminError(Exception):
@@ -152,19 +135,17 @@ class RedisAdmin:
 
     async def claim(self, url: str, queue: str, owner: str) -> str:
         """Claims ``queue`` for ``owner`` unless someone holds it; returns the holder."""
-        conn = self.client(url).store.redis
-        await self._call(conn.hsetnx(CLAIMS, queue, owner))
-        holder: str = await self._call(conn.hget(CLAIMS, queue))
+        holder: str = await self._call(self.client(url).store.run(owners.claim(queue, owner)))
         return holder
 
     async def replace_claim(self, url: str, queue: str, stale: str, owner: str) -> bool:
-        conn = self.client(url).store.redis
-        done = await self._call(conn.eval(_REPLACE_CLAIM, 1, CLAIMS, queue, stale, owner))
-        return bool(done)
+        done: bool = await self._call(
+            self.client(url).store.run(owners.replace(queue, stale, owner))
+        )
+        return done
 
     async def release(self, url: str, queue: str, owner: str) -> None:
-        conn = self.client(url).store.redis
-        await self._call(conn.eval(_RELEASE_CLAIM, 1, CLAIMS, queue, owner))
+        await self._call(self.client(url).store.run(owners.release(queue, owner)))
 
     async def delete_queue(self, url: str, queue: str) -> None:
         """Purges every job and key of ``queue``, its config included (deletionPolicy Delete)."""

@@ -145,7 +145,7 @@ class Client:
             return None
         return await self.store.run(reads.job_info(q, job_id))
 
-    async def cancel(self, job_id: str, queue: str | None = None) -> str:
+    async def cancel(self, job_id: str, queue: str | None = None) -> writes.CancelResult:
         """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
         return await self.store.run(writes.cancel(await self._queue_of(job_id, queue), job_id))
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from worker_runtime.engine.keys import QUEUE_NAME_PATTERN
 from worker_runtime.errors import InvalidArgumentError
 
 
@@ -77,7 +78,11 @@ DEFAULT_AGING: tuple[AgingRule, ...] = (
 
 
 class QueueConfig(BaseModel):
-    """Settings of one queue, stored in its config hash and read by the Lua scripts."""
+    """Settings of one queue, stored in its config hash and read by the Lua scripts.
+
+    Its defaults are the only ones: the Lua scripts read them from a table generated from
+    this class (engine/lua/generated.py) and the JobQueue resource takes its own from here.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -119,7 +124,7 @@ class QueueConfig(BaseModel):
     rate_period_ms: int = Field(1000, ge=1, le=86_400_000, description="Rate limit window.")
     rate_limiter: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+        pattern=QUEUE_NAME_PATTERN,
         description="Name of a rate limit shared with other queues (instead of rate_limit).",
     )
     key_rate_limit: int | None = Field(
@@ -188,6 +193,10 @@ class JobSpec:
     rate_key: str | None = None
 
 
+#: "created", "exists" (the id was taken) or "deduplicated" (the dedupe key was held).
+EnqueueOutcome = Literal["created", "exists", "deduplicated"]
+
+
 @dataclass(frozen=True)
 class Enqueued:
     """The outcome of enqueueing one job."""
@@ -195,8 +204,11 @@ class Enqueued:
     id: str
     queue: str
     created: bool
-    #: "created", "exists" (the id was taken) or "deduplicated" (the dedupe key was held).
-    outcome: str
+    outcome: EnqueueOutcome
+
+
+#: How one attempt ended, as the scripts record it in the job's history.
+AttemptOutcome = Literal["completed", "failed", "dead", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -205,7 +217,7 @@ class Attempt:
     worker: str
     started_ms: int
     ended_ms: int
-    outcome: str
+    outcome: AttemptOutcome
     reason: str | None = None
     error: str | None = None
 

@@ -9,8 +9,6 @@ from pydantic.alias_generators import to_camel
 
 #: Kubernetes object names (RFC 1123 subdomain, as Secrets and custom resources use).
 K8S_NAME = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
-#: Engine queue names (worker_runtime.engine.keys.QUEUE_NAME).
-QUEUE_NAME = r"^[A-Za-z0-9._:-]{1,100}$"
 
 
 class CRModel(BaseModel):

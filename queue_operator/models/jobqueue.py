@@ -6,11 +6,14 @@ from typing import Any, Literal
 
 from pydantic import Field, JsonValue, model_validator
 
-from queue_operator.models.common import QUEUE_NAME, CRModel, SecretKeyRef, StatusBase
-from worker_runtime.models import DEFAULT_AGING, DEFAULT_WEIGHTS
+from queue_operator.models.common import CRModel, SecretKeyRef, StatusBase
+from worker_runtime.engine.keys import QUEUE_NAME_PATTERN
+from worker_runtime.models import DEFAULT_AGING, DEFAULT_WEIGHTS, QueueConfig
 
 _DAY_MS = 86_400_000
 _YEAR_MS = 31_536_000_000
+#: The engine's defaults, the one source of this resource's.
+_ENGINE = QueueConfig()
 
 
 class RedisRef(CRModel):
@@ -50,35 +53,57 @@ class JobQueueSpec(CRModel):
         description="Engine queue name (what producers pass to enqueue); defaults to "
         "metadata.name. Immutable.",
         max_length=100,
-        pattern=QUEUE_NAME,
+        pattern=QUEUE_NAME_PATTERN,
         json_schema_extra={"x-kubernetes-validations": _IMMUTABLE},
     )
     redis: RedisRef | None = Field(None, description="Redis connection; operator default if unset.")
-    max_attempts: int = Field(3, ge=1, le=1000, description="Attempts before a job is dead.")
-    backoff_base_ms: int = Field(
-        10_000, ge=0, le=_DAY_MS, description="First retry delay; doubles per attempt, jittered."
+    max_attempts: int = Field(
+        _ENGINE.max_attempts, ge=1, le=1000, description="Attempts before a job is dead."
     )
-    backoff_max_ms: int = Field(3_600_000, ge=0, le=7 * _DAY_MS, description="Longest delay.")
-    timeout_ms: int = Field(300_000, ge=1, le=7 * _DAY_MS, description="Default job timeout.")
+    backoff_base_ms: int = Field(
+        _ENGINE.backoff_base_ms,
+        ge=0,
+        le=_DAY_MS,
+        description="First retry delay; doubles per attempt, jittered.",
+    )
+    backoff_max_ms: int = Field(
+        _ENGINE.backoff_max_ms, ge=0, le=7 * _DAY_MS, description="Longest delay."
+    )
+    timeout_ms: int = Field(
+        _ENGINE.timeout_ms, ge=1, le=7 * _DAY_MS, description="Default job timeout."
+    )
     lease_ms: int = Field(
-        30_000, ge=1000, le=3_600_000, description="Lease (visibility timeout) of a claimed job."
+        _ENGINE.lease_ms,
+        ge=1000,
+        le=3_600_000,
+        description="Lease (visibility timeout) of a claimed job.",
     )
     result_ttl_ms: int = Field(
-        _DAY_MS, ge=0, le=_YEAR_MS, description="How long completed jobs and results are kept."
+        _ENGINE.result_ttl_ms,
+        ge=0,
+        le=_YEAR_MS,
+        description="How long completed jobs and results are kept.",
     )
     keep_completed: int = Field(
-        10_000, ge=0, le=100_000_000, description="Most completed jobs kept."
+        _ENGINE.keep_completed, ge=0, le=100_000_000, description="Most completed jobs kept."
     )
     dead_ttl_ms: int = Field(
-        30 * _DAY_MS, ge=0, le=_YEAR_MS, description="How long dead jobs are kept."
+        _ENGINE.dead_ttl_ms, ge=0, le=_YEAR_MS, description="How long dead jobs are kept."
     )
-    keep_dead: int = Field(100_000, ge=0, le=100_000_000, description="Most dead jobs kept.")
+    keep_dead: int = Field(
+        _ENGINE.keep_dead, ge=0, le=100_000_000, description="Most dead jobs kept."
+    )
     max_payload_bytes: int = Field(
-        524_288, ge=1, le=536_870_912, description="Largest payload accepted, in bytes."
+        _ENGINE.max_payload_bytes,
+        ge=1,
+        le=536_870_912,
+        description="Largest payload accepted, in bytes.",
     )
-    paused: bool = Field(False, description="A paused queue accepts jobs and hands out none.")
+    paused: bool = Field(
+        _ENGINE.paused, description="A paused queue accepts jobs and hands out none."
+    )
     fairness: Literal["strict", "weighted"] = Field(
-        "strict",
+        _ENGINE.fairness,
         description="strict: highest priority first; weighted: each level gets a share of "
         "claims proportional to its weight.",
     )
@@ -88,7 +113,9 @@ class JobQueueSpec(CRModel):
         "10=0.5; unlisted levels weigh 1).",
         max_length=11,
     )
-    aging: bool = Field(True, description="Promote jobs that wait too long (see agingRules).")
+    aging: bool = Field(
+        _ENGINE.aging, description="Promote jobs that wait too long (see agingRules)."
+    )
     aging_rules: list[AgingRuleSpec] | None = Field(
         None,
         description="Promotion rules (engine default: 8->5 after 30 min, 5->1 after 15 min, "
@@ -98,17 +125,21 @@ class JobQueueSpec(CRModel):
     rate_limit: int | None = Field(
         None, ge=1, le=1_000_000_000, description="Most jobs started per ratePeriodMs."
     )
-    rate_period_ms: int = Field(1000, ge=1, le=_DAY_MS, description="Rate limit window.")
+    rate_period_ms: int = Field(
+        _ENGINE.rate_period_ms, ge=1, le=_DAY_MS, description="Rate limit window."
+    )
     rate_limiter: str | None = Field(
         None,
         max_length=100,
-        pattern=QUEUE_NAME,
+        pattern=QUEUE_NAME_PATTERN,
         description="Name of a rate limit shared with other queues (instead of rateLimit).",
     )
     key_rate_limit: int | None = Field(
         None, ge=1, le=1_000_000_000, description="Most jobs per rate key per keyRatePeriodMs."
     )
-    key_rate_period_ms: int = Field(1000, ge=1, le=_DAY_MS, description="Per-key rate window.")
+    key_rate_period_ms: int = Field(
+        _ENGINE.key_rate_period_ms, ge=1, le=_DAY_MS, description="Per-key rate window."
+    )
     max_running: int | None = Field(
         None, ge=1, le=1_000_000, description="Most jobs of this queue running at once."
     )

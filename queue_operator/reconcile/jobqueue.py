@@ -19,9 +19,7 @@ from queue_operator.reconcile.common import (
     transitioned,
     with_conditions,
 )
-
-#: Longest engine queue name (worker_runtime.engine.keys.QUEUE_NAME).
-MAX_QUEUE_NAME = 100
+from worker_runtime.engine.keys import MAX_QUEUE_NAME
 
 
 @dataclass(frozen=True)

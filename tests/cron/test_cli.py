@@ -12,7 +12,7 @@ from tests.cli.conftest import assert_one_line_error
 from tests.cron.conftest import Run, Snapshot
 from worker_runtime import Client
 from worker_runtime.cron.schedules import ScheduleSpec
-from worker_runtime.cron.transitions import SCHEDULES
+from worker_runtime.engine.keys import SCHEDULES
 from worker_runtime.worker.runner import WorkerSettings, run_worker
 
 BASE = ("schedule", "add", "s", "--cron", "* * * * *", "-q", "q", "--job", "j")

@@ -11,9 +11,8 @@ from tests.cron.conftest import START_MS, Snapshot, job_ticks
 from worker_runtime import Client
 from worker_runtime.cron.scheduler import fire_due
 from worker_runtime.cron.schedules import ScheduleNotFoundError, ScheduleSpec
-from worker_runtime.cron.transitions import SCHEDULES, schedule_state_key, schedules_key
 from worker_runtime.engine import writes
-from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.keys import SCHEDULES, QueueKeys
 from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
 
 MIN = 60_000
@@ -39,7 +38,7 @@ async def test_add_get_list_and_upsert(client: Client, r: redis.Redis) -> None:
     assert added.state.cursor_ms is None and added.state.fired == 0
     assert added.state.next_tick_ms is not None
     assert r.hget(SCHEDULES, "report") == "q"
-    assert r.hexists(schedules_key("q"), "report") and r.sismember("brq:queues", "q")
+    assert r.hexists(QueueKeys.of("q").schedules, "report") and r.sismember("brq:queues", "q")
     again = await client.add_schedule(spec(payload={"kind": "weekly"}))
     assert again.spec.payload == {"kind": "weekly"} and again.spec.concurrency_policy == "Allow"
     assert [s.spec.name for s in await client.schedules()] == ["report"]
@@ -177,7 +176,7 @@ async def test_remove_deletes_definition_and_state_but_not_runs(
     await fire_due(client.store, START_MS + MIN)
     assert await client.remove_schedule("report") is True
     assert await client.remove_schedule("report") is False
-    assert not r.exists(SCHEDULES, schedules_key("q"), schedule_state_key("q"))
+    assert not r.exists(SCHEDULES, QueueKeys.of("q").schedules, QueueKeys.of("q").schedstate)
     assert await fire_due(client.store, START_MS + 2 * MIN) == []
     assert job_ticks(r, "q", "report") == [START_MS + MIN]
     assert await client.schedules() == []
@@ -188,8 +187,8 @@ async def test_changing_the_queue_moves_the_schedule(client: Client, r: redis.Re
     await fire_due(client.store, START_MS)
     moved = await client.add_schedule(spec(queue="b"))
     assert moved.spec.queue == "b" and r.hget(SCHEDULES, "report") == "b"
-    assert not r.hexists(schedules_key("a"), "report")
-    assert not r.hexists(schedule_state_key("a"), "report")
+    assert not r.hexists(QueueKeys.of("a").schedules, "report")
+    assert not r.hexists(QueueKeys.of("a").schedstate, "report")
     assert await outcomes(client, START_MS + MIN) == ["initialised"]
     assert await outcomes(client, START_MS + 2 * MIN) == ["fired"]
     assert job_ticks(r, "b", "report") == [START_MS + 2 * MIN]

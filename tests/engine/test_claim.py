@@ -1,4 +1,4 @@
-"""claim-9.lua: order, leases, delayed promotion, pause."""
+"""claim.lua: order, leases, delayed promotion, pause."""
 
 from __future__ import annotations
 

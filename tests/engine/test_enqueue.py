@@ -1,4 +1,4 @@
-"""enqueue-8.lua through the client: creation, ids, dedupe, delays, validation."""
+"""enqueue.lua through the client: creation, ids, dedupe, delays, validation."""
 
 from __future__ import annotations
 

@@ -10,9 +10,6 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from worker_runtime.cron import expressions as cron
 from worker_runtime.cron import transitions
 from worker_runtime.cron.schedules import (
@@ -25,6 +22,7 @@ from worker_runtime.cron.schedules import (
 from worker_runtime.cron.schedules import now_ms as wall_clock_ms
 from worker_runtime.cron.transitions import Fired, Loaded
 from worker_runtime.engine import reads
+from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
 from worker_runtime.models import Enqueued, QueueConfig
@@ -36,7 +34,6 @@ log = logging.getLogger("blackroad.scheduler")
 MAX_TICKS = 10_000
 #: Longest back-off between attempts while Redis is unreachable, in seconds.
 MAX_BACKOFF_S = 30.0
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 async def add_schedule(store: AsyncStore, spec: ScheduleSpec) -> Schedule:

@@ -1,9 +1,9 @@
-"""Pure builders of the cron schedule operations (see ops.py for what an ``Op`` is)."""
+"""Pure builders of the cron schedule operations (see engine/operation.py for an ``Op``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from worker_runtime import errors
 from worker_runtime.cron.schedules import (
@@ -14,27 +14,24 @@ from worker_runtime.cron.schedules import (
     spec_from_record,
     state_from_text,
 )
-from worker_runtime.engine.keys import PREFIX, QueueKeys
-from worker_runtime.engine.writes import Op
+from worker_runtime.engine.keys import SCHEDULES, QueueKeys
+from worker_runtime.engine.operation import Op
 
-#: Global registry, hash schedule name -> queue: names are unique across queues.
-SCHEDULES = f"{PREFIX}:schedules"
-
+#: What one fire script call did (see lua/fire.lua).
+FireOutcome = Literal[
+    "fired", "stale", "missed", "suspended", "forbidden", "initialised", "too_large", "exists"
+]
 #: Outcomes of the fire script by return code.
-FIRE_OUTCOMES = {
-    1: "fired", 0: "stale", 2: "missed", 3: "suspended", 4: "forbidden", 5: "initialised",
-    6: "too_large", 7: "exists",
-}  # fmt: skip
-
-
-def schedules_key(queue: str) -> str:
-    """Hash name -> spec json of the schedules whose runs go to ``queue``."""
-    return f"{PREFIX}:{{{queue}}}:schedules"
-
-
-def schedule_state_key(queue: str) -> str:
-    """Hash name -> state of those schedules (see lua/includes/schedule.lua)."""
-    return f"{PREFIX}:{{{queue}}}:schedstate"
+FIRE_OUTCOMES: dict[int, FireOutcome] = {
+    1: "fired",
+    0: "stale",
+    2: "missed",
+    3: "suspended",
+    4: "forbidden",
+    5: "initialised",
+    6: "too_large",
+    7: "exists",
+}
 
 
 @dataclass(frozen=True)
@@ -49,14 +46,14 @@ class Loaded:
 
 def put(prepared: PreparedSchedule, next_tick_ms: int) -> Op[int]:
     """Returns 1 created, 0 replaced, 2 replaced with new timing (cursor cleared)."""
-    q = prepared.spec.queue
-    keys = [schedules_key(q), schedule_state_key(q)]
+    keys = QueueKeys.of(prepared.spec.queue).for_script("schedput")
     return Op(int, "schedput", keys, [prepared.spec.name, prepared.record, next_tick_ms])
 
 
 def delete(queue: str, name: str) -> Op[bool]:
     """Removes a schedule's definition and state from its queue (one MULTI block)."""
-    commands = [("HDEL", schedules_key(queue), name), ("HDEL", schedule_state_key(queue), name)]
+    k = QueueKeys.of(queue)
+    commands = [("HDEL", k.schedules, name), ("HDEL", k.schedstate, name)]
     return Op(lambda r: bool(int(r[0])), commands=commands)
 
 
@@ -68,7 +65,8 @@ def set_suspended(queue: str, name: str, suspend: bool) -> Op[bool]:
             raise ScheduleNotFoundError(f"schedule {name!r}: no such schedule")
         return int(reply) == 1
 
-    return Op(parse, "schedsuspend", [schedules_key(queue)], [name, int(suspend)])
+    keys = QueueKeys.of(queue).for_script("schedsuspend")
+    return Op(parse, "schedsuspend", keys, [name, int(suspend)])
 
 
 def registry() -> Op[dict[str, str]]:
@@ -102,10 +100,8 @@ def load(queue: str, names: set[str] | None = None) -> Op[dict[str, Loaded]]:
             out[name] = Loaded(Schedule(spec, state_from_text(raw)), cursor, deadline)
         return out
 
-    return Op(
-        parse,
-        commands=[("HGETALL", schedules_key(queue)), ("HGETALL", schedule_state_key(queue))],
-    )
+    k = QueueKeys.of(queue)
+    return Op(parse, commands=[("HGETALL", k.schedules), ("HGETALL", k.schedstate)])
 
 
 @dataclass(frozen=True)
@@ -116,8 +112,7 @@ class Fired:
     queue: str
     #: The tick's time (for init: the scheduler's now; for trigger: None).
     tick_ms: int | None
-    #: One of FIRE_OUTCOMES' values.
-    outcome: str
+    outcome: FireOutcome
     job_id: str | None
 
 
@@ -131,7 +126,7 @@ def fire(
     next_tick_ms: int | None = None,
     job_id: str = "",
 ) -> Op[Fired]:
-    """One call of fire-11.lua; ``mode`` is tick, skip, init or trigger."""
+    """One call of fire.lua; ``mode`` is tick, skip, init or trigger."""
     k = QueueKeys.of(spec.queue)
 
     def parse(reply: list[Any]) -> Fired:
@@ -142,12 +137,14 @@ def fire(
             raise errors.error_for(code, f"schedule {spec.name!r}")
         return Fired(spec.name, spec.queue, at_ms, FIRE_OUTCOMES[code], str(reply[1]) or None)
 
-    keys = [
-        schedules_key(spec.queue), schedule_state_key(spec.queue), k.jobs, k.pending,
-        k.delayed, k.dprio, k.seq, k.config, k.dedupe, k.dk, k.running,
-    ]  # fmt: skip
     args: list[str | int | float] = [
-        k.wake, spec.name, mode, "" if at_ms is None else at_ms, expected, missed,
-        "" if next_tick_ms is None else next_tick_ms, job_id,
-    ]  # fmt: skip
-    return Op(parse, "fire", keys, args)
+        k.wake,
+        spec.name,
+        mode,
+        "" if at_ms is None else at_ms,
+        expected,
+        missed,
+        "" if next_tick_ms is None else next_tick_ms,
+        job_id,
+    ]
+    return Op(parse, "fire", k.for_script("fire"), args)

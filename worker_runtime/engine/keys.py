@@ -1,4 +1,4 @@
-"""Every Redis key name the engine uses, in one place.
+"""Every Redis key name the engine and the operator use, and the keys each Lua script takes.
 
 Key schema (all keys of one queue share the hash tag ``{queue}`` so Redis Cluster keeps a
 queue on one slot and every Lua script touches one slot only):
@@ -30,12 +30,13 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
     brq:{q}:wake       pub/sub channel: something became pending or due
 
-Cron schedules (key names built in schedule_ops.py), under the tag of the queue their runs
-go to, so the fire script claims a tick and enqueues its run in one slot:
+Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
+tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a
+queue's data leaves its schedules alone):
 
     brq:{q}:schedules  hash  schedule name -> spec json (cron, tz, job, body of each run)
     brq:{q}:schedstate hash  schedule name -> "cursor|last tick|next tick|missed|fired|
-                       skipped|last job id" (see lua/includes/schedule.lua)
+                       skipped|last job id" (see lua/includes/readState.lua)
 
 Global keys (not tied to a queue):
 
@@ -46,37 +47,55 @@ Global keys (not tied to a queue):
     brq:limiter:{name} hash  limit, period: a rate limit shared by several queues
     brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot: shared
                        limiters need a single Redis, not Cluster)
+    brq:operator:claims  hash  queue name -> "namespace/name/uid" of the JobQueue that
+                       manages it (written by the operator only)
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 PREFIX = "brq"
 QUEUES = f"{PREFIX}:queues"
 WORKERS = f"{PREFIX}:workers"
+#: Global registry of cron schedules: names are unique across queues.
+SCHEDULES = f"{PREFIX}:schedules"
+#: Which JobQueue resource manages each engine queue.
+OPERATOR_CLAIMS = f"{PREFIX}:operator:claims"
 
-#: Queue names: letters, digits and ``._:-``; braces would break the hash tag.
-QUEUE_NAME = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+#: Queue names: letters, digits and ``._:-``; braces would break the hash tag. The one
+#: pattern for the engine, its config models and the operator's resources.
+QUEUE_NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
+QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
+#: Longest queue name (the bound in QUEUE_NAME_PATTERN).
+MAX_QUEUE_NAME = 100
 
 #: State sets, in the order the stats script reports them.
 STATE_SETS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
 
 
 def limiter_key(name: str) -> str:
+    """The definition (limit, period) of a rate limiter shared by several queues."""
     return f"{PREFIX}:limiter:{{{name}}}"
+
+
+def limiter_log_key(name: str) -> str:
+    """The log of starts of a shared rate limiter."""
+    return limiter_key(name) + ":log"
 
 
 def worker_key(name: str) -> str:
     return f"{PREFIX}:worker:{name}"
 
 
+#: The data keys of one queue (every key ``QueueKeys.all_keys`` deletes).
 SUFFIXES = (
-    "jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed",
-    "dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config",
-    "recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress",
-)  # fmt: skip
+    *("jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed"),
+    *("dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config"),
+    *("recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress"),
+)
 
 
 @dataclass(frozen=True)
@@ -110,12 +129,16 @@ class QueueKeys:
     rkey: str
     progress: str
     wake: str
+    schedules: str
+    schedstate: str
 
     @classmethod
+    @lru_cache(maxsize=1024)
     def of(cls, name: str) -> QueueKeys:
         tag = f"{PREFIX}:{{{name}}}:"
         keys = {s: tag + s for s in SUFFIXES}
-        return cls(name=name, wake=tag + "wake", **keys)
+        extra = {s: tag + s for s in ("wake", "schedules", "schedstate")}
+        return cls(name=name, **keys, **extra)
 
     def state_set(self, state: str) -> str:
         if state not in STATE_SETS:
@@ -124,3 +147,78 @@ class QueueKeys:
 
     def all_keys(self) -> list[str]:
         return [str(getattr(self, s)) for s in SUFFIXES]
+
+    def for_script(self, script: str, **others: str) -> dict[str, str]:
+        """The keys ``script`` takes, by name: ``others`` first, then this queue's keys of
+        the same name; optional keys only when given in ``others``."""
+        spec = SCRIPT_KEYS[script]
+        keys = {n: others[n] if n in others else str(getattr(self, n)) for n in spec.required}
+        keys.update((n, others[n]) for n in spec.optional if n in others)
+        return keys
+
+
+@dataclass(frozen=True)
+class ScriptKeys:
+    """The keys of one Lua script by name, in KEYS order. The loader binds them to ``K``
+    (``K.pending`` is ``KEYS[1]`` ...) and checks that callers pass exactly these."""
+
+    required: tuple[str, ...]
+    #: Trailing keys a caller may leave out; the script then sees them as nil.
+    optional: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, required: str, optional: str = "") -> ScriptKeys:
+        return cls(tuple(required.split()), tuple(optional.split()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+#: Every script's keys (lua/<script>.lua). The names are QueueKeys attributes unless the
+#: op passes them itself (``state``, ``workers``, ``worker``, ``claims``, ``shared_limiter``,
+#: and ``limiter`` or ``config`` when a shared limiter stands in for the queue's own).
+SCRIPT_KEYS: dict[str, ScriptKeys] = {
+    "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk"),
+    "claim": ScriptKeys.of(
+        "pending delayed dprio running lease jobs att seq config policy limiter keyrate keyrun "
+        "rkey",
+        optional="shared_limiter",
+    ),
+    "heartbeat": ScriptKeys.of("running lease cancelreq"),
+    "complete": ScriptKeys.of(
+        "running lease att hist completed result jobs dedupe dk cancelreq config cancelled "
+        "reason progress rkey keyrun"
+    ),
+    "fail": ScriptKeys.of(
+        "running lease att hist jobs delayed dprio dead reason dedupe dk config cancelreq "
+        "cancelled result progress rkey keyrun"
+    ),
+    "recover": ScriptKeys.of(
+        "running lease att hist jobs delayed dead reason dedupe dk config cancelreq cancelled "
+        "result recovery dprio progress rkey keyrun"
+    ),
+    "release": ScriptKeys.of(
+        "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result config "
+        "progress rkey keyrun"
+    ),
+    "progress": ScriptKeys.of("lease progress"),
+    "configure": ScriptKeys.of("config"),
+    "cancel": ScriptKeys.of(
+        "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att hist "
+        "result progress"
+    ),
+    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk"),
+    "purge": ScriptKeys.of(
+        "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun"
+    ),
+    "stats": ScriptKeys.of("pending delayed running completed dead cancelled jobs config"),
+    "workerbeat": ScriptKeys.of("workers worker"),
+    "schedput": ScriptKeys.of("schedules schedstate"),
+    "schedsuspend": ScriptKeys.of("schedules"),
+    "fire": ScriptKeys.of(
+        "schedules schedstate jobs pending delayed dprio seq config dedupe dk running"
+    ),
+    "ownerreplace": ScriptKeys.of("claims"),
+    "ownerrelease": ScriptKeys.of("claims"),
+}

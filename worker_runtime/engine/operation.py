@@ -1,13 +1,13 @@
 """An engine operation: one Lua script call or one MULTI block of reads, plus its parser.
 
-Ops are pure values built by ``ops`` (writes) and ``reads`` (reads); ``store`` runs them,
-so the engine's logic exists once for every caller.
+Ops are pure values built by ``writes``, ``reads`` and ``cron.transitions``; ``store`` runs
+them, so the engine's logic exists once for every caller.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +18,8 @@ T = TypeVar("T")
 class Op(Generic[T]):
     parse: Callable[[Any], T]
     script: str | None = None
-    keys: Sequence[str] = ()
+    #: The script's keys by name (see keys.SCRIPT_KEYS); the loader puts them in order.
+    keys: Mapping[str, str] = field(default_factory=dict)
     args: Sequence[str | int | float] = ()
     commands: Sequence[tuple[str | int | float, ...]] = field(default_factory=tuple)
 

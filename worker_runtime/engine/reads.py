@@ -36,8 +36,7 @@ def stats(queue: str) -> Op[QueueStats]:
             paused=bool(int(r[8])),
         )
 
-    keys = [k.pending, k.delayed, k.running, k.completed, k.dead, k.cancelled, k.jobs, k.config]
-    return Op(parse, "stats", keys, [])
+    return Op(parse, "stats", k.for_script("stats"), [])
 
 
 def locate(queues: Sequence[str], job_id: str) -> Op[str | None]:
@@ -70,13 +69,8 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
     k = QueueKeys.of(queue)
     commands: list[tuple[str | int | float, ...]] = [("HGET", k.jobs, job_id)]
     commands += [("ZSCORE", getattr(k, s), job_id) for s in STATE_SETS]
-    commands += [
-        (cmd, key, job_id)
-        for cmd, key in (
-            ("HGET", k.lease), ("HGET", k.att), ("HGET", k.hist), ("HGET", k.result),
-            ("HGET", k.reason), ("SISMEMBER", k.cancelreq), ("HGET", k.progress),
-        )
-    ]  # fmt: skip
+    commands += [("HGET", key, job_id) for key in (k.lease, k.att, k.hist, k.result, k.reason)]
+    commands += [("SISMEMBER", k.cancelreq, job_id), ("HGET", k.progress, job_id)]
 
     def parse(r: list[Any]) -> Job | None:
         if r[0] is None:

@@ -1,4 +1,4 @@
-"""Runs engine operations (``ops.Op``) against Redis.
+"""Runs engine operations (``operation.Op``) against Redis.
 
 Scripts are loaded once and called by SHA (EVALSHA); a script missing after a Redis
 restart is reloaded transparently by redis-py. Several ops can share one round trip.
@@ -14,17 +14,15 @@ from redis.commands.core import AsyncScript
 
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
-from worker_runtime.engine.writes import Op
-from worker_runtime.errors import ConfigError
+from worker_runtime.engine.operation import Op
 
 T = TypeVar("T")
 
 
-def _check(op: Op[Any]) -> None:
-    if op.script is not None and len(op.keys) != scripts()[op.script].num_keys:
-        raise ConfigError(
-            f"script {op.script} takes {scripts()[op.script].num_keys} keys, got {len(op.keys)}"
-        )
+def _keys(op: Op[Any]) -> list[str]:
+    """The op's keys in KEYS order; a ConfigError unless they are the script's by name."""
+    assert op.script is not None
+    return scripts()[op.script].key_list(op.keys)
 
 
 class AsyncStore:
@@ -41,9 +39,8 @@ class AsyncStore:
         return self._scripts[name]
 
     async def run(self, op: Op[T]) -> T:
-        _check(op)
         if op.script is not None:
-            reply = await self._script(op.script)(keys=list(op.keys), args=list(op.args))
+            reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
         else:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for cmd in op.commands:
@@ -57,9 +54,8 @@ class AsyncStore:
             return [await self.run(ops[0])]
         async with self.redis.pipeline(transaction=False) as pipe:
             for op in ops:
-                _check(op)
                 assert op.script is not None, "run_many takes script ops only"
-                await self._script(op.script)(keys=list(op.keys), args=list(op.args), client=pipe)
+                await self._script(op.script)(keys=_keys(op), args=list(op.args), client=pipe)
             replies = await pipe.execute()
         return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
 

@@ -1,8 +1,9 @@
 """Builders of the engine's state transitions: which Lua script to call with which keys
 and arguments, and how to read its answer (return codes become exceptions here).
 
+Each op names its script's keys (see ``keys.SCRIPT_KEYS``); the store puts them in order.
 Reads live in ``reads``, job validation in ``prepare``; both are re-exported so callers
-need only ``from worker_runtime import ops``.
+need only ``from worker_runtime.engine import writes``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from worker_runtime import errors
-from worker_runtime.engine.keys import WORKERS, QueueKeys, limiter_key, worker_key
+from worker_runtime.engine.keys import (
+    WORKERS,
+    QueueKeys,
+    limiter_key,
+    limiter_log_key,
+    worker_key,
+)
 from worker_runtime.engine.operation import Op, parse_record
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare
 from worker_runtime.engine.reads import (
@@ -26,12 +33,22 @@ from worker_runtime.engine.reads import (
     stats,
     worker_descriptions,
 )
-from worker_runtime.models import ClaimedJob, Enqueued
+from worker_runtime.models import ClaimedJob, Enqueued, EnqueueOutcome
 
 __all__ = [
-    "Op", "PreparedJob", "job_info", "jobs_info", "live_workers", "locate", "new_job_id",
-    "parse_record", "prepare", "read_config", "stats", "worker_descriptions",
-]  # fmt: skip
+    "Op",
+    "PreparedJob",
+    "job_info",
+    "jobs_info",
+    "live_workers",
+    "locate",
+    "new_job_id",
+    "parse_record",
+    "prepare",
+    "read_config",
+    "stats",
+    "worker_descriptions",
+]
 
 #: Most jobs sent in one enqueue script call; larger batches are split and pipelined.
 ENQUEUE_CHUNK = 1000
@@ -50,7 +67,7 @@ def _check_batch(n: int) -> None:
         raise errors.InvalidArgumentError(f"batch: at most {MAX_BATCH} jobs per call, got {n}")
 
 
-_OUTCOMES = {1: "created", 0: "exists", 2: "deduplicated"}
+_OUTCOMES: dict[int, EnqueueOutcome] = {1: "created", 0: "exists", 2: "deduplicated"}
 
 
 def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
@@ -69,8 +86,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
             for i in range(0, len(reply), 2)
         ]
 
-    keys = [k.jobs, k.pending, k.delayed, k.dprio, k.seq, k.config, k.dedupe, k.dk]
-    return Op(parse, "enqueue", keys, args)
+    return Op(parse, "enqueue", k.for_script("enqueue"), args)
 
 
 @dataclass(frozen=True)
@@ -116,11 +132,12 @@ def claim(
             )
         return ClaimResult(jobs, lease, status == -2, status if status >= 0 else None)
 
-    keys = [
-        k.pending, k.delayed, k.dprio, k.running, k.lease, k.jobs, k.att, k.seq, k.config,
-        k.policy, limiter_key(limiter) + ":log" if limiter else k.limiter, k.keyrate,
-        k.keyrun, k.rkey, limiter_key(limiter) if limiter else k.policy,
-    ]  # fmt: skip
+    shared = (
+        {"limiter": limiter_log_key(limiter), "shared_limiter": limiter_key(limiter)}
+        if limiter
+        else {}
+    )
+    keys = k.for_script("claim", **shared)
     return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT])
 
 
@@ -137,7 +154,7 @@ def heartbeat(
     def parse(reply: list[Any]) -> tuple[list[str], list[str]]:
         return list(reply[0]), list(reply[1])
 
-    return Op(parse, "heartbeat", [k.running, k.lease, k.cancelreq], args)
+    return Op(parse, "heartbeat", k.for_script("heartbeat"), args)
 
 
 def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> Op[list[int]]:
@@ -147,17 +164,17 @@ def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> O
     args: list[str | int | float] = [worker, k.wake]
     for item in done:
         args += list(item)
-    keys = [
-        k.running, k.lease, k.att, k.hist, k.completed, k.result, k.jobs, k.dedupe, k.dk,
-        k.cancelreq, k.config, k.cancelled, k.reason, k.progress, k.rkey, k.keyrun,
-    ]  # fmt: skip
-    return Op(lambda r: [int(c) for c in r], "complete", keys, args)
+    return Op(lambda r: [int(c) for c in r], "complete", k.for_script("complete"), args)
+
+
+#: What became of a failed attempt: retried (scheduled at due_ms), dead, lease lost (the
+#: failure was not recorded) or cancelled (its cancellation was requested meanwhile).
+FailResult = Literal["retry", "dead", "lease_lost", "cancelled"]
 
 
 @dataclass(frozen=True)
 class FailOutcome:
-    #: "retry" (scheduled at due_ms), "dead", "lease_lost" or "cancelled".
-    outcome: str
+    outcome: FailResult
     due_ms: int | None = None
     reason: str | None = None
 
@@ -183,11 +200,6 @@ def fail(
             return FailOutcome("dead", reason=str(reply[1]))
         return FailOutcome("lease_lost" if code == errors.LEASE_LOST else "cancelled")
 
-    keys = [
-        k.running, k.lease, k.att, k.hist, k.jobs, k.delayed, k.dprio, k.dead, k.reason,
-        k.dedupe, k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.progress, k.rkey,
-        k.keyrun,
-    ]  # fmt: skip
     mode = "permanent" if permanent else "retry"
     args: list[str | int | float] = [
         k.wake,
@@ -199,20 +211,15 @@ def fail(
         delay_ms,
         repr(draw),
     ]
-    return Op(parse, "fail", keys, args)
+    return Op(parse, "fail", k.for_script("fail"), args)
 
 
 def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int, int, int]]:
-    """Returns (requeued, dead, cancelled); see recover-16.lua for the stall guard and the
+    """Returns (requeued, dead, cancelled); see recover.lua for the stall guard and the
     spreading of recovered jobs."""
     k = QueueKeys.of(queue)
-    keys = [
-        k.running, k.lease, k.att, k.hist, k.jobs, k.delayed, k.dead, k.reason, k.dedupe,
-        k.dk, k.config, k.cancelreq, k.cancelled, k.result, k.recovery, k.dprio, k.progress,
-        k.rkey, k.keyrun,
-    ]  # fmt: skip
     args: list[str | int | float] = [k.wake, limit, stall_ms, secrets.randbelow(2**31 - 2)]
-    return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", keys, args)
+    return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", k.for_script("recover"), args)
 
 
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
@@ -221,47 +228,37 @@ def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
     args: list[str | int | float] = [k.wake]
     for job_id, token in held:
         args += [job_id, token]
-    keys = [
-        k.running, k.lease, k.att, k.pending, k.cancelreq, k.cancelled, k.reason, k.dedupe,
-        k.dk, k.jobs, k.hist, k.result, k.config, k.progress, k.rkey, k.keyrun,
-    ]  # fmt: skip
-    return Op(int, "release", keys, args)
+    return Op(int, "release", k.for_script("release"), args)
 
 
 def progress(queue: str, job_id: str, token: str, percent: float, message: str) -> Op[bool]:
     """Records progress; False when the lease was lost."""
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [job_id, token, percent, message]
-    return Op(lambda r: int(r) == 1, "progress", [k.lease, k.progress], args)
+    return Op(lambda r: int(r) == 1, "progress", k.for_script("progress"), args)
 
 
 def define_limiter(name: str, limit: int, period_ms: int) -> Op[int]:
     """Creates or changes a rate limiter shared by the queues whose rate_limiter names it."""
     args: list[str | int | float] = ["", "limit", limit, "period", period_ms]
-    return Op(int, "configure", [limiter_key(name)], args)
+    return Op(int, "configure", {"config": limiter_key(name)}, args)
 
 
-_CANCEL = {1: "cancelled", 2: "requested", 0: "finished"}
+#: What a cancel did: cancelled at once, requested (the job is running) or too late.
+CancelResult = Literal["cancelled", "requested", "finished"]
+_CANCEL: dict[int, CancelResult] = {1: "cancelled", 2: "requested", 0: "finished"}
 
 
-def cancel(queue: str, job_id: str) -> Op[str]:
+def cancel(queue: str, job_id: str) -> Op[CancelResult]:
     """Returns "cancelled", "requested" (it is running) or "finished" (too late)."""
     k = QueueKeys.of(queue)
 
-    def parse(reply: Any) -> str:
+    def parse(reply: Any) -> CancelResult:
         if int(reply) < 0:
             raise errors.error_for(int(reply), f"job {job_id}")
         return _CANCEL[int(reply)]
 
-    keys = [
-        k.pending, k.delayed, k.dprio, k.running, k.cancelreq, k.cancelled, k.reason, k.jobs,
-        k.dedupe, k.dk, k.config, k.att, k.hist, k.result, k.progress,
-    ]  # fmt: skip
-    return Op(parse, "cancel", keys, [job_id])
-
-
-def _retry_keys(k: QueueKeys) -> list[str]:
-    return [k.jobs, k.dead, k.cancelled, k.reason, k.att, k.pending, k.seq, k.dedupe, k.dk]
+    return Op(parse, "cancel", k.for_script("cancel"), [job_id])
 
 
 def retry(queue: str, job_ids: Sequence[str]) -> Op[None]:
@@ -272,20 +269,17 @@ def retry(queue: str, job_ids: Sequence[str]) -> Op[None]:
             if int(code) < 0:
                 raise errors.error_for(int(code), f"job {job_id}")
 
-    return Op(parse, "retry", _retry_keys(k), [k.wake, "ids", 0, *job_ids])
+    return Op(parse, "retry", k.for_script("retry"), [k.wake, "ids", 0, *job_ids])
 
 
 def retry_all(queue: str, limit: int = 500) -> Op[int]:
     k = QueueKeys.of(queue)
-    return Op(lambda r: int(r[0]), "retry", _retry_keys(k), [k.wake, "all", limit])
+    return Op(lambda r: int(r[0]), "retry", k.for_script("retry"), [k.wake, "all", limit])
 
 
 def purge(queue: str, state: str, limit: int = 1000, older_than_ms: int = -1) -> Op[int]:
     k = QueueKeys.of(queue)
-    keys = [
-        k.state_set(state), k.jobs, k.hist, k.result, k.reason, k.att, k.dedupe, k.dk,
-        k.dprio, k.lease, k.cancelreq, k.progress, k.rkey, k.keyrun,
-    ]  # fmt: skip
+    keys = k.for_script("purge", state=k.state_set(state))
     return Op(int, "purge", keys, [limit, older_than_ms])
 
 
@@ -294,10 +288,11 @@ def configure(queue: str, fields: dict[str, str]) -> Op[int]:
     args: list[str | int | float] = [k.wake]
     for name, value in fields.items():
         args += [name, value]
-    return Op(int, "configure", [k.config], args)
+    return Op(int, "configure", k.for_script("configure"), args)
 
 
 def worker_beat(name: str, description: dict[str, Any] | None, ttl_ms: int) -> Op[int]:
     """Registers (or, with ``description=None``, removes) a live worker."""
     body = json.dumps(description, separators=(",", ":")) if description is not None else ""
-    return Op(int, "workerbeat", [WORKERS, worker_key(name)], [name, body, ttl_ms])
+    keys = {"workers": WORKERS, "worker": worker_key(name)}
+    return Op(int, "workerbeat", keys, [name, body, ttl_ms])

@@ -1,47 +1,141 @@
-"""Loads the Lua scripts, one per state transition, and checks how callers use them.
+"""Loads the Lua scripts, one per state transition, and checks them and their callers.
 
-A script is named ``<verb>-<number of KEYS>.lua``; a line ``--@include NAME`` pastes
-``includes/NAME.lua`` in its place (Redis has no module system for scripts).
+A script ``<verb>.lua`` takes the keys that ``keys.SCRIPT_KEYS[verb]`` names. The loader
+opens it with ``local K = {pending = KEYS[1], ...}``, so the script says ``K.pending``,
+never ``KEYS[n]``; its header documents every key by name (checked here). A line
+``--@include NAME`` pastes ``includes/NAME.lua`` (one function each, which may include
+others) in its place, once per script; ``configDefaults`` is generated (see
+``generated``). Redis has no module system for scripts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from worker_runtime.engine.keys import SCRIPT_KEYS, ScriptKeys
+from worker_runtime.engine.lua.generated import GENERATED
+from worker_runtime.errors import ConfigError
+from worker_runtime.models import QueueConfig
+
 _DIR = Path(__file__).parent
-_NAME = re.compile(r"^(?P<verb>[a-z_]+)-(?P<keys>\d+)\.lua$")
+_NAME = re.compile(r"^[a-z_]+$")
 _INCLUDE = re.compile(r"^--@include (\w+)\s*$", re.MULTILINE)
+_HEADER = re.compile(r"\A\s*--\[\[(.*?)\]\]", re.DOTALL)
+_KEY_USE = re.compile(r"\bK\.([A-Za-z_]\w*)")
+_CONFIG_USE = re.compile(r"\bcfg\.([A-Za-z_]\w*)")
+
+
+class LuaScriptError(RuntimeError):
+    """A Lua script or include is malformed, or disagrees with keys.SCRIPT_KEYS."""
 
 
 @dataclass(frozen=True)
 class LuaScript:
     name: str
-    num_keys: int
+    keys: ScriptKeys
+    #: What Redis runs: the K prelude, then the script with its includes pasted.
     source: str
 
+    def key_list(self, given: Mapping[str, str]) -> list[str]:
+        """KEYS for a call: ``given`` (keys by name) in the script's order; exactly the
+        required names plus, optionally, a leading run of the optional ones."""
+        out = [given[n] for n in self.keys.required if n in given]
+        complete = len(out) == len(self.keys.required)
+        for n in self.keys.optional:
+            if n not in given:
+                break
+            out.append(given[n])
+        if not complete or len(out) != len(given):
+            raise ConfigError(
+                f"script {self.name} takes keys {', '.join(self.keys.required)}"
+                + (f" [{', '.join(self.keys.optional)}]" if self.keys.optional else "")
+                + f"; got {', '.join(given)}"
+            )
+        return out
 
-def _expand(source: str, seen: frozenset[str] = frozenset()) -> str:
-    def paste(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in seen:
-            return ""
-        text = (_DIR / "includes" / f"{name}.lua").read_text()
-        return _expand(text, seen | {name})
 
-    return _INCLUDE.sub(paste, source)
+def include_source(name: str) -> str:
+    """The text of one include, generated or from includes/NAME.lua."""
+    if name in GENERATED:
+        return GENERATED[name]()
+    path = _DIR / "includes" / f"{name}.lua"
+    if not path.is_file():
+        raise LuaScriptError(f"unknown include {name!r}: no includes/{name}.lua")
+    return path.read_text()
+
+
+def expand(text: str, resolve: Callable[[str], str] = include_source) -> str:
+    """``text`` with every ``--@include`` replaced by that include (its own includes
+    first), each at most once; a cycle is an error that names it."""
+    seen: set[str] = set()
+
+    def paste(stack: tuple[str, ...]) -> Callable[[re.Match[str]], str]:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in stack:
+                cycle = " -> ".join((*stack[stack.index(name) :], name))
+                raise LuaScriptError(f"include cycle: {cycle}")
+            if name in seen:
+                return ""
+            seen.add(name)
+            return _INCLUDE.sub(paste((*stack, name)), resolve(name))
+
+        return one
+
+    return _INCLUDE.sub(paste(()), text)
+
+
+def prelude(keys: ScriptKeys) -> str:
+    """Binds the script's keys by name; absent optional keys are nil."""
+    pairs = ", ".join(f"{n} = KEYS[{i}]" for i, n in enumerate(keys.names, start=1))
+    return f"local K = {{ {pairs} }}\n"
+
+
+def _check(name: str, text: str, expanded: str, keys: ScriptKeys) -> None:
+    header = _HEADER.match(text)
+    if header is None:
+        raise LuaScriptError(f"{name}: opens with a --[[ header ]] documenting its keys")
+    documented = set(_KEY_USE.findall(header.group(1)))
+    if documented != set(keys.names):
+        raise LuaScriptError(
+            f"{name}: the header documents keys {sorted(documented)}, "
+            f"keys.SCRIPT_KEYS says {sorted(keys.names)}"
+        )
+    unknown = set(_KEY_USE.findall(text[header.end() :])) - set(keys.names)
+    if unknown:
+        raise LuaScriptError(f"{name}: uses keys {sorted(unknown)} not in keys.SCRIPT_KEYS")
+    if "KEYS[" in expanded or re.search(r"\blocal\s+K\b", expanded):
+        raise LuaScriptError(f"{name}: use K.<name>; the loader binds KEYS")
+    fields = set(_CONFIG_USE.findall(expanded)) - set(QueueConfig.model_fields)
+    if fields:
+        raise LuaScriptError(f"{name}: reads config fields {sorted(fields)} not in QueueConfig")
+
+
+def build(
+    name: str, text: str, keys: ScriptKeys, resolve: Callable[[str], str] = include_source
+) -> LuaScript:
+    """One script, checked, with its prelude and includes."""
+    expanded = expand(text, resolve)
+    _check(name, text, expanded, keys)
+    return LuaScript(name, keys, prelude(keys) + expanded)
 
 
 @cache
 def scripts() -> dict[str, LuaScript]:
-    """Every script by verb, with its includes expanded."""
+    """Every script by verb."""
     found: dict[str, LuaScript] = {}
     for path in sorted(_DIR.glob("*.lua")):
-        m = _NAME.match(path.name)
-        if m is None:
-            raise RuntimeError(f"{path.name}: Lua scripts are named <verb>-<number of KEYS>.lua")
-        verb = m.group("verb")
-        found[verb] = LuaScript(verb, int(m.group("keys")), _expand(path.read_text()))
+        verb = path.name.removesuffix(".lua")
+        if not _NAME.match(verb):
+            raise LuaScriptError(f"{path.name}: Lua scripts are named <verb>.lua")
+        if verb not in SCRIPT_KEYS:
+            raise LuaScriptError(f"{path.name}: no entry in keys.SCRIPT_KEYS")
+        found[verb] = build(verb, path.read_text(), SCRIPT_KEYS[verb])
+    missing = set(SCRIPT_KEYS) - set(found)
+    if missing:
+        raise LuaScriptError(f"keys.SCRIPT_KEYS names scripts with no file: {sorted(missing)}")
     return found

@@ -1,0 +1,32 @@
+--[[
+  cancel: cancels a job that has not finished.
+
+  Guarantee: a pending or delayed job becomes `cancelled` at once and is never handed
+  out; a running job is flagged, its worker learns of it at its next heartbeat, and its
+  completion is refused (it ends `cancelled`).
+
+  Keys: K.pending  K.delayed  K.dprio  K.running  K.cancelreq  K.cancelled  K.reason
+  K.jobs  K.dedupe  K.dk  K.config  K.att  K.hist  K.result  K.progress
+
+  ARGV[1] id
+
+  Returns 1 cancelled, 2 running (cancellation requested), 0 already finished,
+  -4 no such job.
+]]
+--@include nowMs
+--@include config
+--@include finishConfig
+--@include toCancelled
+
+local id = ARGV[1]
+if redis.call('HEXISTS', K.jobs, id) == 0 then return -4 end
+if redis.call('ZSCORE', K.running, id) then
+  redis.call('SADD', K.cancelreq, id)
+  return 2
+end
+local removed = redis.call('ZREM', K.pending, id) + redis.call('ZREM', K.delayed, id)
+if removed == 0 then return 0 end
+redis.call('HDEL', K.dprio, id)
+local cfg = readConfig(K.config, FINISH_CONFIG)
+toCancelled(K, id, nowMs(), cfg)
+return 1

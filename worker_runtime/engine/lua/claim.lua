@@ -1,0 +1,206 @@
+--[[
+  claim: leases up to N due jobs to one worker, applying the queue's policies.
+
+  Guarantee: a job leaves `pending` only in the same script that records its lease
+  (deadline in `running`, token and attempt in `lease`), so no crash can strand it.
+  Due delayed jobs are promoted first (at most ARGV[4] per call). Policies, all atomic
+  across every worker:
+  - aging (at most once a second): jobs that waited too long move up a level;
+  - fairness: strict (lowest level first) or weighted (stride scheduling over levels);
+    FIFO within a level either way;
+  - max_running caps the jobs of this queue running at once;
+  - rate limit (GCRA) per queue, or a named limiter shared by several queues;
+  - per rate_key: a key over its rate waits in `delayed` until its next slot (no
+    attempt charged); a key at its running cap is skipped and stays pending.
+
+  Keys: K.pending  K.delayed  K.dprio  K.running  K.lease  K.jobs  K.att  K.seq  K.config
+    K.policy   hash  aged_at, pass:<level> (fairness state)
+    K.limiter  zset  start log of the rate limit (the queue's own, or a named one's)
+    K.keyrate  hash  rate_key -> tat
+    K.keyrun   hash  rate_key -> running count
+    K.rkey     hash  running id -> rate_key
+    K.shared_limiter  hash  limit, period of the named limiter the queue's rate_limiter
+                      names (optional: absent when the queue has none)
+
+  ARGV[1] worker name
+  ARGV[2] max jobs to claim (at most 1,000 are claimed per call)
+  ARGV[3] lease ms (-1: the queue's lease_ms)
+  ARGV[4] max delayed jobs to promote
+
+  Returns {status, lease_ms, id, token, attempt, record, ...}: status -2 when the queue is
+  paused, otherwise the ms after which more may be claimable (next delayed job due, next
+  rate slot; -1: nothing known).
+]]
+--@include prioSpan
+--@include nowMs
+--@include fmt
+--@include safePriority
+--@include metaLine
+--@include config
+--@include parseWeights
+--@include parseAgingRules
+--@include ageJobs
+--@include nonEmptyBands
+--@include weightedTake
+--@include windowAllowance
+--@include windowCharge
+--@include gcraAllowance
+--@include gcraCharge
+
+local now = nowMs()
+local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
+  'aging_rules', 'max_running', 'rate_limit', 'rate_period_ms', 'key_rate_limit',
+  'key_rate_period_ms', 'key_max_running' })
+local leaseMs = tonumber(ARGV[3])
+if leaseMs < 0 then leaseMs = cfg.lease_ms end
+if cfg.paused == '1' then return { -2, leaseMs } end
+
+local wait = -1
+local function soonest(ms)
+  if ms >= 0 and (wait < 0 or ms < wait) then wait = ms end
+end
+
+local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+if #due > 0 then
+  local prios = redis.call('HMGET', K.dprio, unpack(due))
+  local base = redis.call('INCRBY', K.seq, #due) - #due
+  local args = {}
+  for i, id in ipairs(due) do
+    args[#args + 1] = fmt(safePriority(prios[i]) * PRIO_SPAN + base + i)
+    args[#args + 1] = id
+  end
+  redis.call('ZADD', K.pending, unpack(args))
+  redis.call('ZREM', K.delayed, unpack(due))
+  redis.call('HDEL', K.dprio, unpack(due))
+end
+
+if cfg.aging ~= '0' then
+  local last = tonumber(redis.call('HGET', K.policy, 'aged_at')) or 0
+  if now - last >= 1000 then
+    redis.call('HSET', K.policy, 'aged_at', now)
+    ageJobs(K.pending, K.jobs, parseAgingRules(cfg.aging_rules), now, 100)
+  end
+end
+
+-- Capped: Lua cannot unpack much more than 8,000 values, and an error after the first
+-- write would leave jobs neither pending nor running.
+local want = math.min(tonumber(ARGV[2]), 1000)
+local maxRunning = cfg.max_running
+if maxRunning then want = math.min(want, maxRunning - redis.call('ZCARD', K.running)) end
+local rateLimit, ratePeriod = cfg.rate_limit, cfg.rate_period_ms
+if not rateLimit and K.shared_limiter then
+  local shared = redis.call('HMGET', K.shared_limiter, 'limit', 'period')
+  rateLimit, ratePeriod = tonumber(shared[1]), tonumber(shared[2]) or 1000
+end
+if rateLimit and want > 0 then
+  local allowed, retry = windowAllowance(K.limiter, now, rateLimit, ratePeriod, want)
+  want = allowed
+  if allowed == 0 then soonest(retry) end
+end
+
+-- Candidates, in the order the fairness policy gives them.
+local cand = {}
+if want > 0 then
+  local keyLimit, keyCap = cfg.key_rate_limit, cfg.key_max_running
+  local scan = want
+  if keyLimit or keyCap then scan = want * 4 + 16 end
+  if cfg.fairness == 'weighted' then
+    local take = weightedTake(K.policy, nonEmptyBands(K.pending), parseWeights(cfg.weights), scan)
+    for p = 0, 10 do
+      if take[p] and take[p] > 0 then
+        local got = redis.call('ZRANGEBYSCORE', K.pending, fmt(p * PRIO_SPAN),
+          '(' .. fmt((p + 1) * PRIO_SPAN), 'WITHSCORES', 'LIMIT', 0, take[p])
+        for i = 1, #got, 2 do cand[#cand + 1] = { got[i], got[i + 1] } end
+      end
+    end
+  else
+    local got = redis.call('ZRANGE', K.pending, 0, scan - 1, 'WITHSCORES')
+    for i = 1, #got, 2 do cand[#cand + 1] = { got[i], got[i + 1] } end
+  end
+
+  if #cand > 0 then
+    local ids = {}
+    for i, c in ipairs(cand) do ids[i] = c[1] end
+    local recs = redis.call('HMGET', K.jobs, unpack(ids))
+    local chosen, keyOf, deferred = {}, {}, {}
+    local keyPeriod = cfg.key_rate_period_ms
+    local running = {}
+    for i, c in ipairs(cand) do
+      if #chosen >= want then break end
+      local rec = recs[i]
+      -- HMGET gives false, not nil, for an id without a record: never hand that out.
+      local rk = rec and (keyLimit or keyCap) and string.match(metaLine(rec), '"rk":"([^"]*)"')
+        or nil
+      local ok = rec and true or false
+      if not rec then redis.call('ZREM', K.pending, c[1]) end
+      if ok and rk then
+        if keyCap then
+          if running[rk] == nil then running[rk] = tonumber(redis.call('HGET', K.keyrun, rk)) or 0 end
+          if running[rk] >= keyCap then ok = false end
+        end
+        if ok and keyLimit then
+          local n, retry = gcraAllowance(K.keyrate, rk, now, keyLimit, keyPeriod, 1)
+          if n == 0 then
+            ok = false
+            deferred[#deferred + 1] = { c[1], c[2], now + retry }
+          else
+            gcraCharge(K.keyrate, rk, now, keyLimit, keyPeriod, 1, false)
+          end
+        end
+        if ok then running[rk] = (running[rk] or 0) + 1 end
+      end
+      if ok then
+        chosen[#chosen + 1] = { c[1], c[2], rec, rk }
+      end
+    end
+    -- Jobs over their key's rate wait in `delayed` for its next slot: not an attempt.
+    for _, d in ipairs(deferred) do
+      redis.call('ZREM', K.pending, d[1])
+      redis.call('ZADD', K.delayed, fmt(d[3]), d[1])
+      redis.call('HSET', K.dprio, d[1], math.floor(tonumber(d[2]) / PRIO_SPAN))
+      soonest(d[3] - now)
+    end
+    cand = chosen
+  end
+end
+
+local out = { -1, leaseMs }
+if #cand > 0 then
+  local ids = {}
+  for i, c in ipairs(cand) do ids[i] = c[1] end
+  redis.call('ZREM', K.pending, unpack(ids))
+  local atts = redis.call('HMGET', K.att, unpack(ids))
+  local tok = redis.call('INCRBY', K.seq, #ids) - #ids
+  local deadline = fmt(now + leaseMs)
+  local runArgs, leaseArgs = {}, {}
+  for i, c in ipairs(cand) do
+    local id = c[1]
+    local attempt = (tonumber(atts[i]) or 0) + 1
+    local token = tok + i
+    runArgs[#runArgs + 1] = deadline
+    runArgs[#runArgs + 1] = id
+    leaseArgs[#leaseArgs + 1] = id
+    leaseArgs[#leaseArgs + 1] = fmt(token) .. '|' .. ARGV[1] .. '|' .. attempt .. '|' .. fmt(now)
+      .. '|' .. c[2]
+    if c[4] then
+      redis.call('HSET', K.rkey, id, c[4])
+      redis.call('HINCRBY', K.keyrun, c[4], 1)
+    end
+    out[#out + 1] = id
+    out[#out + 1] = fmt(token)
+    out[#out + 1] = attempt
+    out[#out + 1] = c[3]
+  end
+  redis.call('ZADD', K.running, unpack(runArgs))
+  redis.call('HSET', K.lease, unpack(leaseArgs))
+  if rateLimit then
+    local members = {}
+    for i, c in ipairs(cand) do members[i] = c[1] .. ':' .. fmt(tok + i) end
+    windowCharge(K.limiter, now, ratePeriod, members)
+  end
+end
+
+local head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
+if #head > 0 then soonest(math.max(0, tonumber(head[2]) - now)) end
+out[1] = wait
+return out

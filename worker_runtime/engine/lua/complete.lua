@@ -1,0 +1,97 @@
+--[[
+  complete: records the success of one or many running jobs of one queue.
+
+  Guarantee: a completion is accepted only from the holder of the current lease (the
+  fencing token matches), so a worker whose lease expired cannot overwrite a newer
+  attempt. A job whose cancellation was requested while it ran ends `cancelled`.
+  Finished jobs beyond the retention (age and count) are trimmed in the same step.
+
+  Keys: K.running  K.lease  K.att  K.hist  K.completed  K.result  K.jobs  K.dedupe  K.dk
+  K.cancelreq  K.config  K.cancelled  K.reason  K.progress  K.rkey  K.keyrun
+
+  ARGV[1] worker name
+  ARGV[2] wake channel (published when a running cap frees a slot)
+  ARGV[3..] triples: id, token, result json ("" for none)
+
+  Returns one code per job: 1 completed, -1 lease lost (stale token or not running),
+  -2 cancelled while running (the job is now cancelled).
+]]
+--@include nowMs
+--@include splitLease
+--@include histEntry
+--@include config
+--@include trimFinished
+--@include toCancelled
+--@include releaseKeySlots
+
+local now = nowMs()
+local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
+  'keep_dead', 'max_running', 'key_max_running' })
+
+local ids, tokens, results = {}, {}, {}
+for i = 3, #ARGV, 3 do
+  ids[#ids + 1] = ARGV[i]
+  tokens[#tokens + 1] = ARGV[i + 1]
+  results[#results + 1] = ARGV[i + 2]
+end
+if #ids == 0 then return {} end
+
+local leases = redis.call('HMGET', K.lease, unpack(ids))
+local flags = redis.call('SMISMEMBER', K.cancelreq, unpack(ids))
+local codes, done, doneArgs, resArgs, histArgs = {}, {}, {}, {}, {}
+local hists = redis.call('HMGET', K.hist, unpack(ids))
+local finished = {}
+for i, id in ipairs(ids) do
+  local v = leases[i]
+  local token, worker, attempt, start = nil, nil, nil, nil
+  if v then token, worker, attempt, start = splitLease(v) end
+  if token ~= tokens[i] then
+    codes[i] = -1
+  else
+    finished[#finished + 1] = id
+    local outcome = 'completed'
+    if flags[i] == 1 then outcome = 'cancelled' end
+    local entry = histEntry(attempt, worker, start, now, outcome, '', '')
+    local history = hists[i] and (hists[i] .. ',' .. entry) or entry
+    if flags[i] == 1 then
+      codes[i] = -2
+      -- Written before the move: toCancelled may trim the job, history included.
+      redis.call('HSET', K.hist, id, history)
+      toCancelled(K, id, now, cfg)
+    else
+      histArgs[#histArgs + 1] = id
+      histArgs[#histArgs + 1] = history
+      codes[i] = 1
+      done[#done + 1] = id
+      doneArgs[#doneArgs + 1] = now
+      doneArgs[#doneArgs + 1] = id
+      if results[i] ~= '' then
+        resArgs[#resArgs + 1] = id
+        resArgs[#resArgs + 1] = results[i]
+      end
+    end
+  end
+end
+
+if #finished > 0 then
+  redis.call('ZREM', K.running, unpack(finished))
+  redis.call('HDEL', K.lease, unpack(finished))
+  if #histArgs > 0 then redis.call('HSET', K.hist, unpack(histArgs)) end
+  releaseKeySlots(K, finished)
+  if cfg.max_running or cfg.key_max_running then redis.call('PUBLISH', ARGV[2], '1') end
+end
+if #done > 0 then
+  redis.call('HDEL', K.att, unpack(done))
+  local dks = redis.call('HMGET', K.dk, unpack(done))
+  for i, id in ipairs(done) do
+    if dks[i] then
+      if redis.call('HGET', K.dedupe, dks[i]) == id then redis.call('HDEL', K.dedupe, dks[i]) end
+      redis.call('HDEL', K.dk, id)
+    end
+  end
+  redis.call('ZADD', K.completed, unpack(doneArgs))
+  if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
+  trimFinished(K.completed, now, cfg.result_ttl_ms, cfg.keep_completed,
+    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress })
+end
+return codes

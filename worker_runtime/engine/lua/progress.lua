@@ -1,0 +1,20 @@
+--[[
+  progress: records a running job's progress (percent and message).
+
+  Guarantee: only the holder of the current lease can write it.
+
+  Keys:
+    K.lease     hash  id -> "token|..."
+    K.progress  hash  id -> {"pct":N,"msg":"...","at":ms}
+
+  ARGV[1] id  ARGV[2] token  ARGV[3] percent (0-100)  ARGV[4] message
+
+  Returns 1, or -1 when the lease was lost.
+]]
+--@include nowMs
+
+local v = redis.call('HGET', K.lease, ARGV[1])
+if not v or string.sub(v, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then return -1 end
+redis.call('HSET', K.progress, ARGV[1],
+  cjson.encode({ pct = tonumber(ARGV[3]), msg = ARGV[4], at = nowMs() }))
+return 1

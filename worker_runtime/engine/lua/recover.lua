@@ -1,0 +1,97 @@
+--[[
+  recover: returns jobs whose lease expired (their worker died or stalled) to the queue.
+
+  A recovered job becomes due after a random delay of up to half a lease, so the jobs a
+  crashed worker held together are not claimed together again: one poison job that kills
+  its process then takes fewer innocent neighbours down with it each time.
+
+  Guarantee: judged by the Redis server's clock; the expired attempt counts and is
+  recorded in the history with reason LeaseExpired; a job out of attempts goes to the
+  dead letters with reason LeaseExpired. At most ARGV[2] jobs per call, so any number
+  of workers may run it concurrently at any interval.
+
+  Stall guard: if no recover call ran for longer than ARGV[3] ms (Redis was stopped, or
+  every worker was down), nothing is recovered for one lease period (the queue's
+  lease_ms): live holders first get the chance to heartbeat, so a paused Redis does
+  not cause a mass redelivery of jobs that are still running.
+
+  Keys: K.running  K.lease  K.att  K.hist  K.jobs  K.delayed  K.dead  K.reason  K.dedupe
+  K.dk  K.config  K.cancelreq  K.cancelled  K.result
+    K.recovery  hash  at -> last recover call ms, grace -> recover nothing before
+    K.dprio     hash  id -> priority (delayed jobs)
+  K.progress  K.rkey  K.keyrun
+
+  ARGV[1] wake channel
+  ARGV[2] max jobs per call
+  ARGV[3] stall threshold ms
+  ARGV[4] random seed (an integer from the caller; Lua's own PRNG is not random here)
+
+  Returns {requeued, dead, cancelled}.
+]]
+--@include prioSpan
+--@include nowMs
+--@include fmt
+--@include splitLease
+--@include recordMeta
+--@include safePriority
+--@include histEntry
+--@include appendHistory
+--@include config
+--@include toCancelled
+--@include toDead
+--@include releaseKeySlots
+
+local now = nowMs()
+local last = tonumber(redis.call('HGET', K.recovery, 'at'))
+redis.call('HSET', K.recovery, 'at', now)
+if last and now - last > tonumber(ARGV[3]) then
+  local lease = readConfig(K.config, { 'lease_ms' }).lease_ms
+  redis.call('HSET', K.recovery, 'grace', now + lease)
+  return { 0, 0, 0 }
+end
+local grace = tonumber(redis.call('HGET', K.recovery, 'grace'))
+if grace and now < grace then return { 0, 0, 0 } end
+local expired = redis.call('ZRANGEBYSCORE', K.running, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+if #expired == 0 then return { 0, 0, 0 } end
+releaseKeySlots(K, expired)
+
+local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
+  'keep_dead', 'max_attempts', 'lease_ms' })
+local spread = math.max(1, math.floor(cfg.lease_ms / 2))
+local seed = tonumber(ARGV[4]) % 2147483646 + 1
+local requeued, dead, cancelled = 0, 0, 0
+for _, id in ipairs(expired) do
+  local v = redis.call('HGET', K.lease, id)
+  redis.call('ZREM', K.running, id)
+  redis.call('HDEL', K.lease, id)
+  local rec = redis.call('HGET', K.jobs, id)
+  local _, worker, attempt, start, pscore = nil, nil, nil, nil, nil
+  if v then _, worker, attempt, start, pscore = splitLease(v) end
+  if rec and not attempt then
+    -- A lease that is missing or unreadable (written by hand): never drop the job.
+    toDead(K, id, now, 'LeaseCorrupt', cfg)
+    dead = dead + 1
+  elseif rec then
+    local err = 'lease expired: worker ' .. worker .. ' stopped renewing it'
+    local meta = recordMeta(rec)
+    local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
+    if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err))
+      toCancelled(K, id, now, cfg)
+      cancelled = cancelled + 1
+    elseif attempt >= maxAttempts then
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err))
+      toDead(K, id, now, 'LeaseExpired', cfg)
+      dead = dead + 1
+    else
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err))
+      redis.call('HSET', K.att, id, attempt)
+      seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
+      redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
+      redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
+      requeued = requeued + 1
+    end
+  end
+end
+if requeued > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+return { requeued, dead, cancelled }

@@ -1,0 +1,53 @@
+--[[
+  release: hands running jobs back to pending without counting the attempt (a worker
+  shutting down gracefully), at their original place in line.
+
+  Guarantee: only the holder of the current lease can release a job; a job whose
+  cancellation was requested ends cancelled instead.
+
+  Keys: K.running  K.lease  K.att  K.pending  K.cancelreq  K.cancelled  K.reason
+  K.dedupe  K.dk  K.jobs  K.hist  K.result  K.config  K.progress  K.rkey  K.keyrun
+
+  ARGV[1] wake channel
+  ARGV[2..] pairs: id, token
+
+  Returns the number of jobs released to pending.
+]]
+--@include nowMs
+--@include splitLease
+--@include histEntry
+--@include appendHistory
+--@include config
+--@include finishConfig
+--@include toCancelled
+--@include releaseKeySlots
+
+local now = nowMs()
+local cfg = readConfig(K.config, FINISH_CONFIG)
+local released = 0
+for i = 2, #ARGV, 2 do
+  local id = ARGV[i]
+  local v = redis.call('HGET', K.lease, id)
+  if v then
+    local token, worker, attempt, start, pscore = splitLease(v)
+    if token == ARGV[i + 1] then
+      redis.call('ZREM', K.running, id)
+      redis.call('HDEL', K.lease, id)
+      releaseKeySlots(K, { id })
+      if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
+        appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', ''))
+        toCancelled(K, id, now, cfg)
+      else
+        if attempt > 1 then
+          redis.call('HSET', K.att, id, attempt - 1)
+        else
+          redis.call('HDEL', K.att, id)
+        end
+        redis.call('ZADD', K.pending, pscore, id)
+        released = released + 1
+      end
+    end
+  end
+end
+if released > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+return released

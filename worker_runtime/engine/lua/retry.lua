@@ -1,0 +1,53 @@
+--[[
+  retry: sends dead (or cancelled) jobs back to pending with a fresh set of attempts;
+  their history is kept.
+
+  Guarantee: a job moves only from `dead` or `cancelled`, never from a live state, so a
+  retry can never run a job twice. Bounded by ARGV[3] jobs per call in "all" mode.
+
+  Keys: K.jobs  K.dead  K.cancelled  K.reason  K.att  K.pending  K.seq  K.dedupe  K.dk
+
+  ARGV[1] wake channel
+  ARGV[2] mode: "ids" or "all" (every dead job, oldest first)
+  ARGV[3] max jobs per call ("all" mode)
+  ARGV[4..] ids ("ids" mode)
+
+  Returns one code per id ("ids" mode): 1 retried, -4 no such job, -5 not dead or
+  cancelled; in "all" mode {count}.
+]]
+--@include prioSpan
+--@include fmt
+--@include recordMeta
+--@include safePriority
+
+local ids = {}
+if ARGV[2] == 'all' then
+  ids = redis.call('ZRANGE', K.dead, 0, tonumber(ARGV[3]) - 1)
+else
+  for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
+end
+
+local codes, count = {}, 0
+for i, id in ipairs(ids) do
+  local rec = redis.call('HGET', K.jobs, id)
+  if not rec then
+    codes[i] = -4
+  elseif redis.call('ZREM', K.dead, id) + redis.call('ZREM', K.cancelled, id) == 0 then
+    codes[i] = -5
+  else
+    local meta = recordMeta(rec)
+    redis.call('HDEL', K.reason, id)
+    redis.call('HDEL', K.att, id)
+    if type(meta.dk) == 'string' and meta.dk ~= ''
+      and redis.call('HSETNX', K.dedupe, meta.dk, id) == 1 then
+      redis.call('HSET', K.dk, id, meta.dk)
+    end
+    local seq = redis.call('INCR', K.seq)
+    redis.call('ZADD', K.pending, fmt(safePriority(meta.p) * PRIO_SPAN + seq), id)
+    codes[i] = 1
+    count = count + 1
+  end
+end
+if count > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+if ARGV[2] == 'all' then return { count } end
+return codes
