@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from worker_runtime.engine.keys import QUEUE_NAME_PATTERN
 from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.names import QUEUE_NAME_PATTERN
 
 
 class Priority(IntEnum):

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import Field, JsonValue, model_validator
 
 from queue_operator.models.common import CRModel, SecretKeyRef, StatusBase
-from worker_runtime.engine.keys import QUEUE_NAME_PATTERN
 from worker_runtime.models import DEFAULT_AGING, DEFAULT_WEIGHTS, QueueConfig
+from worker_runtime.names import QUEUE_NAME_PATTERN
 
 _DAY_MS = 86_400_000
 _YEAR_MS = 31_536_000_000

@@ -19,7 +19,7 @@ from queue_operator.reconcile.common import (
     transitioned,
     with_conditions,
 )
-from worker_runtime.engine.keys import MAX_QUEUE_NAME
+from worker_runtime.names import MAX_QUEUE_NAME
 
 
 @dataclass(frozen=True)

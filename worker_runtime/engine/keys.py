@@ -53,7 +53,6 @@ Global keys (not tied to a queue):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,13 +63,6 @@ WORKERS = f"{PREFIX}:workers"
 SCHEDULES = f"{PREFIX}:schedules"
 #: Which JobQueue resource manages each engine queue.
 OPERATOR_CLAIMS = f"{PREFIX}:operator:claims"
-
-#: Queue names: letters, digits and ``._:-``; braces would break the hash tag. The one
-#: pattern for the engine, its config models and the operator's resources.
-QUEUE_NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
-QUEUE_NAME = re.compile(QUEUE_NAME_PATTERN)
-#: Longest queue name (the bound in QUEUE_NAME_PATTERN).
-MAX_QUEUE_NAME = 100
 
 #: State sets, in the order the stats script reports them.
 STATE_SETS = ("pending", "delayed", "running", "completed", "dead", "cancelled")

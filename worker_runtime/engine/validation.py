@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from worker_runtime.engine.keys import QUEUE_NAME
 from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.names import QUEUE_NAME
 
 _JOB_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
