@@ -113,9 +113,9 @@ def _scale(res: dict[str, Any]) -> list[str]:
             f"- {n:,} pending jobs: {p['bytes_per_job']} bytes of Redis memory per job "
             f"(payload {p['payload_bytes']} bytes; target: at most 300 plus payload); "
             f"bulk-enqueued at {p['enqueue_bulk_per_s']:,}/s.",
-            f"- single-job claim (ops.claim + store.run, {a['calls']:,} calls): at 1,000 pending "
-            f"p50 {a['p50_us']} µs / p99 {a['p99_us']} µs; at {n:,} pending p50 {b['p50_us']} µs "
-            f"/ p99 {b['p99_us']} µs (ratio of p50s {b['p50_us'] / a['p50_us']:.2f}).",
+            f"- single-job claim (writes.claim + store.run, {a['calls']:,} calls): "
+            f"at 1,000 pending p50 {a['p50_us']} µs / p99 {a['p99_us']} µs; "
+            f"at {n:,} pending p50 {b['p50_us']} µs / p99 {b['p99_us']} µs (ratio of p50s {b['p50_us'] / a['p50_us']:.2f}).",
         ]
     elif p is not None:
         lines.append(f"- pending: {p}")

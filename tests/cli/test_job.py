@@ -12,10 +12,25 @@ from worker_runtime.client import SyncClient
 
 def test_enqueue_prints_the_job_with_its_id(run: Run, sync_client: SyncClient) -> None:
     result = run(
-        "-o", "json", "job", "enqueue", "emails", "send", "--payload", '{"to": "a@b"}',
-        "--priority", "high", "--delay", "30s", "--max-attempts", "4", "--timeout", "90s",
-        "--dedupe-key", "k1",
-    )  # fmt: skip
+        "-o",
+        "json",
+        "job",
+        "enqueue",
+        "emails",
+        "send",
+        "--payload",
+        '{"to": "a@b"}',
+        "--priority",
+        "high",
+        "--delay",
+        "30s",
+        "--max-attempts",
+        "4",
+        "--timeout",
+        "90s",
+        "--dedupe-key",
+        "k1",
+    )
 
     assert result.exit_code == 0, result.output
     job = json.loads(result.stdout)

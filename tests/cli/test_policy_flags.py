@@ -12,16 +12,33 @@ from worker_runtime import SyncClient
 
 def test_policy_flags_round_trip(run: Run, sync_client: SyncClient) -> None:
     result = run(
-        "-o", "json", "queue", "configure", "q", "--fairness", "weighted", "--weights",
-        "0:4,5:1", "--aging-rules", "8:5:10m,5:1:5m", "--rate-limit", "50/s",
-        "--key-rate-limit", "5/2s", "--max-running", "7", "--key-max-running", "2",
-    )  # fmt: skip
+        "-o",
+        "json",
+        "queue",
+        "configure",
+        "q",
+        "--fairness",
+        "weighted",
+        "--weights",
+        "0:4,5:1",
+        "--aging-rules",
+        "8:5:10m,5:1:5m",
+        "--rate-limit",
+        "50/s",
+        "--key-rate-limit",
+        "5/2s",
+        "--max-running",
+        "7",
+        "--key-max-running",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     cfg = sync_client.config("q")
     assert cfg.fairness == "weighted" and cfg.weights == {0: 4.0, 5: 1.0}
     assert [(r.from_priority, r.to_priority, r.after_ms) for r in cfg.aging_rules] == [
-        (8, 5, 600_000), (5, 1, 300_000),
-    ]  # fmt: skip
+        (8, 5, 600_000),
+        (5, 1, 300_000),
+    ]
     assert (cfg.rate_limit, cfg.rate_period_ms) == (50, 1000)
     assert (cfg.key_rate_limit, cfg.key_rate_period_ms) == (5, 2000)
     assert (cfg.max_running, cfg.key_max_running) == (7, 2)

@@ -48,19 +48,47 @@ def test_configure_parses_durations_and_prints_the_config(
     run: Run, sync_client: SyncClient
 ) -> None:
     result = run(
-        "queue", "configure", "emails", "--max-attempts", "5", "--backoff-base", "2s",
-        "--backoff-max", "1h30m", "--timeout", "90s", "--lease", "45s", "--result-ttl", "2h",
-        "--keep-completed", "100", "--dead-ttl", "7d", "--keep-dead", "50",
-        "--max-payload-bytes", "2048", "-o", "json",
-    )  # fmt: skip
+        "queue",
+        "configure",
+        "emails",
+        "--max-attempts",
+        "5",
+        "--backoff-base",
+        "2s",
+        "--backoff-max",
+        "1h30m",
+        "--timeout",
+        "90s",
+        "--lease",
+        "45s",
+        "--result-ttl",
+        "2h",
+        "--keep-completed",
+        "100",
+        "--dead-ttl",
+        "7d",
+        "--keep-dead",
+        "50",
+        "--max-payload-bytes",
+        "2048",
+        "-o",
+        "json",
+    )
 
     assert result.exit_code == 0, result.output
     expected = {
-        "max_attempts": 5, "backoff_base_ms": 2000, "backoff_max_ms": 5_400_000,
-        "timeout_ms": 90_000, "lease_ms": 45_000, "result_ttl_ms": 7_200_000,
-        "keep_completed": 100, "dead_ttl_ms": 7 * 86_400_000, "keep_dead": 50,
-        "max_payload_bytes": 2048, "paused": False,
-    }  # fmt: skip
+        "max_attempts": 5,
+        "backoff_base_ms": 2000,
+        "backoff_max_ms": 5_400_000,
+        "timeout_ms": 90_000,
+        "lease_ms": 45_000,
+        "result_ttl_ms": 7_200_000,
+        "keep_completed": 100,
+        "dead_ttl_ms": 7 * 86_400_000,
+        "keep_dead": 50,
+        "max_payload_bytes": 2048,
+        "paused": False,
+    }
     printed = json.loads(result.stdout)
     assert {k: printed[k] for k in expected} == expected
     stored = sync_client.config("emails").model_dump()

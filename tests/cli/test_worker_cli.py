@@ -12,8 +12,15 @@ from worker_runtime.engine import writes
 def test_status_lists_live_workers_and_forgets_stopped_ones(
     run: Run, sync_client: SyncClient
 ) -> None:
-    desc = {"name": "w1", "host": "h", "pid": 1, "queues": ["a", "b"], "concurrency": 8,
-            "in_flight": 3, "heartbeat_ms": 0}  # fmt: skip
+    desc = {
+        "name": "w1",
+        "host": "h",
+        "pid": 1,
+        "queues": ["a", "b"],
+        "concurrency": 8,
+        "in_flight": 3,
+        "heartbeat_ms": 0,
+    }
     sync_client.run(writes.worker_beat("w1", desc, 60_000))
     listed = json.loads(run("-o", "json", "worker", "status").stdout)
     assert [(w["name"], w["queues"], w["in_flight"]) for w in listed] == [("w1", ["a", "b"], 3)]

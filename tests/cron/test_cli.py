@@ -20,10 +20,25 @@ BASE = ("schedule", "add", "s", "--cron", "* * * * *", "-q", "q", "--job", "j")
 
 def test_add_list_and_show_json(run: Run, r: redis.Redis) -> None:
     result = run(
-        "schedule", "add", "nightly", "--cron", "0 2 * * *", "--queue", "reports",
-        "--job", "build", "--payload", '{"kind": "full"}', "--tz", "Europe/Berlin",
-        "--priority", "high", "--forbid-concurrent", "--starting-deadline", "5m",
-    )  # fmt: skip
+        "schedule",
+        "add",
+        "nightly",
+        "--cron",
+        "0 2 * * *",
+        "--queue",
+        "reports",
+        "--job",
+        "build",
+        "--payload",
+        '{"kind": "full"}',
+        "--tz",
+        "Europe/Berlin",
+        "--priority",
+        "high",
+        "--forbid-concurrent",
+        "--starting-deadline",
+        "5m",
+    )
     assert result.exit_code == 0, result.output
     assert "Schedule nightly" in result.stdout and "Europe/Berlin" in result.stdout
     assert r.hget(SCHEDULES, "nightly") == "reports"
@@ -31,11 +46,17 @@ def test_add_list_and_show_json(run: Run, r: redis.Redis) -> None:
     assert listed.exit_code == 0, listed.output
     [item] = json.loads(listed.stdout)
     assert (item["name"], item["cron"], item["timezone"], item["queue"], item["job_name"]) == (
-        "nightly", "0 2 * * *", "Europe/Berlin", "reports", "build",
-    )  # fmt: skip
+        "nightly",
+        "0 2 * * *",
+        "Europe/Berlin",
+        "reports",
+        "build",
+    )
     assert (item["payload"], item["priority"], item["concurrency_policy"]) == (
-        {"kind": "full"}, 1, "Forbid",
-    )  # fmt: skip
+        {"kind": "full"},
+        1,
+        "Forbid",
+    )
     assert (item["starting_deadline"], item["suspend"], item["fired"]) == (300, False, 0)
     table = run("schedule", "list")
     assert table.exit_code == 0 and "nightly" in table.stdout and "0 2 * * *" in table.stdout
@@ -75,13 +96,15 @@ def test_unknown_schedule_is_one_line_exit_1(run: Run, verb: str) -> None:
         ((*BASE, "--priority", "urgent"), "--priority:"),
         ((*BASE, "--payload", "{nope"), "--payload: not valid JSON"),
         ((*BASE, "--starting-deadline", "soon"), "--starting-deadline:"),
-        (("schedule", "add", "bad name", "--cron", "* * * * *", "-q", "q", "--job", "j"),
-         "schedule name:"),
+        (
+            ("schedule", "add", "bad name", "--cron", "* * * * *", "-q", "q", "--job", "j"),
+            "schedule name:",
+        ),
         (("schedule", "add", "s", "--cron", "* * * * *", "-q", "a{b}", "--job", "j"), "queue:"),
         (("schedule", "add", "s", "-q", "q", "--job", "j"), "--cron"),
         (("schedule", "remove", "bad name"), "schedule name:"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_exit_2_and_writes_nothing(
     run: Run, snapshot: Snapshot, args: tuple[str, ...], needle: str
 ) -> None:
@@ -100,8 +123,12 @@ def test_worker_start_has_the_scheduler_flag(run: Run) -> None:
 async def test_run_worker_starts_and_stops_the_scheduler(redis_url: str, client: Client) -> None:
     await client.add_schedule(ScheduleSpec("s", "* * * * * *", "elsewhere", "j"))
     settings = WorkerSettings(
-        redis_url=redis_url, queues=["q"], handlers="worker_runtime.examples", burst=True,
-        metrics_port=None, scheduler=True,
-    )  # fmt: skip
+        redis_url=redis_url,
+        queues=["q"],
+        handlers="worker_runtime.examples",
+        burst=True,
+        metrics_port=None,
+        scheduler=True,
+    )
     # A burst worker exits at once; the scheduler beside it must stop with it, not hang.
     assert await asyncio.wait_for(run_worker(settings), 60) == 0

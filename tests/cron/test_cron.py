@@ -62,8 +62,10 @@ def test_next_fire_is_strictly_after() -> None:
 def test_fire_times_window_and_limit() -> None:
     at = ms(2026, 1, 1, 10, 0)
     assert cron.fire_times("* * * * *", "UTC", at, at + 180_000, 10) == [
-        at + 60_000, at + 120_000, at + 180_000,
-    ]  # fmt: skip
+        at + 60_000,
+        at + 120_000,
+        at + 180_000,
+    ]
     assert len(cron.fire_times("* * * * * *", "UTC", at, at + 3_600_000, 100)) == 100
     assert cron.fire_times("* * * * *", "UTC", at, at, 10) == []
 
@@ -85,8 +87,9 @@ def test_berlin_spring_forward() -> None:
     # A daily job inside the missing hour runs once, at the first instant after the gap.
     assert day_ticks("30 2 * * *", "Europe/Berlin", start, 24) == ["2026-03-29 01:00:00"]
     assert day_ticks("30 2 * * *", "Europe/Berlin", start, 48) == [
-        "2026-03-29 01:00:00", "2026-03-30 00:30:00",
-    ]  # fmt: skip
+        "2026-03-29 01:00:00",
+        "2026-03-30 00:30:00",
+    ]
 
 
 def test_berlin_fall_back() -> None:
@@ -101,8 +104,9 @@ def test_berlin_fall_back() -> None:
     # A daily job in the repeated hour runs once, not twice.
     assert day_ticks("30 2 * * *", "Europe/Berlin", start, 25) == ["2026-10-25 00:30:00"]
     assert day_ticks("30 2 * * *", "Europe/Berlin", start, 49) == [
-        "2026-10-25 00:30:00", "2026-10-26 01:30:00",
-    ]  # fmt: skip
+        "2026-10-25 00:30:00",
+        "2026-10-26 01:30:00",
+    ]
 
 
 def test_new_york_transitions() -> None:
@@ -113,8 +117,9 @@ def test_new_york_transitions() -> None:
     assert len(day_ticks("0 * * * *", "America/New_York", fall, 25)) == 26
     assert day_ticks("30 1 * * *", "America/New_York", fall, 25) == ["2026-11-01 05:30:00"]
     # With seconds: every 10 s through the repeated hour, no gap and no repeat.
-    ticks = cron.fire_times("*/10 * * * * *", "America/New_York", fall + 3_600_000 - 1,
-                            fall + 3 * 3_600_000, 10_000)  # fmt: skip
+    ticks = cron.fire_times(
+        "*/10 * * * * *", "America/New_York", fall + 3_600_000 - 1, fall + 3 * 3_600_000, 10_000
+    )
     assert len(ticks) == len(set(ticks)) == 2 * 360 + 1
     assert {b - a for a, b in itertools.pairwise(ticks)} == {10_000}
 

@@ -28,13 +28,26 @@ async def outcomes(client: Client, now: int) -> list[str]:
 
 async def test_add_get_list_and_upsert(client: Client, r: redis.Redis) -> None:
     added = await client.add_schedule(
-        spec(payload={"kind": "daily"}, timezone="Europe/Berlin", priority="high",
-             concurrency_policy="forbid", starting_deadline=300)
-    )  # fmt: skip
+        spec(
+            payload={"kind": "daily"},
+            timezone="Europe/Berlin",
+            priority="high",
+            concurrency_policy="forbid",
+            starting_deadline=300,
+        )
+    )
     assert added.spec == ScheduleSpec(
-        "report", "* * * * *", "q", "build", {"kind": "daily"}, "Europe/Berlin", 1, False,
-        "Forbid", 300,
-    )  # fmt: skip
+        "report",
+        "* * * * *",
+        "q",
+        "build",
+        {"kind": "daily"},
+        "Europe/Berlin",
+        1,
+        False,
+        "Forbid",
+        300,
+    )
     assert added.state.cursor_ms is None and added.state.fired == 0
     assert added.state.next_tick_ms is not None
     assert r.hget(SCHEDULES, "report") == "q"
@@ -54,12 +67,19 @@ async def test_first_pass_initialises_then_ticks_fire_once(client: Client, r: re
     job = await client.get_job(f"sched:report:{START_MS + MIN}")
     assert job is not None
     assert (job.queue, job.name, job.payload, job.priority, job.state) == (
-        "q", "build", {"n": 1}, 8, "pending",
-    )  # fmt: skip
+        "q",
+        "build",
+        {"n": 1},
+        8,
+        "pending",
+    )
     state = (await client.get_schedule("report")).state  # type: ignore[union-attr]
     assert (state.last_tick_ms, state.next_tick_ms, state.fired, state.missed) == (
-        START_MS + MIN, START_MS + 2 * MIN, 1, 0,
-    )  # fmt: skip
+        START_MS + MIN,
+        START_MS + 2 * MIN,
+        1,
+        0,
+    )
     assert state.last_job_id == f"sched:report:{START_MS + MIN}"
 
 

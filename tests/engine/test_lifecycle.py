@@ -78,8 +78,11 @@ async def test_fail_retries_with_backoff_then_dies(client: Client, r: redis.Redi
 
 def test_backoff_schedule_is_exponential_and_capped() -> None:
     assert [backoff_ms(a, 10_000, 3_600_000, 0.0) for a in range(1, 5)] == [
-        10_000, 20_000, 40_000, 80_000,
-    ]  # fmt: skip
+        10_000,
+        20_000,
+        40_000,
+        80_000,
+    ]
     assert backoff_ms(20, 10_000, 3_600_000, 0.0) == 3_600_000
     assert backoff_ms(1, 10_000, 3_600_000, 0.999) == pytest.approx(8_002, abs=2)
 

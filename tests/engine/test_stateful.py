@@ -52,9 +52,15 @@ class EngineMachine(RuleBasedStateMachine):
     def enqueue(self, prio: int, delayed: bool, dedupe: str | None, attempts: int) -> None:
         self.counter += 1  # deterministic ids keep hypothesis's replays identical
         e = self.c.enqueue(
-            Q, "j", {"p": prio}, priority=prio, delay=30 if delayed else None,
-            dedupe_key=dedupe, max_attempts=attempts, job_id=f"job{self.counter}",
-        )  # fmt: skip
+            Q,
+            "j",
+            {"p": prio},
+            priority=prio,
+            delay=30 if delayed else None,
+            dedupe_key=dedupe,
+            max_attempts=attempts,
+            job_id=f"job{self.counter}",
+        )
         if e.created:
             self.created.add(e.id)
         else:

@@ -127,9 +127,18 @@ def test_cli_enqueues_and_a_burst_worker_completes_the_job(venv: Venv, redis_url
     job_id = json.loads(enqueued.stdout)["id"]
 
     worker = venv.run(
-        venv.blackroad, *url, "worker", "start", "--queues", "emails", "--burst",
-        "--handlers", "worker_runtime.examples", "--metrics-port", "0",
-    )  # fmt: skip
+        venv.blackroad,
+        *url,
+        "worker",
+        "start",
+        "--queues",
+        "emails",
+        "--burst",
+        "--handlers",
+        "worker_runtime.examples",
+        "--metrics-port",
+        "0",
+    )
     assert worker.returncode == 0, worker.stderr
 
     info = venv.run(venv.blackroad, *url, "job", "info", job_id, "-o", "json")

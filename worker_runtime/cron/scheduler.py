@@ -157,10 +157,15 @@ async def _advance(store: AsyncStore, item: Loaded, now: int, out: list[Fired]) 
         for mode, tick, missed, nxt in steps:
             done = await store.run(
                 transitions.fire(
-                    spec, mode, at_ms=tick, expected=cursor, missed=missed, next_tick_ms=nxt,
+                    spec,
+                    mode,
+                    at_ms=tick,
+                    expected=cursor,
+                    missed=missed,
+                    next_tick_ms=nxt,
                     job_id=f"sched:{spec.name}:{tick}" if mode == "tick" else "",
                 )
-            )  # fmt: skip
+            )
             out.append(done)
             if done.outcome == "stale":
                 return None  # another scheduler is ahead: it owns these ticks

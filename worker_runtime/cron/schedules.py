@@ -132,14 +132,29 @@ def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
         JobSpec(spec.queue, spec.job_name, spec.payload, spec.priority, job_id="sched:check")
     )
     normal = ScheduleSpec(
-        spec.name, expr, spec.queue, spec.job_name, spec.payload, spec.timezone, job.priority,
-        spec.suspend, policy, spec.starting_deadline,
-    )  # fmt: skip
+        spec.name,
+        expr,
+        spec.queue,
+        spec.job_name,
+        spec.payload,
+        spec.timezone,
+        job.priority,
+        spec.suspend,
+        policy,
+        spec.starting_deadline,
+    )
     record = {
-        "name": spec.name, "cron": expr, "tz": spec.timezone, "queue": spec.queue,
-        "job": spec.job_name, "priority": job.priority, "suspend": spec.suspend,
-        "policy": policy, "deadline_ms": deadline, "body": job.body,
-    }  # fmt: skip
+        "name": spec.name,
+        "cron": expr,
+        "tz": spec.timezone,
+        "queue": spec.queue,
+        "job": spec.job_name,
+        "priority": job.priority,
+        "suspend": spec.suspend,
+        "policy": policy,
+        "deadline_ms": deadline,
+        "body": job.body,
+    }
     text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
     return PreparedSchedule(normal, text, job.payload_bytes, deadline)
 
@@ -150,10 +165,17 @@ def spec_from_record(text: str) -> tuple[ScheduleSpec, int | None]:
     payload = json.loads(str(r["body"]).split("\n", 1)[1])
     deadline = r.get("deadline_ms")
     spec = ScheduleSpec(
-        r["name"], r["cron"], r["queue"], r["job"], payload, r["tz"], int(r["priority"]),
-        bool(r["suspend"]), _policy(r["policy"]),
+        r["name"],
+        r["cron"],
+        r["queue"],
+        r["job"],
+        payload,
+        r["tz"],
+        int(r["priority"]),
+        bool(r["suspend"]),
+        _policy(r["policy"]),
         None if deadline is None else int(deadline) / 1000,
-    )  # fmt: skip
+    )
     return spec, None if deadline is None else int(deadline)
 
 
