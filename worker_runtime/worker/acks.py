@@ -79,10 +79,10 @@ class AckBatcher:
             await asyncio.sleep(0.5)
             self._ready.set()
             return
+        self._inflight.forget_all([held for held, _ in batch])
         counts: Counter[tuple[str, str, str]] = Counter()
         for (_, items), codes in zip(chunks, replies, strict=True):
             for (held, _), code in zip(items, codes, strict=True):
-                self._inflight.forget(held)
                 counts[(held.job.queue, held.job.name, _STATUS[code])] += 1
         for labels, n in counts.items():
             self._metrics.of(self._metrics.completed, *labels).inc(n)

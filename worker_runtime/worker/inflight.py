@@ -19,7 +19,7 @@ from worker_runtime.worker.execution import JobContext
 StopReason = Literal["lost", "cancelled", "timeout", "shutdown"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Held:
     """One claimed job from its claim until its outcome is reported (or it is released)."""
 
@@ -97,6 +97,12 @@ class InFlight:
         """The job's outcome is written, or it is no longer ours: stop holding it."""
         self._held.pop((held.job.queue, held.job.id), None)
 
+    def forget_all(self, items: list[Held]) -> None:
+        """``forget`` for each (one call per batch of outcomes rather than per job)."""
+        pop = self._held.pop
+        for held in items:
+            pop((held.job.queue, held.job.id), None)
+
     # ---- stopping -------------------------------------------------------------------------
 
     def stop(self, held: Held, reason: StopReason) -> None:
@@ -117,11 +123,12 @@ class InFlight:
         """Stops the watched jobs past their deadline that are still running."""
         if len(self._deadlines) > 2 * len(self._held) + 1000:
             # Finished jobs stay in the heap until their deadline; drop them in bulk.
-            self._deadlines = [e for e in self._deadlines if e[2].running]
+            self._deadlines = [e for e in self._deadlines if e[2].task and not e[2].task.done()]
             heapq.heapify(self._deadlines)
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, held = heapq.heappop(self._deadlines)
-            if held.running and not held.stop_reason:
+            # Inline rather than ``held.running``: this runs once per async job.
+            if held.task is not None and not held.task.done() and not held.stop_reason:
                 self.stop(held, "timeout")
 
     # ---- waiting for slots ----------------------------------------------------------------

@@ -211,7 +211,7 @@ class Worker:
             share = min(share, free - total)
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
-                limiter = self.settings.config(queue).rate_limiter
+                limiter = self.settings.config[queue].rate_limiter
                 got = await self.store.run(
                     writes.claim(queue, self.name, want, self.lease_override, limiter)
                 )
@@ -288,7 +288,7 @@ class Worker:
     async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
         batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
         timeout_ms = max(
-            h.job.timeout_ms or self.settings.config(h.job.queue).timeout_ms for h in items
+            h.job.timeout_ms or self.settings.config[h.job.queue].timeout_ms for h in items
         )
         started = time.monotonic()
         try:
@@ -311,7 +311,7 @@ class Worker:
 
     async def _run(self, held: Held) -> None:
         job = held.job
-        timeout_ms = job.timeout_ms or self.settings.config(job.queue).timeout_ms
+        timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
         try:
             if job.name == writes.UNDECODABLE:

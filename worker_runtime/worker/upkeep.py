@@ -75,7 +75,7 @@ class Upkeep:
         chunks = chunk_by_queue(self.inflight.jobs(), queue_of)
         if not chunks:
             return
-        calls = [writes.heartbeat(q, self.settings.lease_ms(q), leases(c)) for q, c in chunks]
+        calls = [writes.heartbeat(q, self.settings.lease_ms[q], leases(c)) for q, c in chunks]
         replies = await self.store.run_many(calls)
         for (queue, _), (lost, cancelled) in zip(chunks, replies, strict=True):
             marked: list[tuple[str, StopReason]] = [(i, "lost") for i in lost]
@@ -98,7 +98,7 @@ class Upkeep:
             interval = min(1.0, self.settings.shortest_lease_ms() / 4000)
             await asyncio.sleep(interval * random.uniform(0.8, 1.2))
             for queue in self.queues:
-                stall_ms = max(int(interval * 4000), self.settings.lease_ms(queue) // 2)
+                stall_ms = max(int(interval * 4000), self.settings.lease_ms[queue] // 2)
                 try:
                     requeued, dead, _ = await self.store.run(writes.recover(queue, 500, stall_ms))
                 except REDIS_DOWN:
