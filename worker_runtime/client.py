@@ -24,6 +24,7 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
+from worker_runtime.worker.chunking import chunk_groups, group_by_queue
 
 if TYPE_CHECKING:
     from worker_runtime.cron.schedules import Schedule, ScheduleSpec
@@ -80,9 +81,7 @@ class Client:
         """Adds many jobs, in one round trip per 1,000 jobs; all are validated first.
         Results come in the order of ``specs``."""
         prepared = prepare_many(list(specs))
-        by_queue: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
-        for index, job in enumerate(prepared):
-            by_queue[job.queue].append((index, job))
+        by_queue = group_by_queue(enumerate(prepared), _queue_of)
         if sum(-(-len(items) // writes.ENQUEUE_CHUNK) for items in by_queue.values()) > 1:
             # One script call is all-or-nothing; across calls, check limits up front.
             await self._check_payload_limits(by_queue)
@@ -96,11 +95,7 @@ class Client:
     ) -> list[Enqueued]:
         out: list[Enqueued | None] = [None] * len(prepared)
         for _ in range(3):
-            batches = [
-                (q, items[i : i + writes.ENQUEUE_CHUNK])
-                for q, items in by_queue.items()
-                for i in range(0, len(items), writes.ENQUEUE_CHUNK)
-            ]
+            batches = chunk_groups(by_queue, writes.ENQUEUE_CHUNK)
             replies = await self.store.run_many(
                 [writes.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
             )
@@ -271,6 +266,10 @@ class Client:
         from worker_runtime.cron import scheduler
 
         return await scheduler.set_suspended(self.store, name, False)
+
+
+def _queue_of(indexed: tuple[int, PreparedJob]) -> str:
+    return indexed[1].queue
 
 
 def _blocking(

@@ -90,7 +90,7 @@ async def test_progress_is_visible_in_job_info(client: Client, make_worker: Work
         assert (ja.progress["pct"], ja.progress["msg"]) == (40, "halfway there")
         assert jb.progress["pct"] == 75
         release.set()
-        for held in list(worker.held.values()):
+        for held in worker.inflight.jobs():
             held.ctx.cancelled.set()
 
 

@@ -111,7 +111,7 @@ async def test_timeout_fails_attempts_with_backoff_then_dead(
     async with make_worker(handlers(slow=slow, slow_sync=slow_sync), concurrency=2) as worker:
         await _until_state(client, a.id, "dead")
         await _until_state(client, s.id, "dead")
-        assert worker.busy == 0  # slots freed
+        assert worker.inflight.busy == 0  # slots freed
     job = await client.get_job(a.id)
     assert job is not None and job.reason == "Timeout" and job.attempts == 3
     gaps = [b.started_ms - x.ended_ms for x, b in zip(job.history, job.history[1:], strict=False)]
@@ -176,7 +176,7 @@ async def test_lost_lease_stops_the_local_run_without_reporting(
         assert isinstance(lease, str)
         r.hset(k.lease, e.id, "999999|" + lease.split("|", 1)[1])
         await asyncio.wait_for(interrupted.wait(), 5)
-        assert (("q", e.id)) not in worker.held
+        assert (("q", e.id)) not in worker.inflight
     assert await _state(client, e.id) == "running"  # untouched: the new holder owns it
 
 
@@ -192,7 +192,7 @@ async def test_graceful_stop_finishes_short_jobs_and_releases_long_ones(
     shorts = await client.enqueue_many([JobSpec("q", "short")] * 5)
     longs = await client.enqueue_many([JobSpec("q", "long")] * 5)
     async with make_worker(handlers(short=short, long=long), concurrency=10, grace_s=1.0) as w:
-        await wait_for(lambda: _true(w.busy == 10))
+        await wait_for(lambda: _true(w.inflight.busy == 10))
         w.stop()
     for s in shorts:
         assert await _state(client, s.id) == "completed"
@@ -289,7 +289,7 @@ async def test_more_in_flight_than_one_script_call_can_carry(
     n = 2 * writes.MAX_BATCH + 500
     ids = [e.id for e in await client.enqueue_many([JobSpec("q", "hold")] * n)]
     async with make_worker(handlers(hold=hold), concurrency=n, lease_ms=900) as worker:
-        await wait_for(lambda: _true(worker.busy == n), timeout=30)
+        await wait_for(lambda: _true(worker.inflight.busy == n), timeout=30)
         await asyncio.sleep(1.0)  # a heartbeat round over all of them
         assert len(check_queue(r, "q")) == n
         assert (await client.stats("q")).running == n

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import os
 import random
 import socket
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
-from worker_runtime.models import ClaimedJob, QueueConfig
-from worker_runtime.worker import upkeep
+from worker_runtime.models import ClaimedJob
+from worker_runtime.worker.acks import AckBatcher
+from worker_runtime.worker.chunking import chunk_by_queue
 from worker_runtime.worker.execution import (
     BatchItem,
     JobContext,
@@ -30,24 +27,15 @@ from worker_runtime.worker.execution import (
     execute_batch,
     failed,
 )
+from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.settings import QueueSettings
+from worker_runtime.worker.upkeep import Upkeep
 
 log = logging.getLogger("blackroad.worker")
 
 #: Longest idle wait without a wake-up message, a safety net for a lost message.
 IDLE_WAIT_S = 2.0
-
-
-@dataclass
-class Held:
-    job: ClaimedJob
-    ctx: JobContext
-    task: asyncio.Task[None] | None = None
-    #: Why the task was cancelled: "lost" (lease), "cancelled" (by a user), "shutdown".
-    stop_reason: str = ""
-    #: Part of a batch: its task is shared with the other items and never cancelled alone.
-    batched: bool = False
-    started: float = field(default_factory=time.monotonic)
 
 
 class Worker:
@@ -75,21 +63,27 @@ class Worker:
         self.burst = burst
         self.lease_override = lease_ms
         self.metrics = metrics or WorkerMetrics()
+        self.inflight = InFlight()
         # Read at scrape time: setting a gauge on every job start and end costs a lock each.
-        self.metrics.processing.labels(self.name).set_function(lambda: self.busy)
-        self.held: dict[tuple[str, str], Held] = {}
-        self.busy = 0
+        self.metrics.processing.labels(self.name).set_function(lambda: self.inflight.busy)
         self.ready = False
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._slot_free = asyncio.Event()
-        self._acks: list[tuple[Held, str]] = []
-        self._ack_ready = asyncio.Event()
-        self._lease_ms: dict[str, int] = {q: lease_ms if lease_ms > 0 else 30_000 for q in queues}
-        self._config: dict[str, QueueConfig] = {q: QueueConfig() for q in queues}
+        self.settings = QueueSettings(queues, lease_ms)
+        self.acks = AckBatcher(store, self.name, self.inflight, self.metrics)
+        self._upkeep = Upkeep(
+            store=store,
+            worker_name=self.name,
+            queues=queues,
+            inflight=self.inflight,
+            settings=self.settings,
+            metrics=self.metrics,
+            wake=self._wake,
+            describe=self.describe,
+            on_beat=self._on_beat,
+        )
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
         self._background: list[asyncio.Task[None]] = []
-        self._closing = False
         #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
         self.queue_weights = queue_weights
         #: Sync handlers run in a forked child per job (killed on timeout), not a thread.
@@ -97,20 +91,21 @@ class Worker:
         self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
         self._batches: dict[str, list[Held]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
-        self._deadlines: list[tuple[float, int, Held]] = []
-        self._tiebreak = itertools.count()
 
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self) -> int:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
-        self._background = [
-            asyncio.create_task(coro)
-            for coro in (
-                upkeep.listen(self), upkeep.heartbeat_loop(self), upkeep.recover_loop(self),
-                self._flush_loop(), upkeep.refresh_loop(self), upkeep.timeout_loop(self),
-            )
-        ]  # fmt: skip
+        u = self._upkeep
+        loops = (
+            u.listen(),
+            u.heartbeat_loop(),
+            u.recover_loop(),
+            self.acks.run(),
+            u.refresh_loop(),
+            u.timeout_loop(),
+        )
+        self._background = [asyncio.create_task(coro) for coro in loops]
         try:
             await self._claim_loop()
             await self._drain()
@@ -122,14 +117,14 @@ class Worker:
         return 0
 
     async def _stop_background(self) -> None:
-        self._closing = True
-        self._ack_ready.set()
+        self._upkeep.close()
+        self.acks.close()
         for _ in range(3):
             pending = [t for t in self._background if not t.done()]
             if not pending:
                 return
             # redis-py can swallow a cancellation inside a command; the loops also check
-            # _closing, and a second cancel() reaches them at their next await.
+            # their closing flag, and a second cancel() reaches them at their next await.
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=2)
@@ -139,52 +134,44 @@ class Worker:
         """Stop claiming now; running jobs get the grace period to finish."""
         self.stopping.set()
         self._wake.set()
-        self._slot_free.set()
+        self.inflight.wake_waiters()
+
+    def _on_beat(self, redis_ok: bool) -> None:
+        self.ready = redis_ok and not self.stopping.is_set()
 
     async def _drain(self) -> None:
         for name in list(self._batches):  # partial batches run now rather than wait
             self._flush_batch(self.handlers[name])
-        deadline = time.monotonic() + self.grace_s
-        while self.busy and time.monotonic() < deadline:
-            self._slot_free.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._slot_free.wait(), deadline - time.monotonic())
-        unfinished = [h for h in self.held.values() if h.task is not None and not h.task.done()]
+        await self.inflight.wait_until_idle(time.monotonic() + self.grace_s)
+        unfinished = [h for h in self.inflight.jobs() if h.running]
         for h in unfinished:
-            h.stop_reason = "shutdown"
-            h.ctx.cancelled.set()
-            assert h.task is not None
-            h.task.cancel()
+            self.inflight.stop(h, "shutdown")
         await asyncio.gather(*(h.task for h in unfinished if h.task), return_exceptions=True)
-        await self._flush_acks_until_done()
+        await self.acks.flush_all()
         if unfinished:
-            await self._release([h for h in unfinished if (h.job.queue, h.job.id) in self.held])
+            still_held = (h for h in unfinished if (h.job.queue, h.job.id) in self.inflight)
+            await self._release(list(still_held))
 
     async def _release(self, items: list[Held]) -> None:
-        by_queue: dict[str, list[tuple[str, str]]] = {}
+        for queue, chunk in chunk_by_queue(items, queue_of):
+            held = leases(chunk)
+            for _ in range(10):  # then give up: the leases expire and recovery takes over
+                try:
+                    n = await self.store.run(writes.release(queue, held))
+                    log.info("released %d unfinished jobs of %s to pending", n, queue)
+                    break
+                except REDIS_DOWN:
+                    await asyncio.sleep(0.5)
         for h in items:
-            by_queue.setdefault(h.job.queue, []).append((h.job.id, h.job.token))
-        for queue, all_held in by_queue.items():
-            for i in range(0, len(all_held), writes.MAX_BATCH):
-                held = all_held[i : i + writes.MAX_BATCH]
-                for _ in range(10):  # then give up: the leases expire and recovery takes over
-                    try:
-                        n = await self.store.run(writes.release(queue, held))
-                        log.info("released %d unfinished jobs of %s to pending", n, queue)
-                        break
-                    except REDIS_DOWN:
-                        await asyncio.sleep(0.5)
-        for h in items:
-            self.held.pop((h.job.queue, h.job.id), None)
+            self.inflight.forget(h)
 
     # ---- claiming ----------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
         while not self.stopping.is_set():
-            free = self.concurrency - self.busy
+            free = self.concurrency - self.inflight.busy
             if free <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+                await self.inflight.wait_for_slot()
                 continue
             self._wake.clear()
             try:
@@ -224,11 +211,11 @@ class Worker:
             share = min(share, free - total)
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
-                limiter = self._config[queue].rate_limiter
+                limiter = self.settings.config[queue].rate_limiter
                 got = await self.store.run(
                     writes.claim(queue, self.name, want, self.lease_override, limiter)
                 )
-                self._lease_ms[queue] = got.lease_ms
+                self.settings.learn_lease(queue, got.lease_ms)
                 if got.next_due_ms is not None:
                     due = got.next_due_ms
                     next_due = due if next_due is None else min(next_due, due)
@@ -243,7 +230,7 @@ class Worker:
         return total, next_due
 
     async def _burst_done(self, next_due: int | None) -> bool:
-        if self.busy or self.held or self._acks:
+        if self.inflight.busy or len(self.inflight) or len(self.acks):
             return False
         stats = [await self.store.run(reads.stats(q)) for q in self.queues]
         return all(s.pending == 0 and s.running == 0 for s in stats) and (
@@ -252,15 +239,13 @@ class Worker:
 
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
-        held = Held(job, ctx)
+        held = self.inflight.hold(job, ctx)
         loop = asyncio.get_running_loop()
 
         def report(percent: float, message: str) -> None:
             loop.call_soon_threadsafe(self._spawn_progress, held, percent, message)
 
         ctx._reporter = report
-        self.held[(job.queue, job.id)] = held
-        self.busy += 1
         if job.attempt == 1:
             waited = max(0.0, time.time() - job.enqueued_ms / 1000)
             self.metrics.of(self.metrics.latency, job.queue, str(job.priority)).observe(waited)
@@ -302,23 +287,23 @@ class Worker:
 
     async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
         batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
-        timeout_ms = max(h.job.timeout_ms or self._config[h.job.queue].timeout_ms for h in items)
+        timeout_ms = max(
+            h.job.timeout_ms or self.settings.config[h.job.queue].timeout_ms for h in items
+        )
         started = time.monotonic()
         try:
             outcomes = await execute_batch(handler, batch, timeout_ms / 1000, self._pool)
         except asyncio.CancelledError:
             return  # shutdown: the items are released
         finally:
-            self.busy -= len(items)
-            self._slot_free.set()
+            self.inflight.finished(len(items))
         elapsed = time.monotonic() - started
         for held, outcome in zip(items, outcomes, strict=True):
             self.metrics.of(self.metrics.duration, held.job.queue, held.job.name).observe(elapsed)
             if held.stop_reason == "lost":
                 continue
             if outcome.ok:
-                self._acks.append((held, outcome.result))
-                self._ack_ready.set()
+                self.acks.add(held, outcome.result)
             else:
                 await self._report_failure(held, outcome)
 
@@ -326,7 +311,7 @@ class Worker:
 
     async def _run(self, held: Held) -> None:
         job = held.job
-        timeout_ms = job.timeout_ms or self._config[job.queue].timeout_ms
+        timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
         try:
             if job.name == writes.UNDECODABLE:
@@ -335,38 +320,47 @@ class Worker:
                 outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
             else:
                 if handler.is_async:
-                    deadline = time.monotonic() + timeout_ms / 1000
-                    heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), held))
+                    self.inflight.watch_deadline(held, time.monotonic() + timeout_ms / 1000)
                 outcome = await execute(
-                    handler, job, held.ctx, timeout_ms / 1000, self._pool, timeout_watched=True,
+                    handler,
+                    job,
+                    held.ctx,
+                    timeout_ms / 1000,
+                    self._pool,
+                    timeout_watched=True,
                     processes=self.processes,
-                )  # fmt: skip
+                )
         except asyncio.CancelledError:
             if held.stop_reason == "cancelled":
                 outcome = failed("Cancelled", "cancelled while running", permanent=True)
             elif held.stop_reason == "timeout":
-                outcome = failed("Timeout", f"handler ran longer than its timeout of "
-                                 f"{timeout_ms / 1000:g}s")  # fmt: skip
+                outcome = failed(
+                    "Timeout", f"handler ran longer than its timeout of {timeout_ms / 1000:g}s"
+                )
             else:
                 return  # lease lost (another attempt owns it) or shutdown (released later)
         finally:
-            self.busy -= 1
+            self.inflight.finished()
             self.metrics.of(self.metrics.duration, job.queue, job.name).observe(
                 time.monotonic() - held.started
             )
-            self._slot_free.set()
         if outcome.ok:
-            self._acks.append((held, outcome.result))
-            self._ack_ready.set()
+            self.acks.add(held, outcome.result)
         else:
             await self._report_failure(held, outcome)
 
     async def _report_failure(self, held: Held, outcome: Outcome) -> None:
         job = held.job
         op = writes.fail(
-            job.queue, job.id, job.token, reason=outcome.reason, error=outcome.error,
-            permanent=outcome.permanent, delay_ms=outcome.delay_ms, draw=random.random(),
-        )  # fmt: skip
+            job.queue,
+            job.id,
+            job.token,
+            reason=outcome.reason,
+            error=outcome.error,
+            permanent=outcome.permanent,
+            delay_ms=outcome.delay_ms,
+            draw=random.random(),
+        )
         self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
         while True:
             try:
@@ -374,63 +368,19 @@ class Worker:
                 break
             except REDIS_DOWN:
                 await asyncio.sleep(0.5)
-        self.held.pop((job.queue, job.id), None)
+        self.inflight.forget(held)
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome
         )
         self.metrics.of(self.metrics.completed, job.queue, job.name, status).inc()
         log.info(
-            "job %s %s attempt %d: %s (%s)", job.id, job.queue, job.attempt, result.outcome,
+            "job %s %s attempt %d: %s (%s)",
+            job.id,
+            job.queue,
+            job.attempt,
+            result.outcome,
             outcome.reason,
-        )  # fmt: skip
-
-    # ---- background loops --------------------------------------------------------------
-
-    async def _flush_loop(self) -> None:
-        while not self._closing:
-            await self._ack_ready.wait()
-            self._ack_ready.clear()
-            await self._flush_acks()
-
-    async def _flush_acks_until_done(self) -> None:
-        for _ in range(20):
-            if not self._acks:
-                return
-            await self._flush_acks()
-
-    async def _flush_acks(self) -> None:
-        """Reports every finished job in one round trip (group commit under load)."""
-        batch, self._acks = self._acks, []
-        if not batch:
-            return
-        by_queue: dict[str, list[tuple[Held, str]]] = {}
-        for held, result in batch:
-            by_queue.setdefault(held.job.queue, []).append((held, result))
-        chunks = [
-            (q, items[i : i + writes.MAX_BATCH])
-            for q, items in by_queue.items()
-            for i in range(0, len(items), writes.MAX_BATCH)
-        ]
-        calls = [
-            writes.complete(q, self.name, [(h.job.id, h.job.token, res) for h, res in items])
-            for q, items in chunks
-        ]
-        try:
-            replies = await self.store.run_many(calls)
-        except REDIS_DOWN:
-            self._acks = batch + self._acks
-            await asyncio.sleep(0.5)
-            self._ack_ready.set()
-            return
-        counts: Counter[tuple[str, str, str]] = Counter()
-        for (_, items), codes in zip(chunks, replies, strict=True):
-            for (held, _), code in zip(items, codes, strict=True):
-                job = held.job
-                self.held.pop((job.queue, job.id), None)
-                status = {1: "completed", -1: "lease_lost", -2: "cancelled"}[code]
-                counts[(job.queue, job.name, status)] += 1
-        for labels, n in counts.items():
-            self.metrics.of(self.metrics.completed, *labels).inc(n)
+        )
 
     def describe(self) -> dict[str, object]:
         return {
@@ -439,7 +389,7 @@ class Worker:
             "pid": os.getpid(),
             "queues": self.queues,
             "concurrency": self.concurrency,
-            "in_flight": self.busy,
+            "in_flight": self.inflight.busy,
             "heartbeat_ms": int(time.time() * 1000),
         }
 

@@ -5,129 +5,133 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 import random
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.redis_errors import REDIS_DOWN
+from worker_runtime.engine.store import AsyncStore
 from worker_runtime.models import QueueConfig
-
-if TYPE_CHECKING:
-    from worker_runtime.worker.loop import Worker
+from worker_runtime.worker.chunking import chunk_by_queue
+from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
+from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.settings import QueueSettings
 
 log = logging.getLogger("blackroad.worker")
 
 #: How often the queue config (default timeout) and depth gauges are refreshed.
 REFRESH_S = 5.0
+#: How often async handlers' deadlines are checked.
+TIMEOUT_TICK_S = 0.05
+
+_DEPTH_STATES = ("pending", "delayed", "running", "completed", "dead", "cancelled")
 
 
-async def heartbeat_loop(w: Worker) -> None:
-    last = 0.0
-    while not w._closing:
-        # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
-        interval = min(w._lease_ms.values()) / 3000
-        await asyncio.sleep(max(0.0, min(0.5, last + interval - time.monotonic())))
-        if time.monotonic() - last < interval:
-            continue
-        last = time.monotonic()
-        try:
-            await heartbeat(w)
-            await w.store.run(writes.worker_beat(w.name, w.describe(), 60_000))
-            w.ready = not w.stopping.is_set()
-        except REDIS_DOWN as exc:
-            w.ready = False
-            log.warning("heartbeat failed: %s", exc)
+@dataclass
+class Upkeep:
+    """The background loops of one worker; each runs until ``close``."""
 
+    store: AsyncStore
+    worker_name: str
+    queues: list[str]
+    inflight: InFlight
+    settings: QueueSettings
+    metrics: WorkerMetrics
+    #: Set when any of the queues gets work.
+    wake: asyncio.Event
+    #: The worker's registry entry, written with each heartbeat.
+    describe: Callable[[], dict[str, object]]
+    #: Told after each heartbeat round whether Redis answered.
+    on_beat: Callable[[bool], None]
+    closing: bool = False
 
-async def heartbeat(w: Worker) -> None:
-    by_queue: dict[str, list[tuple[str, str]]] = {}
-    for (queue, job_id), entry in list(w.held.items()):
-        by_queue.setdefault(queue, []).append((job_id, entry.job.token))
-    if not by_queue:
-        return
-    chunks = [
-        (q, items[i : i + writes.MAX_BATCH])
-        for q, items in by_queue.items()
-        for i in range(0, len(items), writes.MAX_BATCH)
-    ]
-    replies = await w.store.run_many([writes.heartbeat(q, w._lease_ms[q], c) for q, c in chunks])
-    for (queue, _), (lost, cancelled) in zip(chunks, replies, strict=True):
-        marked = [(i, "lost") for i in lost] + [(i, "cancelled") for i in cancelled]
-        for job_id, reason in marked:
-            held = w.held.get((queue, job_id))
-            if held is None or held.task is None or held.task.done():
+    def close(self) -> None:
+        """The loops end at their next check; cancel their tasks to end them sooner."""
+        self.closing = True
+
+    async def heartbeat_loop(self) -> None:
+        last = 0.0
+        while not self.closing:
+            # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
+            interval = self.settings.shortest_lease_ms() / 3000
+            await asyncio.sleep(max(0.0, min(0.5, last + interval - time.monotonic())))
+            if time.monotonic() - last < interval:
                 continue
-            log.warning("job %s of %s: %s, stopping it", job_id, queue, reason)
-            held.stop_reason = reason
-            held.ctx.cancelled.set()
-            if not held.batched:
-                held.task.cancel()
-            if reason == "lost":
-                w.held.pop((queue, job_id), None)
-
-
-async def timeout_loop(w: Worker) -> None:
-    """Cancels async handlers past their deadline, checked every 50 ms."""
-    while not w._closing:
-        await asyncio.sleep(0.05)
-        now = time.monotonic()
-        if len(w._deadlines) > 2 * len(w.held) + 1000:
-            # Finished jobs stay in the heap until their deadline; drop them in bulk.
-            w._deadlines = [e for e in w._deadlines if e[2].task and not e[2].task.done()]
-            heapq.heapify(w._deadlines)
-        while w._deadlines and w._deadlines[0][0] <= now:
-            _, _, held = heapq.heappop(w._deadlines)
-            if held.task is not None and not held.task.done() and not held.stop_reason:
-                held.stop_reason = "timeout"
-                held.ctx.cancelled.set()
-                held.task.cancel()
-
-
-async def recover_loop(w: Worker) -> None:
-    while not w._closing:
-        interval = min(1.0, min(w._lease_ms.values()) / 4000)
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        for queue in w.queues:
-            stall_ms = max(int(interval * 4000), w._lease_ms[queue] // 2)
+            last = time.monotonic()
             try:
-                requeued, dead, _ = await w.store.run(writes.recover(queue, 500, stall_ms))
-            except REDIS_DOWN:
-                continue
-            if requeued or dead:
-                log.warning("recovered %d expired jobs of %s (%d dead)", requeued, queue, dead)
+                await self.heartbeat()
+                await self.store.run(writes.worker_beat(self.worker_name, self.describe(), 60_000))
+                self.on_beat(True)
+            except REDIS_DOWN as exc:
+                self.on_beat(False)
+                log.warning("heartbeat failed: %s", exc)
 
+    async def heartbeat(self) -> None:
+        """Extends the lease of every held job; stops those lost or cancelled meanwhile."""
+        chunks = chunk_by_queue(self.inflight.jobs(), queue_of)
+        if not chunks:
+            return
+        calls = [writes.heartbeat(q, self.settings.lease_ms[q], leases(c)) for q, c in chunks]
+        replies = await self.store.run_many(calls)
+        for (queue, _), (lost, cancelled) in zip(chunks, replies, strict=True):
+            marked: list[tuple[str, StopReason]] = [(i, "lost") for i in lost]
+            marked += [(i, "cancelled") for i in cancelled]
+            for job_id, reason in marked:
+                held = self.inflight.get(queue, job_id)
+                if held is None or not held.running:
+                    continue
+                log.warning("job %s of %s: %s, stopping it", job_id, queue, reason)
+                self.inflight.stop(held, reason)
 
-async def refresh_loop(w: Worker) -> None:
-    while not w._closing:
-        for queue in w.queues:
+    async def timeout_loop(self) -> None:
+        """Cancels async handlers past their deadline."""
+        while not self.closing:
+            await asyncio.sleep(TIMEOUT_TICK_S)
+            self.inflight.expire(time.monotonic())
+
+    async def recover_loop(self) -> None:
+        while not self.closing:
+            interval = min(1.0, self.settings.shortest_lease_ms() / 4000)
+            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            for queue in self.queues:
+                stall_ms = max(int(interval * 4000), self.settings.lease_ms[queue] // 2)
+                try:
+                    requeued, dead, _ = await self.store.run(writes.recover(queue, 500, stall_ms))
+                except REDIS_DOWN:
+                    continue
+                if requeued or dead:
+                    log.warning("recovered %d expired jobs of %s (%d dead)", requeued, queue, dead)
+
+    async def refresh_loop(self) -> None:
+        while not self.closing:
+            for queue in self.queues:
+                try:
+                    raw = await self.store.run(reads.read_config(queue))
+                    self.settings.update_config(queue, QueueConfig.from_redis(raw))
+                    stats = await self.store.run(reads.stats(queue))
+                except REDIS_DOWN:
+                    continue
+                for state in _DEPTH_STATES:
+                    self.metrics.of(self.metrics.depth, queue, state).set(getattr(stats, state))
+            await asyncio.sleep(REFRESH_S)
+
+    async def listen(self) -> None:
+        """Sets ``wake`` when any of our queues gets work (Redis pub/sub)."""
+        channels = [QueueKeys.of(q).wake for q in self.queues]
+        while not self.closing:
+            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                raw = await w.store.run(reads.read_config(queue))
-                w._config[queue] = QueueConfig.from_redis(raw)
-                stats = await w.store.run(reads.stats(queue))
+                await pubsub.subscribe(*channels)
+                while not self.closing:
+                    msg = await pubsub.get_message(timeout=5.0)
+                    if msg is not None:
+                        self.wake.set()
             except REDIS_DOWN:
-                continue
-            for state in ("pending", "delayed", "running", "completed", "dead", "cancelled"):
-                w.metrics.of(w.metrics.depth, queue, state).set(getattr(stats, state))
-        await asyncio.sleep(REFRESH_S)
-
-
-async def listen(w: Worker) -> None:
-    """Sets the wake flag when any of our queues gets work (Redis pub/sub)."""
-    channels = [QueueKeys.of(q).wake for q in w.queues]
-    while not w._closing:
-        pubsub = w.store.redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(*channels)
-            while not w._closing:
-                msg = await pubsub.get_message(timeout=5.0)
-                if msg is not None:
-                    w._wake.set()
-        except REDIS_DOWN:
-            await asyncio.sleep(0.5)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
