@@ -115,7 +115,8 @@ def _scale(res: dict[str, Any]) -> list[str]:
             f"bulk-enqueued at {p['enqueue_bulk_per_s']:,}/s.",
             f"- single-job claim (writes.claim + store.run, {a['calls']:,} calls): "
             f"at 1,000 pending p50 {a['p50_us']} µs / p99 {a['p99_us']} µs; "
-            f"at {n:,} pending p50 {b['p50_us']} µs / p99 {b['p99_us']} µs (ratio of p50s {b['p50_us'] / a['p50_us']:.2f}).",
+            f"at {n:,} pending p50 {b['p50_us']} µs / p99 {b['p99_us']} µs "
+            f"(ratio of p50s {b['p50_us'] / a['p50_us']:.2f}).",
         ]
     elif p is not None:
         lines.append(f"- pending: {p}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 import pydantic
 
 from worker_runtime.engine import operation, reads, writes
+from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
 from worker_runtime.engine.keys import STATE_SETS, QueueKeys
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
@@ -24,7 +25,6 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
-from worker_runtime.worker.chunking import chunk_groups, group_by_queue
 
 if TYPE_CHECKING:
     from worker_runtime.cron.schedules import Schedule, ScheduleSpec

@@ -7,9 +7,9 @@ import asyncio
 from collections import Counter
 
 from worker_runtime.engine import writes
+from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
-from worker_runtime.worker.chunking import chunk_by_queue
 from worker_runtime.worker.inflight import Held, InFlight
 from worker_runtime.worker.metrics import WorkerMetrics
 

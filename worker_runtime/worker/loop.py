@@ -13,12 +13,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from worker_runtime.engine import reads, writes
+from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
-from worker_runtime.worker.chunking import chunk_by_queue
 from worker_runtime.worker.execution import (
     BatchItem,
     JobContext,

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from worker_runtime.engine import reads, writes
+from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.models import QueueConfig
-from worker_runtime.worker.chunking import chunk_by_queue
 from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.settings import QueueSettings

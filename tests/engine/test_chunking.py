@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from worker_runtime.engine.chunking import chunk_by_queue, chunk_groups, group_by_queue
 from worker_runtime.engine.writes import MAX_BATCH
-from worker_runtime.worker.chunking import chunk_by_queue, chunk_groups, group_by_queue
 
 
 def _queue(item: tuple[str, int]) -> str:
