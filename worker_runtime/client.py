@@ -72,9 +72,18 @@ class Client:
         to the queue's per-key rate limit and running cap. Raises before writing anything
         when an argument or the payload is invalid or over the queue's size limit."""
         spec = JobSpec(
-            queue, job_name, payload, priority, delay, run_at, max_attempts, timeout,
-            dedupe_key, job_id, rate_key,
-        )  # fmt: skip
+            queue,
+            job_name,
+            payload,
+            priority,
+            delay,
+            run_at,
+            max_attempts,
+            timeout,
+            dedupe_key,
+            job_id,
+            rate_key,
+        )
         return (await self.enqueue_many([spec]))[0]
 
     async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Enqueued]:
@@ -121,7 +130,8 @@ class Client:
                 if job.payload_bytes > limit:
                     raise PayloadTooLargeError(
                         f"job {job.id}: payload is {job.payload_bytes} bytes, over the "
-                        f"limit of {limit} bytes of queue {queue!r}"
+                        f"limit of {limit} bytes of queue {queue!r}",
+                        field="payload",
                     )
 
     async def _queue_of(self, job_id: str, queue: str | None) -> str:
@@ -200,7 +210,7 @@ class Client:
             first = exc.errors()[0]
             field = ".".join(str(x) for x in first["loc"]) or "config"
             raise InvalidArgumentError(
-                f"{field}: {first['msg']} (got {first.get('input')!r})"
+                f"{field}: {first['msg']} (got {first.get('input')!r})", field=field
             ) from exc
         fields = {k: v for k, v in merged.to_redis().items() if k in changes}
         await self.store.register_queues([queue])
@@ -210,9 +220,12 @@ class Client:
     async def define_limiter(self, name: str, limit: int, period_ms: int = 1000) -> None:
         """A rate limit (``limit`` starts per ``period_ms``) shared by every queue whose
         ``rate_limiter`` setting names it (single Redis only: its key has its own slot)."""
-        if not (isinstance(limit, int) and limit >= 1 and isinstance(period_ms, int)
-                and period_ms >= 1):  # fmt: skip
-            raise InvalidArgumentError("limiter: limit and period_ms must be integers >= 1")
+        if not (
+            isinstance(limit, int) and limit >= 1 and isinstance(period_ms, int) and period_ms >= 1
+        ):
+            raise InvalidArgumentError(
+                "limiter: limit and period_ms must be integers >= 1", field="limiter"
+            )
         QueueConfig(rate_limiter=name)  # validates the name
         await self.store.run(writes.define_limiter(name, limit, period_ms))
 

@@ -41,7 +41,9 @@ def build_handler(
     """Describes ``func`` as the handler of ``name`` without registering it."""
     check_job_name(name)
     if batch is not None and not (isinstance(batch, int) and batch >= 1 and batch_wait >= 0):
-        raise InvalidArgumentError(f"handler {name!r}: batch must be >= 1, batch_wait >= 0")
+        raise InvalidArgumentError(
+            f"handler {name!r}: batch must be >= 1, batch_wait >= 0", field="batch"
+        )
     params = [
         p
         for p in inspect.signature(func).parameters.values()
@@ -49,7 +51,8 @@ def build_handler(
     ]
     if not 1 <= len(params) <= 2:
         raise InvalidArgumentError(
-            f"handler {name!r}: takes (payload) or (payload, ctx), not {len(params)} args"
+            f"handler {name!r}: takes (payload) or (payload, ctx), not {len(params)} args",
+            field="handler",
         )
     is_async = asyncio.iscoroutinefunction(func)
     return Handler(name, func, is_async, len(params) == 2, batch, batch_wait)
@@ -67,7 +70,7 @@ def handler(name: str, *, batch: int | None = None, batch_wait: float = 1.0) -> 
     def register(func: F) -> F:
         existing = REGISTRY.get(name)
         if existing is not None and existing.func is not func:
-            raise InvalidArgumentError(f"handler {name!r}: registered twice")
+            raise InvalidArgumentError(f"handler {name!r}: registered twice", field="handler")
         REGISTRY[name] = build_handler(name, func, batch, batch_wait)
         return func
 
@@ -80,11 +83,11 @@ def load_handlers(spec: str) -> dict[str, Handler]:
         if part.endswith(".py") or "/" in part:
             path = Path(part).resolve()
             if not path.is_file():
-                raise InvalidArgumentError(f"--handlers: no such file {part}")
+                raise InvalidArgumentError(f"--handlers: no such file {part}", field="handlers")
             mod_name = f"_blackroad_handlers_{path.stem}"
             loader_spec = importlib.util.spec_from_file_location(mod_name, path)
             if loader_spec is None or loader_spec.loader is None:
-                raise InvalidArgumentError(f"--handlers: cannot import {part}")
+                raise InvalidArgumentError(f"--handlers: cannot import {part}", field="handlers")
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[mod_name] = module
             loader_spec.loader.exec_module(module)
@@ -92,5 +95,7 @@ def load_handlers(spec: str) -> dict[str, Handler]:
             try:
                 importlib.import_module(part)
             except ModuleNotFoundError as exc:
-                raise InvalidArgumentError(f"--handlers: cannot import {part} ({exc})") from None
+                raise InvalidArgumentError(
+                    f"--handlers: cannot import {part} ({exc})", field="handlers"
+                ) from None
     return dict(REGISTRY)

@@ -103,8 +103,9 @@ async def test_configure_validates_and_round_trips(client: Client, r: redis.Redi
     assert (await client.config("q")) == cfg
     assert cfg.max_attempts == 9 and cfg.timeout_ms == QueueConfig().timeout_ms
     before = r.hgetall(QueueKeys.of("q").config)
-    with pytest.raises(ValueError, match="max_attempts"):
+    with pytest.raises(InvalidArgumentError, match="max_attempts") as raised:
         await client.configure("q", max_attempts=0)
+    assert raised.value.field == "max_attempts"
     with pytest.raises(ValueError, match="bogus"):
         await client.configure("q", bogus=1)
     with pytest.raises(InvalidArgumentError, match="queue"):

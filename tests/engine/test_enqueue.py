@@ -81,26 +81,33 @@ def _keyspace(r: redis.Redis) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error", "field"),
+    ("kwargs", "error", "field", "attr"),
     [
-        ({"payload": {"x": object()}}, PayloadError, "payload"),
-        ({"payload": float("nan")}, PayloadError, "payload"),
-        ({"priority": 11}, InvalidArgumentError, "priority"),
-        ({"priority": "urgent"}, InvalidArgumentError, "priority"),
-        ({"delay": -1}, InvalidArgumentError, "delay"),
-        ({"delay": 1, "run_at": 5}, InvalidArgumentError, "run_at"),
-        ({"max_attempts": 0}, InvalidArgumentError, "max_attempts"),
-        ({"job_id": "has space"}, InvalidArgumentError, "job id"),
-        ({"dedupe_key": ""}, InvalidArgumentError, "dedupe_key"),
+        ({"payload": {"x": object()}}, PayloadError, "payload", "payload"),
+        ({"payload": float("nan")}, PayloadError, "payload", "payload"),
+        ({"priority": 11}, InvalidArgumentError, "priority", "priority"),
+        ({"priority": "urgent"}, InvalidArgumentError, "priority", "priority"),
+        ({"delay": -1}, InvalidArgumentError, "delay", "delay"),
+        ({"delay": 1, "run_at": 5}, InvalidArgumentError, "run_at", "delay"),
+        ({"max_attempts": 0}, InvalidArgumentError, "max_attempts", "max_attempts"),
+        ({"job_id": "has space"}, InvalidArgumentError, "job id", "job_id"),
+        ({"dedupe_key": ""}, InvalidArgumentError, "dedupe_key", "dedupe_key"),
     ],
 )
 async def test_bad_arguments_write_nothing(
-    client: Client, r: redis.Redis, kwargs: dict[str, object], error: type[Exception], field: str
+    client: Client,
+    r: redis.Redis,
+    kwargs: dict[str, object],
+    error: type[Exception],
+    field: str,
+    attr: str,
 ) -> None:
+    """The message names the field, and so does the error's ``field`` attribute."""
     await client.enqueue("q", "seed", 1)
     before = _keyspace(r)
-    with pytest.raises(error, match=field):
+    with pytest.raises(error, match=field) as raised:
         await client.enqueue("q", "j", **kwargs)  # type: ignore[arg-type]
+    assert raised.value.field == attr  # type: ignore[attr-defined]
     assert _keyspace(r) == before
 
 

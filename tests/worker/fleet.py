@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Fleet:
-    def __init__(self, redis_url: str, workdir: Path, queues: str = "q", concurrency: int = 10,
-                 grace: str = "5s") -> None:  # fmt: skip
+    def __init__(
+        self,
+        redis_url: str,
+        workdir: Path,
+        queues: str = "q",
+        concurrency: int = 10,
+        grace: str = "5s",
+    ) -> None:
         self.redis_url = redis_url
         self.workdir = workdir
         self.log = workdir / "executions.log"
@@ -29,17 +35,35 @@ class Fleet:
     def start(self, index: int) -> subprocess.Popen[bytes]:
         self.starts += 1
         out = open(self.workdir / f"worker-{index}-{self.starts}.log", "wb")  # noqa: SIM115
-        env = dict(os.environ, FAULT_LOG=str(self.log), REDIS_URL=self.redis_url,
-                   PYTHONPATH=str(ROOT))  # fmt: skip
+        env = dict(
+            os.environ, FAULT_LOG=str(self.log), REDIS_URL=self.redis_url, PYTHONPATH=str(ROOT)
+        )
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "worker_runtime", "worker", "start", "--queues",
-                self.queues, "--handlers", "tests.worker.fault_handlers", "--concurrency",
-                str(self.concurrency), "--metrics-port", "0", "--grace", self.grace,
-                "--name", f"w{index}-{self.starts}",
+                sys.executable,
+                "-m",
+                "worker_runtime",
+                "worker",
+                "start",
+                "--queues",
+                self.queues,
+                "--handlers",
+                "tests.worker.fault_handlers",
+                "--concurrency",
+                str(self.concurrency),
+                "--metrics-port",
+                "0",
+                "--grace",
+                self.grace,
+                "--name",
+                f"w{index}-{self.starts}",
             ],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         out.close()
         self.procs[index] = proc
         return proc

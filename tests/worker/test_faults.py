@@ -113,9 +113,12 @@ def test_redis_killed_and_restarted_with_aof(
 
 
 def test_redis_frozen_longer_than_a_lease_causes_no_mass_redelivery(
-    redis_url: str, redis_server: RedisServer, r: redis.Redis, tmp_path: Path,
+    redis_url: str,
+    redis_server: RedisServer,
+    r: redis.Redis,
+    tmp_path: Path,
     fleet_factory: list[Fleet],
-) -> None:  # fmt: skip
+) -> None:
     c = SyncClient(redis_url)
     try:
         c.configure("q", lease_ms=2000, max_attempts=20)

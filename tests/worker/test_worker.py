@@ -258,8 +258,9 @@ async def test_worker_registry_and_health_endpoints(
         (desc,) = await client.store.run(reads.worker_descriptions(["w-test"]))
         assert desc["queues"] == ["q"] and desc["concurrency"] == 10
         port = free_port()
-        runner = await start_health_server(port, worker.metrics.registry, lambda: worker.ready,
-                                           host="127.0.0.1")  # fmt: skip
+        runner = await start_health_server(
+            port, worker.metrics.registry, lambda: worker.ready, host="127.0.0.1"
+        )
         try:
             async with aiohttp.ClientSession() as http:
                 base = f"http://127.0.0.1:{port}"

@@ -35,11 +35,19 @@ def _child(conn: Connection, func: Callable[..., Any], args: tuple[Any, ...]) ->
     except Retry as exc:
         message = {"ok": False, "retry": exc.delay, "error": str(exc)}
     except PermanentFailure as exc:
-        message = {"ok": False, "permanent": True, "error": str(exc),
-                   "text": "".join(traceback.format_exception(exc))}  # fmt: skip
+        message = {
+            "ok": False,
+            "permanent": True,
+            "error": str(exc),
+            "text": "".join(traceback.format_exception(exc)),
+        }
     except BaseException as exc:
-        message = {"ok": False, "kind": type(exc).__name__, "error": str(exc),
-                   "text": "".join(traceback.format_exception(exc))}  # fmt: skip
+        message = {
+            "ok": False,
+            "kind": type(exc).__name__,
+            "error": str(exc),
+            "text": "".join(traceback.format_exception(exc)),
+        }
     try:
         conn.send_bytes(json.dumps(message, default=repr).encode())
     finally:

@@ -58,8 +58,13 @@ async def start_health_server(
                 reply = _response("404 Not Found", b"try /metrics, /healthz or /readyz\n")
             writer.write(reply)
             await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError,
-                ConnectionError):  # fmt: skip
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+            ValueError,
+            ConnectionError,
+        ):
             pass
         finally:
             writer.close()

@@ -16,36 +16,52 @@ class WorkerMetrics:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.enqueued = Counter(
-            "blackroad_jobs_enqueued", "Jobs enqueued", ["queue", "job_name", "priority"],
+            "blackroad_jobs_enqueued",
+            "Jobs enqueued",
+            ["queue", "job_name", "priority"],
             registry=r,
-        )  # fmt: skip
+        )
         self.completed = Counter(
-            "blackroad_jobs_completed", "Jobs finished by this worker, by final status",
-            ["queue", "job_name", "status"], registry=r,
-        )  # fmt: skip
-        self.failed = Counter(
-            "blackroad_jobs_failed", "Failed attempts", ["queue", "job_name", "error_type"],
+            "blackroad_jobs_completed",
+            "Jobs finished by this worker, by final status",
+            ["queue", "job_name", "status"],
             registry=r,
-        )  # fmt: skip
+        )
+        self.failed = Counter(
+            "blackroad_jobs_failed",
+            "Failed attempts",
+            ["queue", "job_name", "error_type"],
+            registry=r,
+        )
         self.duration = Histogram(
-            "blackroad_job_duration_seconds", "Handler run time", ["queue", "job_name"],
-            buckets=_DURATION_BUCKETS, registry=r,
-        )  # fmt: skip
+            "blackroad_job_duration_seconds",
+            "Handler run time",
+            ["queue", "job_name"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
         self.depth = Gauge(
             "blackroad_queue_depth", "Jobs per queue and state", ["queue", "state"], registry=r
         )
         self.latency = Histogram(
-            "blackroad_queue_latency_seconds", "Enqueue to start of the first attempt",
-            ["queue", "priority"], buckets=_LATENCY_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.workers_active = Gauge(
-            "blackroad_workers_active", "Live worker processes serving a queue", ["queue"],
+            "blackroad_queue_latency_seconds",
+            "Enqueue to start of the first attempt",
+            ["queue", "priority"],
+            buckets=_LATENCY_BUCKETS,
             registry=r,
-        )  # fmt: skip
+        )
+        self.workers_active = Gauge(
+            "blackroad_workers_active",
+            "Live worker processes serving a queue",
+            ["queue"],
+            registry=r,
+        )
         self.processing = Gauge(
-            "blackroad_worker_jobs_processing", "Jobs this worker is running",
-            ["worker_name"], registry=r,
-        )  # fmt: skip
+            "blackroad_worker_jobs_processing",
+            "Jobs this worker is running",
+            ["worker_name"],
+            registry=r,
+        )
 
     def of(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: prometheus-client validates labels on every

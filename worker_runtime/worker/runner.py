@@ -65,11 +65,18 @@ async def run_worker(settings: WorkerSettings) -> int:
     handlers = load_handlers(settings.handlers)
     client = Client.from_url(settings.redis_url)
     worker = Worker(
-        client.store, settings.queues, handlers, concurrency=settings.concurrency,
-        name=settings.name, grace_s=settings.grace_s, burst=settings.burst,
-        lease_ms=settings.lease_ms, metrics=WorkerMetrics(),
-        queue_weights=settings.queue_weights, processes=settings.processes,
-    )  # fmt: skip
+        client.store,
+        settings.queues,
+        handlers,
+        concurrency=settings.concurrency,
+        name=settings.name,
+        grace_s=settings.grace_s,
+        burst=settings.burst,
+        lease_ms=settings.lease_ms,
+        metrics=WorkerMetrics(),
+        queue_weights=settings.queue_weights,
+        processes=settings.processes,
+    )
     loop = asyncio.get_running_loop()
     signals_seen = 0
 
@@ -88,14 +95,18 @@ async def run_worker(settings: WorkerSettings) -> int:
     runner = None
     if settings.metrics_port is not None:
         runner = await start_health_server(
-            settings.metrics_port, worker.metrics.registry,
+            settings.metrics_port,
+            worker.metrics.registry,
             lambda: worker.ready and not worker.stopping.is_set(),
-        )  # fmt: skip
+        )
     started = time.monotonic()
     log.info(
         "worker %s serving %s with concurrency %d and handlers %s",
-        worker.name, ",".join(settings.queues), settings.concurrency, ",".join(sorted(handlers)),
-    )  # fmt: skip
+        worker.name,
+        ",".join(settings.queues),
+        settings.concurrency,
+        ",".join(sorted(handlers)),
+    )
     stop_scheduler = asyncio.Event()
     scheduler = None
     if settings.scheduler:
