@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
 
+import worker_runtime.engine.lua
 from worker_runtime import Client
 from worker_runtime.engine import writes
 from worker_runtime.engine.keys import SCRIPT_KEYS, QueueKeys, ScriptKeys
@@ -138,3 +140,48 @@ def test_claim_uses_a_shared_limiter_only_when_the_queue_names_one() -> None:
     assert shared.keys["shared_limiter"] == "brq:limiter:{api}"
     assert shared.keys["limiter"] == "brq:limiter:{api}:log"
     assert len(scripts()["claim"].key_list(plain.keys)) == len(SCRIPT_KEYS["claim"].required)
+
+
+def _code(source: str) -> str:
+    """Lua source without comments and string contents, for scans of names."""
+    source = re.sub(r"--\[\[.*?\]\]", "", source, flags=re.DOTALL)
+    source = re.sub(r"--[^\n]*", "", source)
+    source = re.sub(r"'(?:\\.|[^'\\])*'", "''", source)
+    return re.sub(r'"(?:\\.|[^"\\])*"', '""', source)
+
+
+_DEFINITION = re.compile(r"^local (?:function )?(\w+)", re.MULTILINE)
+
+
+def test_every_helper_a_script_uses_is_pasted_before_its_first_use() -> None:
+    """A helper used but not included (or included after its use) is a nil global at run
+    time: the script would fail there, possibly after its first write."""
+    includes_dir = Path(worker_runtime.engine.lua.__file__).parent / "includes"
+    helpers = {
+        m.group(1)
+        for path in includes_dir.glob("*.lua")
+        for m in _DEFINITION.finditer(_code(path.read_text()))
+    }
+    assert {"readConfig", "toDead", "fmt", "nowMs"} <= helpers
+    for verb, script in scripts().items():
+        code = _code(script.source)
+        for name in sorted(helpers):
+            use = re.search(rf"(?<![.\w]){name}\b", code)
+            if use is None:
+                continue
+            defined = re.search(rf"^local (?:function )?{name}\b", code, re.MULTILINE)
+            assert defined is not None, f"{verb}.lua uses {name} without its include"
+            assert defined.start() <= use.start(), f"{verb}.lua uses {name} before pasting it"
+
+
+def test_every_config_field_a_script_uses_is_one_it_reads() -> None:
+    """``cfg.x`` is nil unless x is in the fields given to readConfig (or FINISH_CONFIG)."""
+    finish = re.search(r"FINISH_CONFIG = \{([^}]*)\}", include_source("finishConfig"))
+    assert finish is not None
+    for verb, script in scripts().items():
+        read: set[str] = set()
+        for call in re.finditer(r"readConfig\(K\.config, (\{[^}]*\}|FINISH_CONFIG)", script.source):
+            fields = finish.group(1) if call.group(1) == "FINISH_CONFIG" else call.group(1)
+            read |= set(re.findall(r"'(\w+)'", fields))
+        used = set(re.findall(r"\bcfg\.(\w+)", _code(script.source)))
+        assert used <= read, f"{verb}.lua uses cfg fields it does not read: {used - read}"
