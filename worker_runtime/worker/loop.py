@@ -1,5 +1,5 @@
-"""The worker: claims jobs in batches, runs their handlers, keeps their leases alive,
-reports outcomes in batches, recovers dead workers' jobs, and shuts down gracefully."""
+"""The worker: claims jobs in batches and hands them to the job runner; starts the upkeep
+loops and the ack batcher, and shuts down gracefully."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,16 +18,10 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
-from worker_runtime.worker.execution import (
-    BatchItem,
-    JobContext,
-    Outcome,
-    execute,
-    execute_batch,
-    failed,
-)
+from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.running import JobRunner
 from worker_runtime.worker.settings import QueueSettings
 from worker_runtime.worker.upkeep import Upkeep
 
@@ -86,11 +79,17 @@ class Worker:
         self._background: list[asyncio.Task[None]] = []
         #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
         self.queue_weights = queue_weights
-        #: Sync handlers run in a forked child per job (killed on timeout), not a thread.
-        self.processes = processes
         self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
-        self._batches: dict[str, list[Held]] = {}
-        self._batch_timers: dict[str, asyncio.TimerHandle] = {}
+        self.runner = JobRunner(
+            store=store,
+            handlers=handlers,
+            inflight=self.inflight,
+            acks=self.acks,
+            settings=self.settings,
+            metrics=self.metrics,
+            pool=self._pool,
+            processes=processes,
+        )
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -140,8 +139,7 @@ class Worker:
         self.ready = redis_ok and not self.stopping.is_set()
 
     async def _drain(self) -> None:
-        for name in list(self._batches):  # partial batches run now rather than wait
-            self._flush_batch(self.handlers[name])
+        self.runner.flush_batches()
         await self.inflight.wait_until_idle(time.monotonic() + self.grace_s)
         unfinished = [h for h in self.inflight.jobs() if h.running]
         for h in unfinished:
@@ -249,138 +247,13 @@ class Worker:
         if job.attempt == 1:
             waited = max(0.0, time.time() - job.enqueued_ms / 1000)
             self.metrics.of(self.metrics.latency, job.queue, str(job.priority)).observe(waited)
-        handler = self.handlers.get(job.name)
-        if handler is not None and handler.batch is not None and _decodable(job):
-            self._add_to_batch(handler, held)
-        else:
-            held.task = asyncio.create_task(self._run(held))
+        self.runner.start(held)
 
     def _spawn_progress(self, held: Held, percent: float, message: str) -> None:
         job = held.job
         op = writes.progress(job.queue, job.id, job.token, percent, message)
         task = asyncio.create_task(self.store.run(op))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
-
-    # ---- batches ---------------------------------------------------------------------
-
-    def _add_to_batch(self, handler: Handler, held: Held) -> None:
-        held.batched = True
-        items = self._batches.setdefault(handler.name, [])
-        items.append(held)
-        if len(items) >= (handler.batch or 1):
-            self._flush_batch(handler)
-        elif handler.name not in self._batch_timers:
-            loop = asyncio.get_running_loop()
-            self._batch_timers[handler.name] = loop.call_later(
-                handler.batch_wait, self._flush_batch, handler
-            )
-
-    def _flush_batch(self, handler: Handler) -> None:
-        timer = self._batch_timers.pop(handler.name, None)
-        if timer is not None:
-            timer.cancel()
-        items = self._batches.pop(handler.name, [])
-        if items:
-            task = asyncio.create_task(self._run_batch(handler, items))
-            for held in items:
-                held.task = task
-
-    async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
-        batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
-        timeout_ms = max(
-            h.job.timeout_ms or self.settings.config[h.job.queue].timeout_ms for h in items
-        )
-        started = time.monotonic()
-        try:
-            outcomes = await execute_batch(handler, batch, timeout_ms / 1000, self._pool)
-        except asyncio.CancelledError:
-            return  # shutdown: the items are released
-        finally:
-            self.inflight.finished(len(items))
-        elapsed = time.monotonic() - started
-        for held, outcome in zip(items, outcomes, strict=True):
-            self.metrics.of(self.metrics.duration, held.job.queue, held.job.name).observe(elapsed)
-            if held.stop_reason == "lost":
-                continue
-            if outcome.ok:
-                self.acks.add(held, outcome.result)
-            else:
-                await self._report_failure(held, outcome)
-
-    # ---- running one job ---------------------------------------------------------------
-
-    async def _run(self, held: Held) -> None:
-        job = held.job
-        timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
-        handler = self.handlers.get(job.name)
-        try:
-            if job.name == writes.UNDECODABLE:
-                outcome = failed("Undecodable", "the job's record is malformed", permanent=True)
-            elif handler is None:
-                outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
-            else:
-                if handler.is_async:
-                    self.inflight.watch_deadline(held, time.monotonic() + timeout_ms / 1000)
-                outcome = await execute(
-                    handler,
-                    job,
-                    held.ctx,
-                    timeout_ms / 1000,
-                    self._pool,
-                    timeout_watched=True,
-                    processes=self.processes,
-                )
-        except asyncio.CancelledError:
-            if held.stop_reason == "cancelled":
-                outcome = failed("Cancelled", "cancelled while running", permanent=True)
-            elif held.stop_reason == "timeout":
-                outcome = failed(
-                    "Timeout", f"handler ran longer than its timeout of {timeout_ms / 1000:g}s"
-                )
-            else:
-                return  # lease lost (another attempt owns it) or shutdown (released later)
-        finally:
-            self.inflight.finished()
-            self.metrics.of(self.metrics.duration, job.queue, job.name).observe(
-                time.monotonic() - held.started
-            )
-        if outcome.ok:
-            self.acks.add(held, outcome.result)
-        else:
-            await self._report_failure(held, outcome)
-
-    async def _report_failure(self, held: Held, outcome: Outcome) -> None:
-        job = held.job
-        op = writes.fail(
-            job.queue,
-            job.id,
-            job.token,
-            reason=outcome.reason,
-            error=outcome.error,
-            permanent=outcome.permanent,
-            delay_ms=outcome.delay_ms,
-            draw=random.random(),
-        )
-        self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
-        while True:
-            try:
-                result = await self.store.run(op)
-                break
-            except REDIS_DOWN:
-                await asyncio.sleep(0.5)
-        self.inflight.forget(held)
-        status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
-            result.outcome, result.outcome
-        )
-        self.metrics.of(self.metrics.completed, job.queue, job.name, status).inc()
-        log.info(
-            "job %s %s attempt %d: %s (%s)",
-            job.id,
-            job.queue,
-            job.attempt,
-            result.outcome,
-            outcome.reason,
-        )
 
     def describe(self) -> dict[str, object]:
         return {
@@ -392,11 +265,3 @@ class Worker:
             "in_flight": self.inflight.busy,
             "heartbeat_ms": int(time.time() * 1000),
         }
-
-
-def _decodable(job: ClaimedJob) -> bool:
-    try:
-        job.payload()
-    except ValueError:
-        return False
-    return True
