@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from worker_runtime.errors import InvalidArgumentError
 from worker_runtime.names import QUEUE_NAME_PATTERN
@@ -65,6 +65,16 @@ class AgingRule(BaseModel):
     from_priority: int = Field(ge=0, le=10, description="Level the rule takes jobs from.")
     to_priority: int = Field(ge=0, le=10, description="Level it promotes them to (lower).")
     after_ms: int = Field(ge=1000, description="Wait after which a job is promoted.")
+
+    @model_validator(mode="after")
+    def _promotes(self) -> AgingRule:
+        # A rule to the same or a lower level would demote jobs, or loop between levels.
+        if self.to_priority >= self.from_priority:
+            raise ValueError(
+                f"to_priority {self.to_priority} must be a higher level (a lower number) than "
+                f"from_priority {self.from_priority}"
+            )
+        return self
 
 
 #: Default weights of weighted fairness, by priority level.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from queue_operator.models.common import CRModel, SecretKeyRef, StatusBase
 from worker_runtime.models import DEFAULT_AGING, DEFAULT_WEIGHTS, QueueConfig
@@ -37,9 +37,27 @@ class PriorityWeight(CRModel):
 class AgingRuleSpec(CRModel):
     """Jobs waiting longer than afterMs at fromPriority move to toPriority."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.toPriority < self.fromPriority",
+                    "message": "toPriority must be a higher level (a lower number) than "
+                    "fromPriority",
+                }
+            ]
+        }
+    )
+
     from_priority: int = Field(ge=0, le=10, description="Level the rule takes jobs from.")
     to_priority: int = Field(ge=0, le=10, description="Level it promotes them to (lower).")
     after_ms: int = Field(ge=1000, le=_YEAR_MS, description="Wait after which a job moves up.")
+
+    @model_validator(mode="after")
+    def _promotes(self) -> AgingRuleSpec:
+        if self.to_priority >= self.from_priority:
+            raise ValueError("toPriority must be a higher level (a lower number) than fromPriority")
+        return self
 
 
 _IMMUTABLE: list[JsonValue] = [{"rule": "self == oldSelf", "message": "queueName is immutable"}]

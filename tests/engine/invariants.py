@@ -34,6 +34,8 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
     assert leases == running, f"running without lease {running - leases}; stray {leases - running}"
     delayed = {i for i, s in owner.items() if s == "delayed"}
     assert set(r.hkeys(k.dprio)) == delayed
+    pending = {i for i, s in owner.items() if s == "pending"}
+    assert set(r.hkeys(k.since)) <= pending, "a job that is not pending has a pending-since"
     unfinished = {i for i, s in owner.items() if s in ("pending", "delayed", "running")}
     for key, holder in cast(dict[str, str], r.hgetall(k.dedupe)).items():
         assert holder in unfinished, f"dedupe key {key} held by finished job {holder}"

@@ -47,6 +47,10 @@ def test_camel_case_and_engine_mapping() -> None:
         ({"queueName": "has space"}, "spec.queueName"),
         ({"unknown": 1}, "spec.unknown"),
         ({"backoffBaseMs": 10, "backoffMaxMs": 5}, "spec"),
+        (
+            {"agingRules": [{"fromPriority": 5, "toPriority": 5, "afterMs": 60000}]},
+            "spec.agingRules.0",
+        ),
     ],
 )
 def test_invalid_jobqueue_names_the_field(raw: dict[str, object], field: str) -> None:

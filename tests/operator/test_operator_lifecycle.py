@@ -67,6 +67,9 @@ def test_invalid_specs_rejected_with_the_field_named(
         "apply", "-f", "-", check=False, input=to_yaml(cr("JobQueue", "q", {"fairness": "random"}))
     )
     assert bad.returncode != 0 and "spec.fairness" in bad.stderr
+    demote = {"agingRules": [{"fromPriority": 0, "toPriority": 10, "afterMs": 60000}]}
+    bad = kubectl("apply", "-f", "-", check=False, input=to_yaml(cr("JobQueue", "q", demote)))
+    assert bad.returncode != 0 and "toPriority must be a higher level" in bad.stderr
     pool = {
         "queues": [{"name": "q"}],
         "image": "i",

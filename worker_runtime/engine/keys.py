@@ -7,6 +7,8 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:pending    zset  id -> priority * 1e13 + sequence (FIFO within a priority)
     brq:{q}:delayed    zset  id -> due time ms
     brq:{q}:dprio      hash  id -> priority, for delayed jobs
+    brq:{q}:since      hash  id -> ms a pending job became pending, when that was not its
+                       enqueue (due, retried, released): aging counts its wait from there
     brq:{q}:running    zset  id -> lease deadline ms (Redis server clock)
     brq:{q}:lease      hash  id -> "token|worker|attempt|start ms|pending score"
     brq:{q}:att        hash  id -> attempts made, for jobs between attempts
@@ -86,7 +88,7 @@ def worker_key(name: str) -> str:
 SUFFIXES = (
     *("jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed"),
     *("dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config"),
-    *("recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress"),
+    *("recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress", "since"),
 )
 
 
@@ -120,6 +122,7 @@ class QueueKeys:
     keyrun: str
     rkey: str
     progress: str
+    since: str
     wake: str
     schedules: str
     schedstate: str
@@ -174,7 +177,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk"),
     "claim": ScriptKeys.of(
         "pending delayed dprio running lease jobs att seq config policy limiter keyrate keyrun "
-        "rkey",
+        "rkey since",
         optional="shared_limiter",
     ),
     "heartbeat": ScriptKeys.of("running lease cancelreq"),
@@ -192,17 +195,18 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     ),
     "release": ScriptKeys.of(
         "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result config "
-        "progress rkey keyrun"
+        "progress rkey keyrun since"
     ),
     "progress": ScriptKeys.of("lease progress"),
     "configure": ScriptKeys.of("config"),
     "cancel": ScriptKeys.of(
         "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att hist "
-        "result progress"
+        "result progress since"
     ),
-    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk"),
+    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since"),
     "purge": ScriptKeys.of(
-        "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun"
+        "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun "
+        "since"
     ),
     "stats": ScriptKeys.of("pending delayed running completed dead cancelled jobs config"),
     "workerbeat": ScriptKeys.of("workers worker"),

@@ -6,7 +6,7 @@
   completion is refused (it ends `cancelled`).
 
   Keys: K.pending  K.delayed  K.dprio  K.running  K.cancelreq  K.cancelled  K.reason
-  K.jobs  K.dedupe  K.dk  K.config  K.att  K.hist  K.result  K.progress
+  K.jobs  K.dedupe  K.dk  K.config  K.att  K.hist  K.result  K.progress  K.since
 
   ARGV[1] id
 
@@ -27,6 +27,7 @@ end
 local removed = redis.call('ZREM', K.pending, id) + redis.call('ZREM', K.delayed, id)
 if removed == 0 then return 0 end
 redis.call('HDEL', K.dprio, id)
+redis.call('HDEL', K.since, id)
 local cfg = readConfig(K.config, FINISH_CONFIG)
 toCancelled(K, id, nowMs(), cfg)
 return 1

@@ -5,7 +5,8 @@
   (deadline in `running`, token and attempt in `lease`), so no crash can strand it.
   Due delayed jobs are promoted first (at most ARGV[4] per call). Policies, all atomic
   across every worker:
-  - aging (at most once a second): jobs that waited too long move up a level;
+  - aging (at most once a second): jobs that waited too long move up a level; a job's wait
+    counts from when it last became pending (enqueued, due, retried, released);
   - fairness: strict (lowest level first) or weighted (stride scheduling over levels);
     FIFO within a level either way;
   - max_running caps the jobs of this queue running at once;
@@ -19,6 +20,7 @@
     K.keyrate  hash  rate_key -> tat
     K.keyrun   hash  rate_key -> running count
     K.rkey     hash  running id -> rate_key
+    K.since    hash  id -> when a pending job became pending, if not at its enqueue
     K.shared_limiter  hash  limit, period of the named limiter the queue's rate_limiter
                       names (optional: absent when the queue has none)
 
@@ -60,8 +62,15 @@ local function soonest(ms)
   if ms >= 0 and (wait < 0 or ms < wait) then wait = ms end
 end
 
-local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
-if #due > 0 then
+local dueAt = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
+  tonumber(ARGV[4]))
+if #dueAt > 0 then
+  local due, since = {}, {}
+  for i = 1, #dueAt, 2 do
+    due[#due + 1] = dueAt[i]
+    since[#since + 1] = dueAt[i]
+    since[#since + 1] = fmt(math.max(0, tonumber(dueAt[i + 1]) or now))  -- waiting since due
+  end
   local prios = redis.call('HMGET', K.dprio, unpack(due))
   local base = redis.call('INCRBY', K.seq, #due) - #due
   local args = {}
@@ -72,13 +81,14 @@ if #due > 0 then
   redis.call('ZADD', K.pending, unpack(args))
   redis.call('ZREM', K.delayed, unpack(due))
   redis.call('HDEL', K.dprio, unpack(due))
+  redis.call('HSET', K.since, unpack(since))
 end
 
 if cfg.aging ~= '0' then
   local last = tonumber(redis.call('HGET', K.policy, 'aged_at')) or 0
   if now - last >= 1000 then
     redis.call('HSET', K.policy, 'aged_at', now)
-    ageJobs(K.pending, K.jobs, parseAgingRules(cfg.aging_rules), now, 100)
+    ageJobs(K.pending, K.jobs, K.since, parseAgingRules(cfg.aging_rules), now, 100)
   end
 end
 
@@ -158,6 +168,7 @@ if want > 0 then
       redis.call('ZREM', K.pending, d[1])
       redis.call('ZADD', K.delayed, fmt(d[3]), d[1])
       redis.call('HSET', K.dprio, d[1], math.floor(tonumber(d[2]) / PRIO_SPAN))
+      redis.call('HDEL', K.since, d[1])  -- set again when it is due
       soonest(d[3] - now)
     end
     cand = chosen
@@ -169,6 +180,7 @@ if #cand > 0 then
   local ids = {}
   for i, c in ipairs(cand) do ids[i] = c[1] end
   redis.call('ZREM', K.pending, unpack(ids))
+  redis.call('HDEL', K.since, unpack(ids))
   local atts = redis.call('HMGET', K.att, unpack(ids))
   local tok = redis.call('INCRBY', K.seq, #ids) - #ids
   local deadline = fmt(now + leaseMs)

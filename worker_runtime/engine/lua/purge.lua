@@ -7,7 +7,7 @@
 
   Keys: K.state, the state's sorted set (pending, delayed, running, completed, dead,
   cancelled); K.jobs  K.hist  K.result  K.reason  K.att  K.dedupe  K.dk  K.dprio  K.lease
-  K.cancelreq  K.progress  K.rkey  K.keyrun
+  K.cancelreq  K.progress  K.rkey  K.keyrun  K.since
 
   ARGV[1] max jobs per call
   ARGV[2] age ms: only jobs whose score (finish time) is older than now - age;
@@ -30,7 +30,8 @@ if #ids == 0 then return 0 end
 for _, id in ipairs(ids) do releaseDedupe(K.dedupe, K.dk, id) end
 releaseKeySlots(K, ids)
 redis.call('ZREM', K.state, unpack(ids))
-for _, k in ipairs({ K.jobs, K.hist, K.result, K.reason, K.att, K.dprio, K.lease, K.progress }) do
+for _, k in ipairs({ K.jobs, K.hist, K.result, K.reason, K.att, K.dprio, K.lease, K.progress,
+  K.since }) do
   redis.call('HDEL', k, unpack(ids))
 end
 redis.call('SREM', K.cancelreq, unpack(ids))

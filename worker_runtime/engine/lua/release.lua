@@ -7,6 +7,7 @@
 
   Keys: K.running  K.lease  K.att  K.pending  K.cancelreq  K.cancelled  K.reason
   K.dedupe  K.dk  K.jobs  K.hist  K.result  K.config  K.progress  K.rkey  K.keyrun
+  K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
   ARGV[2..] pairs: id, token
@@ -44,6 +45,7 @@ for i = 2, #ARGV, 2 do
           redis.call('HDEL', K.att, id)
         end
         redis.call('ZADD', K.pending, pscore, id)
+        redis.call('HSET', K.since, id, now)
         released = released + 1
       end
     end

@@ -6,6 +6,7 @@
   retry can never run a job twice. Bounded by ARGV[3] jobs per call in "all" mode.
 
   Keys: K.jobs  K.dead  K.cancelled  K.reason  K.att  K.pending  K.seq  K.dedupe  K.dk
+    K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
   ARGV[2] mode: "ids" or "all" (every dead job, oldest first)
@@ -19,6 +20,7 @@
 --@include fmt
 --@include recordMeta
 --@include safePriority
+--@include nowMs
 
 local ids = {}
 if ARGV[2] == 'all' then
@@ -27,6 +29,7 @@ else
   for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
 end
 
+local now = nowMs()
 local codes, count = {}, 0
 for i, id in ipairs(ids) do
   local rec = redis.call('HGET', K.jobs, id)
@@ -43,7 +46,9 @@ for i, id in ipairs(ids) do
       redis.call('HSET', K.dk, id, meta.dk)
     end
     local seq = redis.call('INCR', K.seq)
+    -- From its original priority, and aging starts over: it has not waited until now.
     redis.call('ZADD', K.pending, fmt(safePriority(meta.p) * PRIO_SPAN + seq), id)
+    redis.call('HSET', K.since, id, now)
     codes[i] = 1
     count = count + 1
   end
