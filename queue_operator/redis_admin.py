@@ -18,7 +18,7 @@ from queue_operator.reconcile.jobqueue import RedisHealth
 from worker_runtime.client import Client
 from worker_runtime.cron.scheduler import run_scheduler
 from worker_runtime.cron.schedules import Schedule, ScheduleSpec
-from worker_runtime.engine import owners
+from worker_runtime.engine import owners, reads
 from worker_runtime.engine.keys import QUEUES, QueueKeys
 from worker_runtime.errors import InvalidArgumentError, QueueError
 from worker_runtime.models import QueueConfig, QueueStats
@@ -112,7 +112,10 @@ class RedisAdmin:
             await self._call(self.client(url).configure(queue, **changes))
 
     async def stats(self, url: str, queue: str) -> QueueStats:
-        result: QueueStats = await self._call(self.client(url).stats(queue))
+        # Not Client.stats: that refuses a queue nothing has created yet, which a new
+        # JobQueue's first pass may observe before its config is written.
+        store = self.client(url).store
+        result: QueueStats = await self._call(store.run(reads.stats(queue)))
         return result
 
     async def backlog(self, url: str, queue: str, horizon_ms: int) -> Backlog:

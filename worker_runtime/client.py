@@ -19,11 +19,17 @@ import pydantic
 from worker_runtime.engine import operation, reads, writes
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
-from worker_runtime.engine.keys import STATE_SETS, QueueKeys
+from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.validation import check_queue_name
-from worker_runtime.errors import InvalidArgumentError, JobNotFoundError, PayloadTooLargeError
+from worker_runtime.errors import (
+    InvalidArgumentError,
+    JobNotFoundError,
+    PayloadTooLargeError,
+    QueueBusyError,
+    QueueNotFoundError,
+)
 from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
 
 if TYPE_CHECKING:
@@ -181,17 +187,59 @@ class Client:
             total += n
         return total
 
-    async def dead_letters(self, queue: str, offset: int = 0, limit: int = 50) -> list[Job]:
-        """Dead jobs, newest first."""
-        check_queue_name(queue)
-        ids: list[str] = await self.store.redis.zrevrange(  # type: ignore[assignment]
-            QueueKeys.of(queue).dead, offset, offset + limit - 1
-        )
+    async def list_jobs(
+        self, queue: str, state: str = "pending", offset: int = 0, limit: int = 50
+    ) -> list[Job]:
+        """One page of the jobs in ``state``: pending in the order the engine takes them
+        (priority, then FIFO; under weighted fairness the levels interleave), delayed by due
+        time, running by lease deadline, completed, dead and cancelled newest first."""
+        await self.require_queue(queue)
+        if state not in STATE_SETS:
+            raise InvalidArgumentError(
+                f"state: {state!r} is not one of {', '.join(STATE_SETS)}", field="state"
+            )
+        if not (isinstance(offset, int) and offset >= 0 and isinstance(limit, int) and limit > 0):
+            raise InvalidArgumentError(
+                "offset/limit: offset must be an integer >= 0, limit >= 1", field="limit"
+            )
+        ids = await self.store.run(reads.job_ids(queue, state, offset, limit))
+        # A job may move on between the two reads; it is listed in its state of now.
         return await self.store.run(reads.jobs_info(queue, ids)) if ids else []
 
-    async def stats(self, queue: str) -> QueueStats:
+    async def dead_letters(self, queue: str, offset: int = 0, limit: int = 50) -> list[Job]:
+        """Dead jobs, newest first."""
+        return await self.list_jobs(queue, "dead", offset, limit)
+
+    async def require_queue(self, queue: str) -> None:
+        """Raises QueueNotFoundError unless ``queue`` was ever configured or enqueued to."""
         check_queue_name(queue)
+        if not await self.store.run(reads.queue_exists(queue)):
+            raise QueueNotFoundError(
+                f"queue {queue!r}: no such queue; 'blackroad queue list' shows them"
+            )
+
+    async def stats(self, queue: str) -> QueueStats:
+        """Job counts of an existing queue (QueueNotFoundError for an unknown name)."""
+        await self.require_queue(queue)
         return await self.store.run(reads.stats(queue))
+
+    async def delete_queue(self, queue: str, force: bool = False) -> int:
+        """Deletes every key of ``queue`` and its registry entry; returns how many jobs went.
+        Refused (QueueBusyError) while live workers claim from it or jobs run, unless
+        ``force``, and while cron schedules enqueue to it."""
+        await self.require_queue(queue)
+        if not force:
+            names = await self.store.run(reads.live_workers())
+            found = await self.store.run(reads.worker_descriptions(names)) if names else []
+            claiming = [str(w.get("name")) for w in found if queue in (w.get("queues") or [])]
+            if claiming:
+                raise QueueBusyError(
+                    f"queue {queue!r}: workers claim from it ({', '.join(sorted(claiming))}); "
+                    "stop them first, or --force"
+                )
+        deleted = await self.store.run(writes.drop_queue(queue, force))
+        await self.store.unregister_queue(queue)
+        return deleted
 
     async def queues(self) -> list[str]:
         return await self.store.queues()
@@ -349,6 +397,9 @@ class SyncClient:
     purge = _blocking(Client.purge)
     purge_dead = _blocking(Client.purge_dead)
     dead_letters = _blocking(Client.dead_letters)
+    list_jobs = _blocking(Client.list_jobs)
+    require_queue = _blocking(Client.require_queue)
+    delete_queue = _blocking(Client.delete_queue)
     stats = _blocking(Client.stats)
     queues = _blocking(Client.queues)
     config = _blocking(Client.config)

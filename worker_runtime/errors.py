@@ -32,6 +32,14 @@ class JobNotFoundError(QueueError, LookupError):
     """No job with that id exists (in that queue, or in any known queue)."""
 
 
+class QueueNotFoundError(QueueError, LookupError):
+    """No queue of that name exists (none was ever configured or enqueued to)."""
+
+
+class QueueBusyError(QueueError):
+    """The queue has jobs running (or schedules) and cannot be deleted without --force."""
+
+
 class InvalidStateError(QueueError):
     """The job is not in a state that allows the operation."""
 
@@ -53,6 +61,8 @@ LEASE_LOST = -1
 CANCELLED = -2
 NOT_FOUND = -4
 NOT_RETRYABLE = -5
+QUEUE_BUSY = -6
+QUEUE_HAS_SCHEDULES = -7
 PAYLOAD_TOO_LARGE = -10
 BAD_PRIORITY = -11
 
@@ -67,6 +77,12 @@ def error_for(code: int, context: str) -> QueueError:
         return JobNotFoundError(f"{context}: no such job")
     if code == NOT_RETRYABLE:
         return InvalidStateError(f"{context}: only dead or cancelled jobs can be retried")
+    if code == QUEUE_BUSY:
+        return QueueBusyError(f"{context}: jobs are running; stop its workers first, or --force")
+    if code == QUEUE_HAS_SCHEDULES:
+        return QueueBusyError(
+            f"{context}: cron schedules enqueue to it; 'blackroad schedule remove' them first"
+        )
     if code == PAYLOAD_TOO_LARGE:
         return PayloadTooLargeError(
             f"{context}: payload is over the queue's max_payload_bytes", field="payload"

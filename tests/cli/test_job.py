@@ -139,3 +139,17 @@ def test_retry_of_a_pending_job_is_refused(
     before = snapshot()
     assert_one_line_error(run("job", "retry", job_id), 1, "dead or cancelled")
     assert snapshot() == before
+
+
+def test_list_shows_a_page_of_one_state(run: Run, sync_client: SyncClient) -> None:
+    low = sync_client.enqueue("emails", "digest", {}, priority="low")
+    high = sync_client.enqueue("emails", "welcome", {}, priority="high")
+    later = sync_client.enqueue("emails", "reminder", {}, delay=60)
+    data = json.loads(run("-o", "json", "job", "list", "emails").stdout)
+    assert [j["id"] for j in data] == [high.id, low.id]
+    page = json.loads(run("-o", "json", "job", "list", "emails", "--offset", "1").stdout)
+    assert [j["id"] for j in page] == [low.id]
+    delayed = run("job", "list", "emails", "--state", "delayed")
+    assert delayed.exit_code == 0 and later.id in delayed.stdout and "due" in delayed.stdout
+    bad = run("job", "list", "emails", "--state", "finished")
+    assert bad.exit_code == 2 and "--state" in bad.stderr

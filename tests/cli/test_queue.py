@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from tests.cli.conftest import Run, Snapshot, assert_one_line_error
 from worker_runtime.client import SyncClient
+from worker_runtime.engine import writes
 
 
 def test_list_shows_every_queue_with_its_stats(run: Run, sync_client: SyncClient) -> None:
@@ -144,3 +146,50 @@ def test_purge_needs_yes_and_then_purges_the_chosen_states(
     everything = run("queue", "purge", "emails", "--yes")
     assert everything.exit_code == 0 and "purged 1 jobs" in everything.stdout
     assert sync_client.stats("emails").pending == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["queue", "pause", "nope"],
+        ["queue", "resume", "nope"],
+        ["queue", "purge", "nope", "--yes"],
+        ["queue", "delete", "nope", "--yes"],
+        ["dlq", "list", "nope"],
+        ["dlq", "retry", "nope", "--all"],
+        ["dlq", "purge", "nope", "--days", "1"],
+        ["job", "list", "nope"],
+    ],
+)
+def test_commands_on_an_unknown_queue_fail_and_write_nothing(
+    run: Run, snapshot: Snapshot, sync_client: SyncClient, args: list[str]
+) -> None:
+    sync_client.enqueue("emails", "send", {})
+    before = snapshot()
+    assert_one_line_error(run(*args), 1, "no such queue", "queue list")
+    assert snapshot() == before
+
+
+def test_delete_needs_yes_then_removes_the_queue(
+    run: Run, snapshot: Snapshot, sync_client: SyncClient
+) -> None:
+    sync_client.enqueue("emails", "send", {})
+    sync_client.enqueue("reports", "build", {})
+    before = snapshot()
+    assert_one_line_error(run("queue", "delete", "emails"), 2, "--yes")
+    assert snapshot() == before
+    result = run("-o", "json", "queue", "delete", "emails", "--yes")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"queue": "emails", "deleted_jobs": 1}
+    assert [q["queue"] for q in json.loads(run("-o", "json", "queue", "list").stdout)] == [
+        "reports"
+    ]
+
+
+def test_delete_is_refused_while_a_worker_claims_from_the_queue(
+    run: Run, sync_client: SyncClient
+) -> None:
+    sync_client.enqueue("emails", "send", {})
+    sync_client.run(writes.worker_beat("w1", {"name": "w1", "queues": ["emails"]}, 60_000))
+    assert_one_line_error(run("queue", "delete", "emails", "--yes"), 1, "w1", "--force")
+    assert run("queue", "delete", "emails", "--yes", "--force").exit_code == 0

@@ -11,7 +11,12 @@ from tests.engine.invariants import check_queue
 from worker_runtime import Client, JobSpec, QueueConfig
 from worker_runtime.engine import writes
 from worker_runtime.engine.keys import QueueKeys
-from worker_runtime.errors import InvalidArgumentError, InvalidStateError, JobNotFoundError
+from worker_runtime.errors import (
+    InvalidArgumentError,
+    InvalidStateError,
+    JobNotFoundError,
+    QueueNotFoundError,
+)
 
 
 async def _dead_job(client: Client, queue: str = "q", dedupe_key: str | None = None) -> str:
@@ -94,8 +99,11 @@ async def test_stats_counts_and_oldest_age(client: Client) -> None:
     assert (s.pending, s.delayed, s.running, s.dead) == (4, 1, 0, 0)
     assert s.oldest_pending_age_ms is not None and s.oldest_pending_age_ms >= 50
     assert (await client.stats("other")).dead == 1
-    assert (await client.stats("empty")).oldest_pending_age_ms is None
     assert await client.queues() == ["other", "q"]
+    with pytest.raises(QueueNotFoundError, match="no such queue"):
+        await client.stats("empty")  # a mistyped name is an error, not zeros
+    await client.configure("empty", max_attempts=3)
+    assert (await client.stats("empty")).oldest_pending_age_ms is None
 
 
 async def test_configure_validates_and_round_trips(client: Client, r: redis.Redis) -> None:

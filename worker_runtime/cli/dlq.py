@@ -6,7 +6,6 @@ import click
 
 from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
 from worker_runtime.cli.output import dead_table, emit
-from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.models import Job, JobState
 
 DAY_MS = 86_400_000
@@ -26,7 +25,6 @@ def dlq_group() -> None:
 def list_dead(app: AppContext, queue: str | None, limit: int, offset: int) -> None:
     """Dead jobs of QUEUE (default: of every queue), the most recent first."""
     if queue is not None:
-        check_queue_name(queue)
         jobs = app.client.dead_letters(queue, offset, limit)
     else:
         # Paging across queues: take the first offset+limit of each, merge, then slice.
@@ -58,7 +56,7 @@ def _check_dead(app: AppContext, queue: str, job_id: str) -> Job:
 @pass_app
 def retry_dead(app: AppContext, queue: str, ids: tuple[str, ...], every: bool) -> None:
     """Sends dead jobs of QUEUE back to pending with fresh attempts."""
-    check_queue_name(queue)
+    app.client.require_queue(queue)
     if every == bool(ids):
         raise InputError("dlq retry: give job ids or --all (one of the two)")
     if every:
@@ -83,7 +81,7 @@ def retry_dead(app: AppContext, queue: str, ids: tuple[str, ...], every: bool) -
 @pass_app
 def purge_dead(app: AppContext, queue: str, days: int) -> None:
     """Deletes the dead jobs of QUEUE that died more than --days ago."""
-    check_queue_name(queue)
+    app.client.require_queue(queue)
     purged = app.client.purge_dead(queue, days * DAY_MS)
     data = {"queue": queue, "older_than_days": days, "purged": purged}
     emit(app, data, lambda: f"purged {purged} dead jobs older than {days} days from {queue!r}")

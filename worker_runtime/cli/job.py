@@ -8,8 +8,9 @@ import click
 from rich.console import Group
 
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
-from worker_runtime.cli.output import emit, job_view
+from worker_runtime.cli.output import emit, job_view, jobs_table
 from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
+from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.errors import JobNotFoundError
 from worker_runtime.models import Job
 
@@ -144,3 +145,23 @@ def cancel_job(app: AppContext, job_id: str, queue: str | None) -> None:
         "finished": f"job {job_id} had already finished ({job.state}); nothing to cancel",
     }
     emit_job(app, job, outcome, texts[outcome])
+
+
+@job_group.command("list")
+@click.argument("queue")
+@click.option(
+    "--state",
+    type=click.Choice(STATE_SETS),
+    default="pending",
+    show_default=True,
+    help="Which jobs: pending in the order they will be taken, delayed by due time, "
+    "running by lease deadline, finished ones newest first.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@output_option
+@pass_app
+def list_jobs(app: AppContext, queue: str, state: str, limit: int, offset: int) -> None:
+    """One page of the jobs of QUEUE in one state."""
+    jobs = app.client.list_jobs(queue, state, offset, limit)
+    emit(app, [j.to_dict() for j in jobs], lambda: jobs_table(queue, state, jobs))

@@ -183,3 +183,24 @@ def dead_table(jobs: Sequence[Job]) -> Table:
     ]
     columns = ["queue", "id", "job name", "reason", "attempts", "died at", "last error"]
     return grid(f"Dead letters ({len(jobs)})", columns, rows)
+
+
+#: The time each state's listing shows, and its column title.
+_LISTED_TIME = {
+    "pending": ("enqueued_ms", "enqueued"),
+    "delayed": ("due_ms", "due"),
+    "running": ("lease_deadline_ms", "lease until"),
+    "completed": ("finished_ms", "finished"),
+    "dead": ("finished_ms", "died"),
+    "cancelled": ("finished_ms", "cancelled"),
+}
+
+
+def jobs_table(queue: str, state: str, jobs: Sequence[Job]) -> Table:
+    attr, title = _LISTED_TIME[state]
+    rows = [
+        [j.id, j.name, str(j.priority), str(j.attempts), when(getattr(j, attr)), str(j.state)]
+        for j in jobs
+    ]
+    columns = ["id", "job name", "priority", "attempts", title, "state now"]
+    return grid(f"{state.capitalize()} jobs of {queue} ({len(jobs)})", columns, rows)

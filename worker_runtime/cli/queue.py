@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
+from worker_runtime.cli.context import AppContext, InputError, output_option, pass_app
 from worker_runtime.cli.output import config_fields, emit, stats_fields, stats_table
 from worker_runtime.cli.params import AgingRules, Duration, Rate, Weights
 from worker_runtime.engine.keys import STATE_SETS
@@ -43,11 +43,7 @@ def list_queues(app: AppContext) -> None:
 @pass_app
 def queue_stats(app: AppContext, name: str) -> None:
     """Job counts of one queue and the age of its oldest pending job."""
-    check_queue_name(name)
-    if name not in app.client.queues():
-        # Stats of a mistyped name would be all zeros; say so instead.
-        raise CliError(f"queue {name!r}: no such queue; 'blackroad queue list' shows them")
-    stats = app.client.stats(name)
+    stats = app.client.stats(name)  # a mistyped name is "no such queue", not all zeros
     emit(app, stats.to_dict(), lambda: stats_fields(stats))
 
 
@@ -131,7 +127,7 @@ def resume_queue(app: AppContext, name: str) -> None:
 
 
 def _set_paused(app: AppContext, name: str, paused: bool) -> None:
-    check_queue_name(name)
+    app.client.require_queue(name)  # pausing a mistyped name would create a queue
     if paused:
         app.client.pause(name)
         text = f"queue {name!r} paused; 'blackroad queue resume {name}' undoes it"
@@ -155,7 +151,7 @@ def _set_paused(app: AppContext, name: str, paused: bool) -> None:
 @pass_app
 def purge_queue(app: AppContext, name: str, states: tuple[str, ...], yes: bool) -> None:
     """Deletes the queue's jobs (of the given states) with all their data."""
-    check_queue_name(name)
+    app.client.require_queue(name)
     chosen = list(dict.fromkeys(states)) or list(STATE_SETS)
     if not yes:
         raise InputError(
@@ -165,3 +161,19 @@ def purge_queue(app: AppContext, name: str, states: tuple[str, ...], yes: bool) 
     purged = app.client.purge(name, chosen)
     data = {"queue": name, "states": chosen, "purged": purged}
     emit(app, data, lambda: f"purged {purged} jobs ({', '.join(chosen)}) from queue {name!r}")
+
+
+@queue_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Confirm: the queue and all its jobs are gone for good.")
+@click.option("--force", is_flag=True, help="Even while workers claim from it or jobs run.")
+@output_option
+@pass_app
+def delete_queue(app: AppContext, name: str, yes: bool, force: bool) -> None:
+    """Deletes the queue: every job with its data, its settings and its registry entry."""
+    check_queue_name(name)
+    if not yes:
+        raise InputError(f"queue delete removes {name!r} and all its jobs for good; add --yes")
+    deleted = app.client.delete_queue(name, force)
+    data = {"queue": name, "deleted_jobs": deleted}
+    emit(app, data, lambda: f"queue {name!r} deleted with its {deleted} job(s)")

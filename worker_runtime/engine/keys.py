@@ -199,6 +199,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     ),
     "progress": ScriptKeys.of("lease progress"),
     "configure": ScriptKeys.of("config"),
+    "dropqueue": ScriptKeys.of(" ".join(SUFFIXES) + " schedules"),
     "cancel": ScriptKeys.of(
         "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att hist "
         "result progress since"

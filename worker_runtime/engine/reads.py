@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from worker_runtime.engine.keys import STATE_SETS, WORKERS, QueueKeys, worker_key
+from worker_runtime.engine.keys import QUEUES, STATE_SETS, WORKERS, QueueKeys, worker_key
 from worker_runtime.engine.operation import Op, parse_record
 from worker_runtime.models import Attempt, Job, JobState, QueueStats
 
@@ -37,6 +37,23 @@ def stats(queue: str) -> Op[QueueStats]:
         )
 
     return Op(parse, "stats", k.for_script("stats"), [])
+
+
+#: Finished jobs are listed newest first; the other states in the order the engine takes
+#: them (pending: priority, then FIFO; delayed: due time; running: lease deadline).
+_NEWEST_FIRST = frozenset({"completed", "dead", "cancelled"})
+
+
+def job_ids(queue: str, state: str, offset: int, limit: int) -> Op[list[str]]:
+    """One page of the ids in one state set."""
+    k = QueueKeys.of(queue)
+    command = "ZREVRANGE" if state in _NEWEST_FIRST else "ZRANGE"
+    page = (command, k.state_set(state), offset, offset + limit - 1)
+    return Op(lambda r: [str(i) for i in r[0]], commands=[page])
+
+
+def queue_exists(queue: str) -> Op[bool]:
+    return Op(lambda r: bool(int(r[0])), commands=[("SISMEMBER", QUEUES, queue)])
 
 
 def locate(queues: Sequence[str], job_id: str) -> Op[str | None]:

@@ -66,6 +66,11 @@ class AsyncStore:
             await self.redis.sadd(QUEUES, *new)
             self._known_queues.update(new)
 
+    async def unregister_queue(self, queue: str) -> None:
+        """Removes a deleted queue from the registry (an enqueue registers it again)."""
+        await self.redis.srem(QUEUES, queue)
+        self._known_queues.discard(queue)
+
     async def queues(self) -> list[str]:
         members: set[str] = await self.redis.smembers(QUEUES)  # type: ignore[assignment]
         return sorted(members)

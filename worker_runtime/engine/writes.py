@@ -283,6 +283,19 @@ def purge(queue: str, state: str, limit: int = 1000, older_than_ms: int = -1) ->
     return Op(int, "purge", keys, [limit, older_than_ms])
 
 
+def drop_queue(queue: str, force: bool = False) -> Op[int]:
+    """Deletes every key of ``queue``; returns how many jobs went with it. Raises
+    QueueBusyError while jobs run (unless ``force``) or schedules enqueue to it."""
+    k = QueueKeys.of(queue)
+
+    def parse(reply: Any) -> int:
+        if int(reply) < 0:
+            raise errors.error_for(int(reply), f"queue {queue!r}")
+        return int(reply)
+
+    return Op(parse, "dropqueue", k.for_script("dropqueue"), ["force" if force else ""])
+
+
 def configure(queue: str, fields: dict[str, str]) -> Op[int]:
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [k.wake]
