@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 from click.testing import CliRunner
 
 from tests.cli.conftest import Run, Snapshot, assert_one_line_error
@@ -40,3 +41,22 @@ def test_help_still_works(run: Run) -> None:
     assert result.exit_code == 0
     for group in ("queue", "job", "dlq"):
         assert group in result.stdout
+
+
+def test_every_command_that_prints_data_takes_o_after_its_name_too() -> None:
+    """``-o`` works before the subcommand (global) and after it, on every command."""
+    lacking: list[str] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, [*path, name])
+        elif not any("-o" in getattr(p, "opts", []) for p in command.params):
+            lacking.append(" ".join(path))
+
+    walk(cli, [])
+    # worker start runs until stopped and devcluster prints export lines: no data to format.
+    assert sorted(lacking) == ["devcluster", "worker start"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from tests.cli.conftest import Run
 from worker_runtime import SyncClient
@@ -24,6 +25,7 @@ def test_status_lists_live_workers_and_forgets_stopped_ones(
     sync_client.run(writes.worker_beat("w1", desc, 60_000))
     listed = json.loads(run("-o", "json", "worker", "status").stdout)
     assert [(w["name"], w["queues"], w["in_flight"]) for w in listed] == [("w1", ["a", "b"], 3)]
+    assert json.loads(run("worker", "status", "-o", "json").stdout) == listed
     table = run("worker", "status").stdout
     assert "w1" in table and "a,b" in table
     sync_client.run(writes.worker_beat("w1", None, 60_000))  # a worker that stops says so
@@ -40,3 +42,25 @@ def test_start_refuses_bad_arguments(run: Run) -> None:
         result = run("worker", "start", "--metrics-port", "0", *args)
         assert result.exit_code == 2, result.output
         assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_start_with_its_metrics_port_in_use_is_one_line_naming_the_flag(run: Run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run(
+            "worker",
+            "start",
+            "--queues",
+            "a",
+            "--handlers",
+            "worker_runtime.examples",
+            "--metrics-port",
+            port,
+            "--burst",
+        )
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--metrics-port" in lines[0] and "in use" in lines[0]
+    assert "--metrics-port 0" in lines[0]

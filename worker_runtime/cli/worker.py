@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from worker_runtime.cli.context import AppContext, InputError
+from worker_runtime.cli.context import AppContext, InputError, output_option
 from worker_runtime.cli.params import Duration
 from worker_runtime.engine import operation, reads
 from worker_runtime.engine.validation import parse_queues
@@ -117,6 +117,7 @@ def start(
 
 
 @worker_group.command("status")
+@output_option
 @click.pass_obj
 def status(app: AppContext) -> None:
     """List live workers (those that sent a heartbeat in the last minute)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from worker_runtime.client import Client
+from worker_runtime.errors import InvalidArgumentError
 from worker_runtime.handlers import load_handlers
 from worker_runtime.worker.health import start_health_server
 from worker_runtime.worker.loop import Worker
@@ -94,11 +96,21 @@ async def run_worker(settings: WorkerSettings) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
     runner = None
     if settings.metrics_port is not None:
-        runner = await start_health_server(
-            settings.metrics_port,
-            worker.metrics.registry,
-            lambda: worker.ready and not worker.stopping.is_set(),
-        )
+        try:
+            runner = await start_health_server(
+                settings.metrics_port,
+                worker.metrics.registry,
+                lambda: worker.ready and not worker.stopping.is_set(),
+            )
+        except OSError as exc:
+            await client.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise InvalidArgumentError(
+                f"--metrics-port: port {settings.metrics_port} is in use (another worker on this "
+                "host?); pick a free one, or --metrics-port 0 to turn the server off",
+                field="metrics_port",
+            ) from None
     started = time.monotonic()
     log.info(
         "worker %s serving %s with concurrency %d and handlers %s",
