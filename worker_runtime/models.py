@@ -230,6 +230,8 @@ class Attempt:
     outcome: AttemptOutcome
     reason: str | None = None
     error: str | None = None
+    #: The priority level it ran at (aging may have raised it); None when not recorded.
+    priority: int | None = None
 
 
 @dataclass

@@ -95,7 +95,8 @@ def test_info_shows_state_and_history(
     table = run("job", "info", job_id, "--queue", "reports")
     assert table.exit_code == 0
     assert "History" in table.stdout and "KeyError" in table.stdout
-    assert "Traceback" not in table.stdout  # only the error's first line
+    assert "Last error, in full" in table.stdout and "Traceback" in table.stdout
+    assert "of queue default" not in table.stdout and "1 (at most 1)" in table.stdout
 
 
 def test_info_of_unknown_job(run: Run, sync_client: SyncClient, snapshot: Snapshot) -> None:
@@ -153,3 +154,10 @@ def test_list_shows_a_page_of_one_state(run: Run, sync_client: SyncClient) -> No
     assert delayed.exit_code == 0 and later.id in delayed.stdout and "due" in delayed.stdout
     bad = run("job", "list", "emails", "--state", "finished")
     assert bad.exit_code == 2 and "--state" in bad.stderr
+
+
+def test_info_of_a_job_that_has_not_run(run: Run, sync_client: SyncClient) -> None:
+    sync_client.configure("emails", max_attempts=4)
+    job = sync_client.enqueue("emails", "send", {})
+    table = run("job", "info", job.id).stdout
+    assert "none yet (at most 4)" in table and "queue default" not in table

@@ -144,7 +144,7 @@ def test_purge_needs_yes_and_then_purges_the_chosen_states(
     assert (stats.pending, stats.delayed) == (1, 0)
 
     everything = run("queue", "purge", "emails", "--yes")
-    assert everything.exit_code == 0 and "purged 1 jobs" in everything.stdout
+    assert everything.exit_code == 0 and "purged 1 job (" in everything.stdout
     assert sync_client.stats("emails").pending == 0
 
 

@@ -168,3 +168,19 @@ async def test_the_level_of_a_pending_job_follows_the_rules_from_when_it_became_
     assert level <= priority  # never moved down
     job_info = await client.get_job(job.id)
     assert job_info is not None and job_info.original_priority == priority
+
+
+async def test_a_finished_job_shows_the_level_it_ran_at(client: Client, r: redis.Redis) -> None:
+    await _blocked_queue(client, "q", MINUTE_RULES)
+    job = await client.enqueue("q", "j", priority="low")
+    _enqueued_ago(r, "q", job.id, 61_000)
+    await _aging_pass(client, r, "q")
+    assert await _level(client, job.id) == 5
+    r.hdel(QueueKeys.of("q").config, "max_running")
+    claimed = (await client.store.run(writes.claim("q", "w", 1))).jobs[0]
+    assert claimed.id == job.id
+    await client.store.run(writes.complete("q", "w", [(job.id, claimed.token, "")]))
+    done = await client.get_job(job.id)
+    assert done is not None and str(done.state) == "completed"
+    assert (done.priority, done.original_priority) == (5, 8)
+    assert [a.priority for a in done.history] == [5]

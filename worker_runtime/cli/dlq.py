@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from worker_runtime.cli.context import AppContext, CliError, InputError, output_option, pass_app
+from worker_runtime.cli.output import count as count_of
 from worker_runtime.cli.output import dead_table, emit
 from worker_runtime.models import Job, JobState
 
@@ -71,7 +72,7 @@ def retry_dead(app: AppContext, queue: str, ids: tuple[str, ...], every: bool) -
             app.client.retry(job_id, queue)
         count, retried = len(chosen), chosen
     data = {"queue": queue, "retried": count, "ids": retried}
-    emit(app, data, lambda: f"{count} dead jobs of queue {queue!r} are pending again")
+    emit(app, data, lambda: f"{count_of(count, 'dead job')} of queue {queue!r} back in pending")
 
 
 @dlq_group.command("purge")
@@ -84,4 +85,9 @@ def purge_dead(app: AppContext, queue: str, days: int) -> None:
     app.client.require_queue(queue)
     purged = app.client.purge_dead(queue, days * DAY_MS)
     data = {"queue": queue, "older_than_days": days, "purged": purged}
-    emit(app, data, lambda: f"purged {purged} dead jobs older than {days} days from {queue!r}")
+    older = count_of(days, "day")
+    emit(
+        app,
+        data,
+        lambda: f"purged {count_of(purged, 'dead job')} older than {older} from {queue!r}",
+    )

@@ -107,7 +107,8 @@ def enqueue_job(
 def job_info(app: AppContext, job_id: str, queue: str | None) -> None:
     """A job's state, attempts with their history, result or reason."""
     job = fetch(app, job_id, queue)
-    emit(app, job.to_dict(), lambda: job_view(job))
+    limit = job.max_attempts or app.client.config(job.queue).max_attempts
+    emit(app, job.to_dict(), lambda: job_view(job, queue_max_attempts=limit))
 
 
 @job_group.command("retry")

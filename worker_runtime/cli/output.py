@@ -13,6 +13,7 @@ import click
 import yaml
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from worker_runtime.cli.context import AppContext
 from worker_runtime.durations import format_ms
@@ -58,6 +59,11 @@ def head(text: Any, limit: int = HEAD_CHARS) -> str:
 
 def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def count(n: int, noun: str) -> str:
+    """``1 job``, ``2 jobs``; ``noun`` may end in its adjective (``dead job``)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def priority_label(value: int) -> str:
@@ -122,16 +128,31 @@ def config_fields(queue: str, config: QueueConfig) -> Table:
     return fields(f"Queue {queue}: settings", rows)
 
 
-def job_view(job: Job, outcome: str | None = None) -> RenderableType:
-    attempts = f"{job.attempts} of {job.max_attempts or 'queue default'}"
+def _attempts(job: Job, queue_max_attempts: int | None) -> str:
+    most = job.max_attempts or queue_max_attempts
+    limit = f"at most {most}" if most else "at most the queue's max_attempts"
+    return f"none yet ({limit})" if job.attempts == 0 else f"{job.attempts} ({limit})"
+
+
+def _priority(job: Job) -> str:
+    label = priority_label(job.priority)
+    original = job.original_priority
+    if original is None or original == job.priority:
+        return label
+    return f"{label}; enqueued at {priority_label(original)}"
+
+
+def job_view(
+    job: Job, outcome: str | None = None, queue_max_attempts: int | None = None
+) -> RenderableType:
     rows: list[tuple[str, Any]] = [("outcome", outcome)] if outcome else []
     rows += [
         ("id", job.id),
         ("queue", job.queue),
         ("name", job.name),
         ("state", job.state),
-        ("priority", priority_label(job.priority)),
-        ("attempts", attempts),
+        ("priority", _priority(job)),
+        ("attempts", _attempts(job, queue_max_attempts)),
         ("enqueued", when(job.enqueued_ms)),
         ("due", when(job.due_ms)),
         ("worker", job.worker),
@@ -152,14 +173,18 @@ def job_view(job: Job, outcome: str | None = None) -> RenderableType:
                 a.worker,
                 when(a.started_ms),
                 age(a.ended_ms - a.started_ms),
+                "-" if a.priority is None else str(a.priority),
                 a.outcome,
                 a.reason or "-",
                 head(a.error),
             ]
             for a in job.history
         ]
-        columns = ["#", "worker", "started", "took", "outcome", "reason", "error"]
+        columns = ["#", "worker", "started", "took", "priority", "outcome", "reason", "error"]
         parts.append(grid("History", columns, history))
+        errors = [a.error for a in job.history if a.error]
+        if errors and "\n" in errors[-1].strip():
+            parts.append(Text(f"Last error, in full:\n{errors[-1].rstrip()}"))
     return Group(*parts)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from worker_runtime.cli.context import AppContext, InputError, output_option, pass_app
-from worker_runtime.cli.output import config_fields, emit, stats_fields, stats_table
+from worker_runtime.cli.output import config_fields, count, emit, stats_fields, stats_table
 from worker_runtime.cli.params import AgingRules, Duration, Rate, Weights
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.validation import check_queue_name
@@ -160,7 +160,11 @@ def purge_queue(app: AppContext, name: str, states: tuple[str, ...], yes: bool) 
         )
     purged = app.client.purge(name, chosen)
     data = {"queue": name, "states": chosen, "purged": purged}
-    emit(app, data, lambda: f"purged {purged} jobs ({', '.join(chosen)}) from queue {name!r}")
+    emit(
+        app,
+        data,
+        lambda: f"purged {count(purged, 'job')} ({', '.join(chosen)}) from queue {name!r}",
+    )
 
 
 @queue_group.command("delete")
@@ -176,4 +180,4 @@ def delete_queue(app: AppContext, name: str, yes: bool, force: bool) -> None:
         raise InputError(f"queue delete removes {name!r} and all its jobs for good; add --yes")
     deleted = app.client.delete_queue(name, force)
     data = {"queue": name, "deleted_jobs": deleted}
-    emit(app, data, lambda: f"queue {name!r} deleted with its {deleted} job(s)")
+    emit(app, data, lambda: f"queue {name!r} deleted with {count(deleted, 'job')}")

@@ -77,7 +77,7 @@ def _history(raw: str | None) -> list[Attempt]:
     if not raw:
         return []
     return [
-        Attempt(e["a"], e["w"], e["s"], e["e"], e["o"], e.get("r"), e.get("err"))
+        Attempt(e["a"], e["w"], e["s"], e["e"], e["o"], e.get("r"), e.get("err"), e.get("p"))
         for e in json.loads("[" + raw + "]")
     ]
 
@@ -133,6 +133,9 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             job.due_ms = int(float(scores["delayed"]))
         if state in (JobState.COMPLETED, JobState.DEAD, JobState.CANCELLED):
             job.finished_ms = int(float(scores[str(state)]))
+            ran_at = [a.priority for a in job.history if a.priority is not None]
+            if ran_at:
+                job.priority = ran_at[-1]  # the level its last attempt ran at
         return job
 
     return Op(parse, commands=commands)

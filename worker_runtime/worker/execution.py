@@ -76,9 +76,11 @@ class Outcome:
     delay_ms: int = -1
 
 
-def _error_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(exc))
-    return text[:ERROR_CHARS]
+def error_text(exc: BaseException) -> str:
+    """The exception's own line first (``ValueError: kaboom``: what lists show), then its
+    traceback, cut to ERROR_CHARS: a long traceback loses its tail, never the error."""
+    line = "".join(traceback.format_exception_only(exc)).strip()
+    return (line + "\n" + "".join(traceback.format_exception(exc)))[:ERROR_CHARS]
 
 
 def failed(reason: str, error: str, *, permanent: bool = False) -> Outcome:
@@ -134,9 +136,9 @@ def _classify(value: Any) -> Outcome:
     if isinstance(value, Retry):
         return Outcome(False, reason="Retry", error=str(value), delay_ms=round(value.delay * 1000))
     if isinstance(value, PermanentFailure):
-        return failed("PermanentFailure", _error_text(value), permanent=True)
+        return failed("PermanentFailure", error_text(value), permanent=True)
     if isinstance(value, BaseException):
-        return failed(type(value).__name__, _error_text(value))
+        return failed(type(value).__name__, error_text(value))
     try:
         result = "" if value is None else json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -19,6 +19,7 @@
 --@include nowMs
 --@include splitLease
 --@include histEntry
+--@include leaseLevel
 --@include config
 --@include trimFinished
 --@include toCancelled
@@ -43,15 +44,15 @@ local hists = redis.call('HMGET', K.hist, unpack(ids))
 local finished = {}
 for i, id in ipairs(ids) do
   local v = leases[i]
-  local token, worker, attempt, start = nil, nil, nil, nil
-  if v then token, worker, attempt, start = splitLease(v) end
+  local token, worker, attempt, start, pscore = nil, nil, nil, nil, nil
+  if v then token, worker, attempt, start, pscore = splitLease(v) end
   if token ~= tokens[i] then
     codes[i] = -1
   else
     finished[#finished + 1] = id
     local outcome = 'completed'
     if flags[i] == 1 then outcome = 'cancelled' end
-    local entry = histEntry(attempt, worker, start, now, outcome, '', '')
+    local entry = histEntry(attempt, worker, start, now, outcome, '', '', leaseLevel(pscore))
     local history = hists[i] and (hists[i] .. ',' .. entry) or entry
     if flags[i] == 1 then
       codes[i] = -2

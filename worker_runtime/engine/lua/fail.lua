@@ -29,6 +29,7 @@
 --@include recordMeta
 --@include safePriority
 --@include histEntry
+--@include leaseLevel
 --@include appendHistory
 --@include config
 --@include toCancelled
@@ -50,7 +51,8 @@ redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
 
 if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
-  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5]))
+  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
+    leaseLevel(pscore)))
   toCancelled(K, id, now, cfg)
   return { -2 }
 end
@@ -59,12 +61,14 @@ local rec = redis.call('HGET', K.jobs, id)
 local meta = rec and recordMeta(rec) or {}
 local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
 if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
-  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5]))
+  appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
+    leaseLevel(pscore)))
   toDead(K, id, now, reason, cfg)
   return { 2, reason }
 end
 
-appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', reason, ARGV[5]))
+appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', reason, ARGV[5],
+    leaseLevel(pscore)))
 local delay = tonumber(ARGV[7])
 if delay < 0 then
   local base, cap = cfg.backoff_base_ms, cfg.backoff_max_ms

@@ -35,6 +35,7 @@
 --@include recordMeta
 --@include safePriority
 --@include histEntry
+--@include leaseLevel
 --@include appendHistory
 --@include config
 --@include toCancelled
@@ -76,15 +77,18 @@ for _, id in ipairs(expired) do
     local meta = recordMeta(rec)
     local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
     if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
-      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err))
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
+    leaseLevel(pscore)))
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
     elseif attempt >= maxAttempts then
-      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err))
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
+    leaseLevel(pscore)))
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
     else
-      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err))
+      appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err,
+    leaseLevel(pscore)))
       redis.call('HSET', K.att, id, attempt)
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)

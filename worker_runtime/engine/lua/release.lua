@@ -17,6 +17,7 @@
 --@include nowMs
 --@include splitLease
 --@include histEntry
+--@include leaseLevel
 --@include appendHistory
 --@include config
 --@include finishConfig
@@ -36,7 +37,8 @@ for i = 2, #ARGV, 2 do
       redis.call('HDEL', K.lease, id)
       releaseKeySlots(K, { id })
       if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
-        appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', ''))
+        appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', '',
+          leaseLevel(pscore)))
         toCancelled(K, id, now, cfg)
       else
         if attempt > 1 then
