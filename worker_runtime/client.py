@@ -135,8 +135,8 @@ class Client:
             for _, job in items:
                 if job.payload_bytes > limit:
                     raise PayloadTooLargeError(
-                        f"job {job.id}: payload is {job.payload_bytes} bytes, over the "
-                        f"limit of {limit} bytes of queue {queue!r}",
+                        f"payload: {job.payload_bytes} bytes{_given_id(job)}, over the limit of "
+                        f"{limit} bytes of queue {queue!r}; nothing was enqueued",
                         field="payload",
                     )
 
@@ -327,6 +327,11 @@ class Client:
         from worker_runtime.cron import scheduler
 
         return await scheduler.set_suspended(self.store, name, False)
+
+
+def _given_id(job: PreparedJob) -> str:
+    """`` of job ID`` when the caller chose the id; a generated one names nothing real."""
+    return "" if job.generated_id else f" of job {job.id}"
 
 
 def _queue_of(indexed: tuple[int, PreparedJob]) -> str:

@@ -79,7 +79,7 @@ def engine_spec(meta: Meta, spec: ScheduleSpec, queue_name: str) -> EngineSpec |
         spec.cron,
         queue_name,
         spec.job_name,
-        spec.payload,
+        spec.payload if spec.payload is not None else {},  # handlers get {}, not None
         spec.time_zone,
         spec.priority,
         spec.suspend,

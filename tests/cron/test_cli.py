@@ -132,3 +132,16 @@ async def test_run_worker_starts_and_stops_the_scheduler(redis_url: str, client:
     )
     # A burst worker exits at once; the scheduler beside it must stop with it, not hang.
     assert await asyncio.wait_for(run_worker(settings), 60) == 0
+
+
+async def test_a_schedule_without_a_payload_gives_its_runs_an_empty_object(
+    run: Run, redis_url: str
+) -> None:
+    assert run(*BASE).exit_code == 0
+    [item] = json.loads(run("schedule", "list", "-o", "json").stdout)
+    assert item["payload"] == {}
+    async with Client.from_url(redis_url) as client:
+        await client.add_schedule(ScheduleSpec("from-code", "* * * * *", "q", "j"))
+        fired = await client.trigger_schedule("from-code")
+        job = await client.get_job(fired.id)
+        assert job is not None and job.payload == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -122,8 +123,12 @@ async def test_bad_queue_or_job_name_writes_nothing(client: Client, r: redis.Red
 async def test_payload_over_the_queue_limit_writes_nothing(client: Client, r: redis.Redis) -> None:
     await client.configure("q", max_payload_bytes=100)
     before = _keyspace(r)
-    with pytest.raises(PayloadTooLargeError, match="payload"):
+    with pytest.raises(PayloadTooLargeError, match="payload") as raised:
         await client.enqueue("q", "j", "x" * 200)
+    # A generated id would name a job that never existed.
+    assert re.search(r"job [a-z2-7]{16}", str(raised.value)) is None, raised.value
+    with pytest.raises(PayloadTooLargeError, match="job mine"):
+        await client.enqueue("q", "j", "x" * 200, job_id="mine")
     # A batch with one oversized job in the middle writes none of them.
     specs = [JobSpec("q", "j", "ok")] * 5 + [JobSpec("q", "j", "x" * 200)] + [JobSpec("q", "j")]
     with pytest.raises(PayloadTooLargeError):

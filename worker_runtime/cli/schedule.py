@@ -74,7 +74,8 @@ def schedules_table(items: Sequence[Schedule]) -> Table:
 @click.option(
     "--payload",
     type=JsonDocument(),
-    default="null",
+    default="{}",
+    show_default=True,
     help="""Payload of each run: JSON such as '{"a": 1}', @file.json, or - for stdin.""",
 )
 @click.option("--tz", default="UTC", show_default=True, help="IANA time zone of the cron.")

@@ -6,7 +6,7 @@ import json
 import math
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from worker_runtime.cron import expressions as cron
@@ -33,7 +33,8 @@ class ScheduleSpec:
     cron: str
     queue: str
     job_name: str
-    payload: Any = None
+    #: What each run's handler gets; {} when not given (never None).
+    payload: Any = field(default_factory=dict)
     timezone: str = "UTC"
     priority: int | str = Priority.NORMAL
     suspend: bool = False

@@ -80,7 +80,9 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
     def parse(reply: list[Any]) -> list[Enqueued]:
         if reply and int(reply[0]) < 0:
             job = jobs[int(reply[1])]
-            raise errors.error_for(int(reply[0]), f"job {job.id} ({job.payload_bytes} bytes)")
+            # A generated id names a job that was never created: say only what was refused.
+            which = "job" if job.generated_id else f"job {job.id}"
+            raise errors.error_for(int(reply[0]), f"{which} ({job.payload_bytes} bytes)")
         return [
             Enqueued(str(reply[i + 1]), queue, int(reply[i]) == 1, _OUTCOMES[int(reply[i])])
             for i in range(0, len(reply), 2)
