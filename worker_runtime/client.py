@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from collections import defaultdict
@@ -19,24 +20,42 @@ import pydantic
 from worker_runtime.engine import operation, reads, writes
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
-from worker_runtime.engine.keys import STATE_SETS
+from worker_runtime.engine.keys import STATE_SETS, QueueKeys
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import (
     InvalidArgumentError,
+    JobCancelledError,
+    JobDeadError,
     JobNotFoundError,
     PayloadTooLargeError,
     QueueBusyError,
     QueueNotFoundError,
+    WaitTimeoutError,
 )
-from worker_runtime.models import Enqueued, Job, JobSpec, Priority, QueueConfig, QueueStats
+from worker_runtime.models import (
+    Enqueued,
+    Job,
+    JobSpec,
+    JobState,
+    Priority,
+    QueueConfig,
+    QueueStats,
+)
 
 if TYPE_CHECKING:
+    from redis.asyncio.client import PubSub
+
     from worker_runtime.cron.schedules import Schedule, ScheduleSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+#: Longest a waiter trusts the completion channel alone before it reads the job again
+#: (a notification sent while its connection was down would otherwise be missed).
+WAIT_RECHECK_S = 5.0
 
 
 class Client:
@@ -155,6 +174,45 @@ class Client:
         except JobNotFoundError:
             return None
         return await self.store.run(reads.job_info(q, job_id))
+
+    async def wait(
+        self, job_id: str, timeout: float | None = None, queue: str | None = None
+    ) -> Any:
+        """The job's result once it completes. Raises JobDeadError or JobCancelledError when
+        it ends otherwise, WaitTimeoutError after ``timeout`` seconds (None: no limit).
+
+        Listens to the queue's completion channel rather than polling; the state is read
+        again at most every WAIT_RECHECK_S seconds, in case a notification was missed."""
+        if timeout is not None and not (isinstance(timeout, int | float) and timeout >= 0):
+            raise InvalidArgumentError("timeout: seconds >= 0, or None", field="timeout")
+        queue = await self._queue_of(job_id, queue)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        pubsub = self.store.redis.pubsub()
+        # Subscribed before the first read, so a completion in between is not missed.
+        await pubsub.subscribe(QueueKeys.of(queue).done)
+        try:
+            while True:
+                job = await self.get_job(job_id, queue)
+                if job is None:
+                    raise JobNotFoundError(f"job {job_id!r}: no such job in queue {queue!r}")
+                if job.state is JobState.COMPLETED:
+                    return job.result
+                if job.state is JobState.DEAD:
+                    errs = [a.error for a in job.history if a.error]
+                    last = f": {errs[-1].splitlines()[0]}" if errs else ""
+                    raise JobDeadError(f"job {job_id!r} is dead ({job.reason}){last}")
+                if job.state is JobState.CANCELLED:
+                    raise JobCancelledError(f"job {job_id!r} was cancelled")
+                left = WAIT_RECHECK_S if deadline is None else deadline - loop.time()
+                if left <= 0:
+                    raise WaitTimeoutError(
+                        f"job {job_id!r} is still {job.state} after {timeout:g}s"
+                    )
+                await _next_mention(pubsub, job_id, min(left, WAIT_RECHECK_S))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
     async def cancel(self, job_id: str, queue: str | None = None) -> writes.CancelResult:
         """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
@@ -329,6 +387,16 @@ class Client:
         return await scheduler.set_suspended(self.store, name, False)
 
 
+async def _next_mention(pubsub: PubSub, job_id: str, seconds: float) -> None:
+    """Returns when a completion message names ``job_id``, or after ``seconds``."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while (left := until - loop.time()) > 0:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+        if message is not None and job_id in str(message["data"]).split("\n"):
+            return
+
+
 def _given_id(job: PreparedJob) -> str:
     """`` of job ID`` when the caller chose the id; a generated one names nothing real."""
     return "" if job.generated_id else f" of job {job.id}"
@@ -397,6 +465,7 @@ class SyncClient:
     enqueue_many = _blocking(Client.enqueue_many)
     get_job = _blocking(Client.get_job)
     cancel = _blocking(Client.cancel)
+    wait = _blocking(Client.wait)
     retry = _blocking(Client.retry)
     retry_dead = _blocking(Client.retry_dead)
     purge = _blocking(Client.purge)

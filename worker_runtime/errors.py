@@ -49,7 +49,15 @@ class LeaseLostError(QueueError):
 
 
 class JobCancelledError(QueueError):
-    """The job was cancelled while it ran; its outcome was refused."""
+    """The job was cancelled (a worker's outcome for it is refused; a waiter gets this)."""
+
+
+class JobDeadError(QueueError):
+    """The job ended in the dead letters: its retries ran out, or it failed for good."""
+
+
+class WaitTimeoutError(QueueError, TimeoutError):
+    """The job did not finish within the time the caller was willing to wait."""
 
 
 class ConfigError(QueueError):

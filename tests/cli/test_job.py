@@ -8,6 +8,7 @@ import yaml
 
 from tests.cli.conftest import Claim, MakeDead, Run, Snapshot, assert_one_line_error
 from worker_runtime.client import SyncClient
+from worker_runtime.engine import writes
 
 
 def test_enqueue_prints_the_job_with_its_id(run: Run, sync_client: SyncClient) -> None:
@@ -161,3 +162,19 @@ def test_info_of_a_job_that_has_not_run(run: Run, sync_client: SyncClient) -> No
     job = sync_client.enqueue("emails", "send", {})
     table = run("job", "info", job.id).stdout
     assert "none yet (at most 4)" in table and "queue default" not in table
+
+
+def test_wait_prints_the_result_or_fails_with_one_line(
+    run: Run, sync_client: SyncClient, make_dead: MakeDead
+) -> None:
+    pending = sync_client.enqueue("emails", "send", {})
+    assert_one_line_error(run("job", "wait", pending.id, "--timeout", "200ms"), 1, "still pending")
+    [dead] = make_dead("reports")
+    assert_one_line_error(run("job", "wait", dead), 1, "dead")
+    done = sync_client.enqueue("other", "send", {})
+    [job] = sync_client.run(writes.claim("other", "w", 1)).jobs
+    assert job.id == done.id
+    sync_client.run(writes.complete("other", "w", [(job.id, job.token, '{"sent": true}')]))
+    result = run("-o", "json", "job", "wait", job.id, "--timeout", "5s")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"sent": True}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 
@@ -35,6 +37,7 @@ async def test_delayed_by_due_time_and_finished_newest_first(client: Client) -> 
         claimed = (await client.store.run(writes.claim("q", "w", 1))).jobs[0]
         assert claimed.id == job_id
         await client.store.run(writes.complete("q", "w", [(job_id, claimed.token, "")]))
+        await asyncio.sleep(0.005)  # finish times in ms: equal ones would list in id order
     completed = await client.list_jobs("q", "completed")
     assert [j.id for j in completed] == [second.id, first.id]
     assert all(str(j.state) == "completed" for j in completed)

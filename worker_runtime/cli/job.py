@@ -8,7 +8,7 @@ import click
 from rich.console import Group
 
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
-from worker_runtime.cli.output import emit, job_view, jobs_table
+from worker_runtime.cli.output import compact, emit, job_view, jobs_table
 from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.errors import JobNotFoundError
@@ -166,3 +166,19 @@ def list_jobs(app: AppContext, queue: str, state: str, limit: int, offset: int) 
     """One page of the jobs of QUEUE in one state."""
     jobs = app.client.list_jobs(queue, state, offset, limit)
     emit(app, [j.to_dict() for j in jobs], lambda: jobs_table(queue, state, jobs))
+
+
+@job_group.command("wait")
+@click.argument("job_id", metavar="ID")
+@queue_option
+@click.option(
+    "--timeout", type=Duration(), default=None, help="Give up after this long (default: never)."
+)
+@output_option
+@pass_app
+def wait_job(app: AppContext, job_id: str, queue: str | None, timeout: int | None) -> None:
+    """Waits for a job to finish and prints its result; exits 1 if it ends dead or
+    cancelled, or at the timeout."""
+    found = fetch(app, job_id, queue)
+    result = app.client.wait(job_id, None if timeout is None else timeout / 1000, found.queue)
+    emit(app, result, lambda: compact(result))

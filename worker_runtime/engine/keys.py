@@ -31,6 +31,8 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:rkey       hash  running id -> its rate_key
     brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
     brq:{q}:wake       pub/sub channel: something became pending or due
+    brq:{q}:done       pub/sub channel: ids that finished (completed, dead, cancelled),
+                       newline-joined: what Client.wait listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
 tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a
@@ -124,6 +126,7 @@ class QueueKeys:
     progress: str
     since: str
     wake: str
+    done: str
     schedules: str
     schedstate: str
 
@@ -132,7 +135,7 @@ class QueueKeys:
     def of(cls, name: str) -> QueueKeys:
         tag = f"{PREFIX}:{{{name}}}:"
         keys = {s: tag + s for s in SUFFIXES}
-        extra = {s: tag + s for s in ("wake", "schedules", "schedstate")}
+        extra = {s: tag + s for s in ("wake", "done", "schedules", "schedstate")}
         return cls(name=name, **keys, **extra)
 
     def state_set(self, state: str) -> str:

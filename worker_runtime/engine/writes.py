@@ -163,7 +163,7 @@ def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> O
     """``done`` holds (id, token, result json or ""); returns one code per job."""
     _check_batch(len(done))
     k = QueueKeys.of(queue)
-    args: list[str | int | float] = [worker, k.wake]
+    args: list[str | int | float] = [worker, k.wake, k.done]
     for item in done:
         args += list(item)
     return Op(lambda r: [int(c) for c in r], "complete", k.for_script("complete"), args)
@@ -212,6 +212,7 @@ def fail(
         mode,
         delay_ms,
         repr(draw),
+        k.done,
     ]
     return Op(parse, "fail", k.for_script("fail"), args)
 
@@ -220,14 +221,15 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
     """Returns (requeued, dead, cancelled); see recover.lua for the stall guard and the
     spreading of recovered jobs."""
     k = QueueKeys.of(queue)
-    args: list[str | int | float] = [k.wake, limit, stall_ms, secrets.randbelow(2**31 - 2)]
+    seed = secrets.randbelow(2**31 - 2)
+    args: list[str | int | float] = [k.wake, limit, stall_ms, seed, k.done]
     return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", k.for_script("recover"), args)
 
 
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
     _check_batch(len(held))
     k = QueueKeys.of(queue)
-    args: list[str | int | float] = [k.wake]
+    args: list[str | int | float] = [k.wake, k.done]
     for job_id, token in held:
         args += [job_id, token]
     return Op(int, "release", k.for_script("release"), args)
@@ -260,7 +262,7 @@ def cancel(queue: str, job_id: str) -> Op[CancelResult]:
             raise errors.error_for(int(reply), f"job {job_id}")
         return _CANCEL[int(reply)]
 
-    return Op(parse, "cancel", k.for_script("cancel"), [job_id])
+    return Op(parse, "cancel", k.for_script("cancel"), [job_id, k.done])
 
 
 def retry(queue: str, job_ids: Sequence[str]) -> Op[None]:

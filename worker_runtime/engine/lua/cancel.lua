@@ -9,6 +9,7 @@
   K.jobs  K.dedupe  K.dk  K.config  K.att  K.hist  K.result  K.progress  K.since
 
   ARGV[1] id
+  ARGV[2] done channel (the id, when it is cancelled now, for waiters)
 
   Returns 1 cancelled, 2 running (cancellation requested), 0 already finished,
   -4 no such job.
@@ -30,4 +31,5 @@ redis.call('HDEL', K.dprio, id)
 redis.call('HDEL', K.since, id)
 local cfg = readConfig(K.config, FINISH_CONFIG)
 toCancelled(K, id, nowMs(), cfg)
+redis.call('PUBLISH', ARGV[2], id)
 return 1

@@ -11,7 +11,8 @@
 
   ARGV[1] worker name
   ARGV[2] wake channel (published when a running cap frees a slot)
-  ARGV[3..] triples: id, token, result json ("" for none)
+  ARGV[3] done channel (the ids that finished, newline-joined, for waiters)
+  ARGV[4..] triples: id, token, result json ("" for none)
 
   Returns one code per job: 1 completed, -1 lease lost (stale token or not running),
   -2 cancelled while running (the job is now cancelled).
@@ -30,7 +31,7 @@ local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_
   'keep_dead', 'max_running', 'key_max_running' })
 
 local ids, tokens, results = {}, {}, {}
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
   tokens[#tokens + 1] = ARGV[i + 1]
   results[#results + 1] = ARGV[i + 2]
@@ -80,6 +81,7 @@ if #finished > 0 then
   if #histArgs > 0 then redis.call('HSET', K.hist, unpack(histArgs)) end
   releaseKeySlots(K, finished)
   if cfg.max_running or cfg.key_max_running then redis.call('PUBLISH', ARGV[2], '1') end
+  redis.call('PUBLISH', ARGV[3], table.concat(finished, '\n'))
 end
 if #done > 0 then
   redis.call('HDEL', K.att, unpack(done))

@@ -18,6 +18,7 @@
   ARGV[6] mode: "retry" or "permanent"
   ARGV[7] retry delay ms (-1: the queue's back-off)
   ARGV[8] jitter draw in [0, 1)
+  ARGV[9] done channel (the id, when the job ends dead or cancelled, for waiters)
 
   Returns {1, due_ms} retry scheduled, {2, reason} dead, {-1} lease lost,
   {-2} cancelled while running.
@@ -54,6 +55,7 @@ if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
     leaseLevel(pscore)))
   toCancelled(K, id, now, cfg)
+  redis.call('PUBLISH', ARGV[9], id)
   return { -2 }
 end
 
@@ -64,6 +66,7 @@ if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
     leaseLevel(pscore)))
   toDead(K, id, now, reason, cfg)
+  redis.call('PUBLISH', ARGV[9], id)
   return { 2, reason }
 end
 

@@ -25,6 +25,7 @@
   ARGV[2] max jobs per call
   ARGV[3] stall threshold ms
   ARGV[4] random seed (an integer from the caller; Lua's own PRNG is not random here)
+  ARGV[5] done channel (ids that ended dead or cancelled, newline-joined, for waiters)
 
   Returns {requeued, dead, cancelled}.
 ]]
@@ -61,6 +62,7 @@ local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_
 local spread = math.max(1, math.floor(cfg.lease_ms / 2))
 local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
+local final = {}
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
   redis.call('ZREM', K.running, id)
@@ -72,23 +74,26 @@ for _, id in ipairs(expired) do
     -- A lease that is missing or unreadable (written by hand): never drop the job.
     toDead(K, id, now, 'LeaseCorrupt', cfg)
     dead = dead + 1
+    final[#final + 1] = id
   elseif rec then
     local err = 'lease expired: worker ' .. worker .. ' stopped renewing it'
     local meta = recordMeta(rec)
     local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
     if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
-    leaseLevel(pscore)))
+        leaseLevel(pscore)))
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
+      final[#final + 1] = id
     elseif attempt >= maxAttempts then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
-    leaseLevel(pscore)))
+        leaseLevel(pscore)))
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
+      final[#final + 1] = id
     else
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err,
-    leaseLevel(pscore)))
+        leaseLevel(pscore)))
       redis.call('HSET', K.att, id, attempt)
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
@@ -98,4 +103,5 @@ for _, id in ipairs(expired) do
   end
 end
 if requeued > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+if #final > 0 then redis.call('PUBLISH', ARGV[5], table.concat(final, '\n')) end
 return { requeued, dead, cancelled }

@@ -10,7 +10,8 @@
   K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
-  ARGV[2..] pairs: id, token
+  ARGV[2] done channel (ids cancelled here, newline-joined, for waiters)
+  ARGV[3..] pairs: id, token
 
   Returns the number of jobs released to pending.
 ]]
@@ -27,7 +28,8 @@
 local now = nowMs()
 local cfg = readConfig(K.config, FINISH_CONFIG)
 local released = 0
-for i = 2, #ARGV, 2 do
+local cancelledIds = {}
+for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local v = redis.call('HGET', K.lease, id)
   if v then
@@ -40,6 +42,7 @@ for i = 2, #ARGV, 2 do
         appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', '',
           leaseLevel(pscore)))
         toCancelled(K, id, now, cfg)
+        cancelledIds[#cancelledIds + 1] = id
       else
         if attempt > 1 then
           redis.call('HSET', K.att, id, attempt - 1)
@@ -54,4 +57,5 @@ for i = 2, #ARGV, 2 do
   end
 end
 if released > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+if #cancelledIds > 0 then redis.call('PUBLISH', ARGV[2], table.concat(cancelledIds, '\n')) end
 return released
