@@ -184,8 +184,9 @@ class Client:
     async def dead_letters(self, queue: str, offset: int = 0, limit: int = 50) -> list[Job]:
         """Dead jobs, newest first."""
         check_queue_name(queue)
-        ids: list[str] = await self.store.redis.zrevrange(  # type: ignore[assignment]
-            QueueKeys.of(queue).dead, offset, offset + limit - 1
+        dead = QueueKeys.of(queue).dead
+        ids: list[str] = await self.store.call(
+            self.store.redis.zrevrange(dead, offset, offset + limit - 1)  # type: ignore[arg-type]
         )
         return await self.store.run(reads.jobs_info(queue, ids)) if ids else []
 

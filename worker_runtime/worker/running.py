@@ -165,12 +165,15 @@ class JobRunner:
             draw=random.random(),
         )
         self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
+        tries = 0
         while True:
+            # Retried until stored, or until the lease ran out (the reply is then lease_lost).
             try:
                 result = await self.store.run(op)
                 break
             except REDIS_DOWN:
-                await asyncio.sleep(0.5)
+                tries += 1
+                await asyncio.sleep(min(2.0, 0.05 * 2 ** min(tries, 6)))
         self.inflight.forget(held)
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome
