@@ -18,6 +18,7 @@ from tests.engine.invariants import check_queue
 from tests.redis_server import RedisServer
 from tests.worker.fleet import Fleet
 from worker_runtime import JobSpec, SyncClient
+from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.errors import RedisUnavailableError, StorageFullError
 
 pytestmark = pytest.mark.slow
@@ -33,12 +34,15 @@ class Figures:
     ready_again_after_s: float
     drained_after_s: float
     refused_enqueues: int
+    #: Jobs that had run but whose completion Redis had refused when it served again.
+    kept_outcomes: int
 
     def show(self, what: str) -> str:
         return (
             f"\n{what}: not ready {self.not_ready_after_s:.2f}s after Redis refused, ready "
             f"{self.ready_again_after_s:.2f}s and drained {self.drained_after_s:.2f}s after "
-            f"it served again; {self.refused_enqueues} enqueues refused"
+            f"it served again; {self.refused_enqueues} enqueues refused, "
+            f"{self.kept_outcomes} completions kept until then"
         )
 
 
@@ -66,6 +70,8 @@ def _ride_out(
     refuse: Callable[[], object],
     serve: Callable[[], object],
     refusal: type[RedisUnavailableError],
+    *,
+    keeps_outcomes: bool,
 ) -> Figures:
     """Drains JOBS jobs with one worker process; Redis refuses for REFUSAL_S meanwhile while
     a producer keeps enqueueing. Checks the worker's side and returns the figures."""
@@ -99,6 +105,11 @@ def _ride_out(
             assert fleet.ready(0) is False, "ready while Redis refuses"
             time.sleep(0.1)
 
+        # Plain reads: the client's own (MULTI) are refused at maxmemory too.
+        kept = len(fleet.executions()) - int(r.zcard(QueueKeys.of("q").completed))
+        # At maxmemory Redis still takes completions (complete.lua's first write frees
+        # memory); with MISCONF it takes no write at all, so some outcomes waited.
+        assert kept > 0 or not keeps_outcomes, "no completion was refused: too late a fault"
         serve()
         served_at = time.monotonic()
         ready_again = _wait(lambda: fleet.ready(0) is True, 30, "ready again")
@@ -109,7 +120,7 @@ def _ride_out(
         assert {states[i] for i in acknowledged} == {"completed"}, "an acknowledged job is lost"
         assert set(fleet.executions()) >= set(acknowledged)
         assert fleet.alive(0) and fleet.starts == 1, "the worker was restarted"
-        return Figures(not_ready, ready_again, drained, refused)
+        return Figures(not_ready, ready_again, drained, refused, kept)
     finally:
         c.close()
         r.close()
@@ -141,6 +152,7 @@ def test_maxmemory_reached_while_draining(
             refuse,
             lambda: admin.config_set("maxmemory", "512mb"),
             StorageFullError,
+            keeps_outcomes=False,
         )
         print(figures.show("maxmemory"))
     finally:
@@ -183,7 +195,13 @@ def test_aof_disk_full_while_draining(
 
     try:
         figures = _ride_out(
-            server.url, tmp_path, fleets, refuse, lambda: filler.unlink(), StorageFullError
+            server.url,
+            tmp_path,
+            fleets,
+            refuse,
+            lambda: filler.unlink(),
+            StorageFullError,
+            keeps_outcomes=True,
         )
         print(figures.show("AOF disk full"))
     finally:
