@@ -376,3 +376,43 @@ async def test_a_background_loop_that_fails_is_logged_once_and_restarted(
     assert len(errors) == 1, [rec.getMessage() for rec in errors]
     assert errors[0].exc_info is not None
     assert "a bug in the recovery loop" in str(errors[0].exc_info[1])
+
+
+async def test_an_outcome_that_cannot_be_reported_is_left_to_recovery(
+    client: Client,
+    make_worker: WorkerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from worker_runtime.worker.running import JobRunner
+
+    original = JobRunner._report_failure
+    reports = 0
+
+    async def report_once_broken(self: JobRunner, held: Any, outcome: Any) -> None:
+        nonlocal reports
+        reports += 1
+        if reports == 1:
+            raise RuntimeError("a bug while reporting")
+        await original(self, held, outcome)
+
+    monkeypatch.setattr(JobRunner, "_report_failure", report_once_broken)
+    attempts = 0
+
+    def flaky(payload: Any) -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ValueError("first attempt fails")
+        return "ok"
+
+    await client.configure("q", lease_ms=1000, max_attempts=5)
+    job = await client.enqueue("q", "flaky", None)
+    with caplog.at_level(logging.INFO, logger="blackroad.worker"):
+        async with make_worker(handlers(flaky=flaky)):
+            # Not held forever: its lease runs out, recovery hands it out, it succeeds.
+            await _until_state(client, job.id, "completed")
+    assert attempts == 2
+    assert any(
+        "a bug while reporting" in str(rec.exc_info and rec.exc_info[1]) for rec in caplog.records
+    )

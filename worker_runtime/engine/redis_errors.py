@@ -104,8 +104,3 @@ def unavailable(exc: BaseException) -> RedisUnavailableError | None:
         if code in UNAVAILABLE_CODES:
             return RedisUnavailableError(text, code=code)
     return None
-
-
-def is_down(exc: BaseException) -> bool:
-    """Whether ``exc`` means Redis cannot serve now (wait and retry), not a bug."""
-    return unavailable(exc) is not None
