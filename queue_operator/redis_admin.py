@@ -20,7 +20,7 @@ from worker_runtime.cron.scheduler import run_scheduler
 from worker_runtime.cron.schedules import Schedule, ScheduleSpec
 from worker_runtime.engine import owners, reads
 from worker_runtime.engine.keys import QUEUES, QueueKeys
-from worker_runtime.errors import InvalidArgumentError, QueueError
+from worker_runtime.errors import InvalidArgumentError, QueueError, RedisUnavailableError
 from worker_runtime.models import QueueConfig, QueueStats
 
 log = logging.getLogger("blackroad.operator")
@@ -79,7 +79,7 @@ class RedisAdmin:
     async def _call(self, coro: Any) -> Any:
         try:
             return await asyncio.wait_for(coro, TIMEOUT * 2)
-        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+        except (redis.exceptions.RedisError, RedisUnavailableError, OSError, TimeoutError) as exc:
             raise RedisAdminError(_safe(exc)) from None
 
     async def health(self, url: str) -> RedisHealth:

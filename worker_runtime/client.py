@@ -190,7 +190,7 @@ class Client:
         deadline = None if timeout is None else loop.time() + timeout
         pubsub = self.store.redis.pubsub()
         # Subscribed before the first read, so a completion in between is not missed.
-        await pubsub.subscribe(QueueKeys.of(queue).done)
+        await self.store.call(pubsub.subscribe(QueueKeys.of(queue).done))
         try:
             while True:
                 job = await self.get_job(job_id, queue)
@@ -209,7 +209,7 @@ class Client:
                     raise WaitTimeoutError(
                         f"job {job_id!r} is still {job.state} after {timeout:g}s"
                     )
-                await _next_mention(pubsub, job_id, min(left, WAIT_RECHECK_S))
+                await self.store.call(_next_mention(pubsub, job_id, min(left, WAIT_RECHECK_S)))
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py

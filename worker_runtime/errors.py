@@ -60,6 +60,25 @@ class WaitTimeoutError(QueueError, TimeoutError):
     """The job did not finish within the time the caller was willing to wait."""
 
 
+class RedisUnavailableError(QueueError):
+    """Redis cannot serve this now: unreachable, timed out, loading its data, a replica
+    during a failover (READONLY), busy with a script, ... Nothing was written; try again.
+
+    The message is Redis's (or the socket's) own text, never the URL or a password;
+    ``code`` is Redis's error code (``READONLY``, ``LOADING``) when Redis replied with one,
+    None when it could not be reached.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StorageFullError(RedisUnavailableError):
+    """Redis refuses writes because it is out of memory (``OOM``, at ``maxmemory``) or
+    cannot persist them (``MISCONF``, a full disk); nothing was written."""
+
+
 class ConfigError(QueueError):
     """The engine or a script is misconfigured (a bug, not bad user input)."""
 

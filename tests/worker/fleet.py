@@ -7,8 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
+
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +25,7 @@ class Fleet:
         queues: str = "q",
         concurrency: int = 10,
         grace: str = "5s",
+        health: bool = False,
     ) -> None:
         self.redis_url = redis_url
         self.workdir = workdir
@@ -31,10 +36,14 @@ class Fleet:
         self.grace = grace
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.starts = 0
+        #: Serve /readyz (and /metrics) on a free port per worker; see ``ready``.
+        self.health = health
+        self.ports: dict[int, int] = {}
 
     def start(self, index: int) -> subprocess.Popen[bytes]:
         self.starts += 1
         out = open(self.workdir / f"worker-{index}-{self.starts}.log", "wb")  # noqa: SIM115
+        port = self.ports[index] = free_port() if self.health else 0
         env = dict(
             os.environ, FAULT_LOG=str(self.log), REDIS_URL=self.redis_url, PYTHONPATH=str(ROOT)
         )
@@ -52,7 +61,7 @@ class Fleet:
                 "--concurrency",
                 str(self.concurrency),
                 "--metrics-port",
-                "0",
+                str(port),
                 "--grace",
                 self.grace,
                 "--name",
@@ -86,6 +95,17 @@ class Fleet:
                 proc.kill()
         for proc in self.procs.values():
             proc.wait(timeout=10)
+
+    def ready(self, index: int) -> bool | None:
+        """What the worker's /readyz says; None while it does not answer at all."""
+        url = f"http://127.0.0.1:{self.ports[index]}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return bool(reply.status == 200)
+        except urllib.error.HTTPError as exc:
+            return exc.code == 200
+        except OSError:
+            return None
 
     def executions(self, kind: str = "done") -> Counter[str]:
         counts: Counter[str] = Counter()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
 
 import aiohttp
+import pytest
 import redis
 
 from tests.engine.invariants import check_queue
@@ -323,7 +325,7 @@ async def test_process_mode_kills_a_hung_sync_handler(
     def boom(p: Any) -> None:
         raise KeyError("missing")
 
-    await client.configure("q", backoff_base_ms=0)
+    await client.configure("q", lease_ms=1000)  # recovered jobs come back within 0.5 s
     hung = await client.enqueue("q", "hang", timeout=0.3, max_attempts=1)
     who = await client.enqueue("q", "whoami")
     no = await client.enqueue("q", "refuse")
@@ -341,3 +343,76 @@ async def test_process_mode_kills_a_hung_sync_handler(
     result = results[who.id].result  # type: ignore[union-attr]
     pids.append(result["pid"])
     assert result["attempt"] == 1 and pids[0] != os.getpid()
+
+
+async def test_a_background_loop_that_fails_is_logged_once_and_restarted(
+    client: Client,
+    make_worker: WorkerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from worker_runtime.worker.upkeep import Upkeep
+
+    original = Upkeep.recover_loop
+    runs = 0
+
+    async def recover_once_broken(self: Upkeep) -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise RuntimeError("a bug in the recovery loop")
+        await original(self)
+
+    monkeypatch.setattr(Upkeep, "recover_loop", recover_once_broken)
+    # A job whose worker is gone: only the recovery loop can give it back.
+    await client.configure("q", lease_ms=1000)  # recovered jobs come back within 0.5 s
+    await client.enqueue("q", "echo", 1)
+    lost = (await client.store.run(writes.claim("q", "gone", 1, 200))).jobs[0]
+    with caplog.at_level(logging.INFO, logger="blackroad.worker"):
+        async with make_worker(handlers(echo=lambda p: p)):
+            await _until_state(client, lost.id, "completed")
+    assert runs == 2
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert len(errors) == 1, [rec.getMessage() for rec in errors]
+    assert errors[0].exc_info is not None
+    assert "a bug in the recovery loop" in str(errors[0].exc_info[1])
+
+
+async def test_an_outcome_that_cannot_be_reported_is_left_to_recovery(
+    client: Client,
+    make_worker: WorkerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from worker_runtime.worker.running import JobRunner
+
+    original = JobRunner._report_failure
+    reports = 0
+
+    async def report_once_broken(self: JobRunner, held: Any, outcome: Any) -> None:
+        nonlocal reports
+        reports += 1
+        if reports == 1:
+            raise RuntimeError("a bug while reporting")
+        await original(self, held, outcome)
+
+    monkeypatch.setattr(JobRunner, "_report_failure", report_once_broken)
+    attempts = 0
+
+    def flaky(payload: Any) -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ValueError("first attempt fails")
+        return "ok"
+
+    await client.configure("q", lease_ms=1000, max_attempts=5)
+    job = await client.enqueue("q", "flaky", None)
+    with caplog.at_level(logging.INFO, logger="blackroad.worker"):
+        async with make_worker(handlers(flaky=flaky)):
+            # Not held forever: its lease runs out, recovery hands it out, it succeeds.
+            await _until_state(client, job.id, "completed")
+    assert attempts == 2
+    assert any(
+        "a bug while reporting" in str(rec.exc_info and rec.exc_info[1]) for rec in caplog.records
+    )

@@ -11,7 +11,12 @@ import pydantic
 import redis.exceptions
 
 from worker_runtime.client import SyncClient
-from worker_runtime.errors import InvalidArgumentError, QueueError
+from worker_runtime.errors import (
+    InvalidArgumentError,
+    QueueError,
+    RedisUnavailableError,
+    StorageFullError,
+)
 
 OUTPUTS = ("table", "json", "yaml")
 #: Exit code for bad input: nothing was sent to Redis (click uses 2 for usage errors too).
@@ -127,22 +132,37 @@ def translate(exc: Exception, app: AppContext | None) -> click.ClickException:
         return InputError(_validation_message(exc.__cause__))
     if isinstance(exc, InvalidArgumentError):
         return InputError(str(exc))
-    if isinstance(exc, QueueError):
+    if isinstance(exc, QueueError) and not isinstance(exc, RedisUnavailableError):
         return CliError(str(exc))
     url = redact(app.redis_url) if app is not None else "the Redis URL"
+    return _redis_error(exc, url) or CliError(
+        f"unexpected {type(exc).__name__}: {exc}; rerun with BLACKROAD_DEBUG=1 for the "
+        "traceback and report it"
+    )
+
+
+def _redis_error(exc: Exception, url: str) -> CliError | None:
+    """The line for an error of Redis (or of the engine saying Redis cannot serve now)."""
+    if isinstance(exc, StorageFullError):
+        return CliError(
+            f"Redis at {url} refuses writes ({exc}); free memory or disk on the Redis "
+            "server (or raise its maxmemory) and try again"
+        )
+    if isinstance(exc, RedisUnavailableError) and exc.code is not None:
+        return CliError(f"Redis at {url} cannot serve this now ({exc}); try again shortly")
     if isinstance(exc, redis.exceptions.AuthenticationError):
         return CliError(f"Redis at {url} refused the credentials ({exc}); fix them in --redis-url")
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+    if isinstance(
+        exc,
+        RedisUnavailableError | redis.exceptions.ConnectionError | redis.exceptions.TimeoutError,
+    ):
         return CliError(
             f"cannot reach Redis at {url} ({exc}); start Redis there, or point --redis-url "
             "(or REDIS_URL) at a running server"
         )
     if isinstance(exc, redis.exceptions.RedisError):
         return CliError(f"Redis at {url} refused the request ({exc}); check the server's logs")
-    return CliError(
-        f"unexpected {type(exc).__name__}: {exc}; rerun with BLACKROAD_DEBUG=1 for the "
-        "traceback and report it"
-    )
+    return None
 
 
 def debugging() -> bool:

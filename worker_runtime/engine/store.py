@@ -2,19 +2,23 @@
 
 Scripts are loaded once and called by SHA (EVALSHA); a script missing after a Redis
 restart is reloaded transparently by redis-py. Several ops can share one round trip.
+This is where Redis's exceptions that mean "cannot serve now" become the engine's typed
+``RedisUnavailableError`` and ``StorageFullError`` (``redis_errors.unavailable``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
+from worker_runtime.engine.redis_errors import unavailable
 
 T = TypeVar("T")
 
@@ -39,31 +43,48 @@ class AsyncStore:
         return self._scripts[name]
 
     async def run(self, op: Op[T]) -> T:
-        if op.script is not None:
-            reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
-        else:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for cmd in op.commands:
-                    pipe.execute_command(*cmd)
-                reply = await pipe.execute()
+        """Runs one op; raises ``RedisUnavailableError`` (or ``StorageFullError``) when
+        Redis cannot serve it now, in which case the op wrote nothing."""
+        try:
+            if op.script is not None:
+                reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
+            else:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    for cmd in op.commands:
+                        pipe.execute_command(*cmd)
+                    reply = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            _raise_typed(exc)
         return op.parse(reply)
 
     async def run_many(self, ops: Sequence[Op[Any]]) -> list[Any]:
-        """Runs script ops in one round trip (not atomic together; each is atomic)."""
+        """Runs script ops in one round trip (not atomic together; each is atomic). When
+        Redis refuses one, some of the others may have been written: each op's own
+        guarantee (its fencing token, its dedupe key) makes running them again safe."""
         if len(ops) == 1:
             return [await self.run(ops[0])]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for op in ops:
-                assert op.script is not None, "run_many takes script ops only"
-                await self._script(op.script)(keys=_keys(op), args=list(op.args), client=pipe)
-            replies = await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for op in ops:
+                    assert op.script is not None, "run_many takes script ops only"
+                    await self._script(op.script)(keys=_keys(op), args=list(op.args), client=pipe)
+                replies = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            _raise_typed(exc)
         return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
+
+    async def call(self, command: Awaitable[T]) -> T:
+        """Awaits one plain redis-py command, with the same typed errors as ``run``."""
+        try:
+            return await command
+        except (RedisError, OSError) as exc:
+            _raise_typed(exc)
 
     async def register_queues(self, queues: Sequence[str]) -> None:
         """Adds queues to the registry, once per queue per process."""
         new = [q for q in queues if q not in self._known_queues]
         if new:
-            await self.redis.sadd(QUEUES, *new)
+            await self.call(self.redis.sadd(QUEUES, *new))
             self._known_queues.update(new)
 
     async def unregister_queue(self, queue: str) -> None:
@@ -72,5 +93,12 @@ class AsyncStore:
         self._known_queues.discard(queue)
 
     async def queues(self) -> list[str]:
-        members: set[str] = await self.redis.smembers(QUEUES)  # type: ignore[assignment]
+        members: set[str] = await self.call(self.redis.smembers(QUEUES))  # type: ignore[arg-type]
         return sorted(members)
+
+
+def _raise_typed(exc: RedisError | OSError) -> NoReturn:
+    typed = unavailable(exc)
+    if typed is None:
+        raise exc
+    raise typed from exc

@@ -17,6 +17,8 @@ _STATUS = {1: "completed", -1: "lease_lost", -2: "cancelled"}
 
 #: Most flushes tried at shutdown before the rest is left to lease recovery.
 FINAL_FLUSHES = 20
+#: Longest wait between tries while Redis cannot store the outcomes.
+RETRY_MAX_S = 2.0
 
 
 class AckBatcher:
@@ -33,6 +35,8 @@ class AckBatcher:
         self._pending: list[tuple[Held, str]] = []
         self._ready = asyncio.Event()
         self._closing = False
+        #: Writes refused in a row; the next try waits longer.
+        self._failures = 0
 
     def __len__(self) -> int:
         """Successes not yet written."""
@@ -75,10 +79,17 @@ class AckBatcher:
         try:
             replies = await self._store.run_many(calls)
         except REDIS_DOWN:
+            # Kept, never dropped: retried until stored, or until the lease runs out and the
+            # fencing token refuses it (the job was recovered and runs again).
             self._pending = batch + self._pending
-            await asyncio.sleep(0.5)
+            self._failures += 1
+            await asyncio.sleep(min(RETRY_MAX_S, 0.05 * 2 ** min(self._failures, 6)))
             self._ready.set()
             return
+        except BaseException:
+            self._pending = batch + self._pending  # a bug or a cancellation: still not dropped
+            raise
+        self._failures = 0
         self._inflight.forget_all([held for held, _ in batch])
         counts: Counter[tuple[str, str, str]] = Counter()
         for (_, items), codes in zip(chunks, replies, strict=True):

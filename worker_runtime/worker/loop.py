@@ -23,12 +23,15 @@ from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.running import JobRunner
 from worker_runtime.worker.settings import QueueSettings
+from worker_runtime.worker.supervise import supervise
 from worker_runtime.worker.upkeep import Upkeep
 
 log = logging.getLogger("blackroad.worker")
 
 #: Longest idle wait without a wake-up message, a safety net for a lost message.
 IDLE_WAIT_S = 2.0
+#: Longest wait between claims while Redis cannot serve them.
+CLAIM_RETRY_MAX_S = 1.0
 
 
 class Worker:
@@ -97,14 +100,17 @@ class Worker:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
         u = self._upkeep
         loops = (
-            u.listen(),
-            u.heartbeat_loop(),
-            u.recover_loop(),
-            self.acks.run(),
-            u.refresh_loop(),
-            u.timeout_loop(),
+            u.listen,
+            u.heartbeat_loop,
+            u.recover_loop,
+            self.acks.run,
+            u.refresh_loop,
+            u.timeout_loop,
         )
-        self._background = [asyncio.create_task(coro) for coro in loops]
+        self._background = [
+            asyncio.create_task(supervise(loop.__name__, loop, u.is_closing), name=loop.__name__)
+            for loop in loops
+        ]
         try:
             await self._claim_loop()
             await self._drain()
@@ -166,6 +172,7 @@ class Worker:
     # ---- claiming ----------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
+        outage = 0
         while not self.stopping.is_set():
             free = self.concurrency - self.inflight.busy
             if free <= 0:
@@ -176,10 +183,16 @@ class Worker:
                 claimed, next_due = await self._claim(free)
                 self.ready = True
             except REDIS_DOWN as exc:
+                # Unreachable, or refusing (OOM, MISCONF, READONLY, LOADING, ...): the same.
                 self.ready = False
-                log.warning("redis unreachable, claiming nothing: %s", exc)
-                await self._sleep(1.0)
+                outage += 1
+                if outage == 1:
+                    log.warning("redis cannot serve claims, claiming nothing: %s", exc)
+                await self._sleep(min(CLAIM_RETRY_MAX_S, 0.25 * outage))
                 continue
+            if outage:
+                log.info("redis serves claims again after %d failed tries", outage)
+                outage = 0
             if claimed >= free:
                 continue
             if self.burst and await self._burst_done(next_due):

@@ -18,6 +18,7 @@ from worker_runtime.handlers import load_handlers
 from worker_runtime.worker.health import start_health_server
 from worker_runtime.worker.loop import Worker
 from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.supervise import supervise
 
 log = logging.getLogger("blackroad.worker")
 
@@ -124,7 +125,13 @@ async def run_worker(settings: WorkerSettings) -> int:
     if settings.scheduler:
         from worker_runtime.cron.scheduler import run_scheduler  # croniter: only when asked for
 
-        scheduler = asyncio.create_task(run_scheduler(client.store, stop_scheduler))
+        scheduler = asyncio.create_task(
+            supervise(
+                "scheduler",
+                lambda: run_scheduler(client.store, stop_scheduler),
+                stop_scheduler.is_set,
+            )
+        )
     try:
         return await worker.run()
     finally:

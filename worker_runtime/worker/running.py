@@ -58,6 +58,7 @@ class JobRunner:
             self._add_to_batch(handler, held)
         else:
             held.task = asyncio.create_task(self._run(held))
+            held.task.add_done_callback(lambda task: self._check_reported(task, [held]))
 
     def flush_batches(self) -> None:
         """Partial batches run now rather than wait (at shutdown)."""
@@ -85,8 +86,22 @@ class JobRunner:
         items = self._batches.pop(handler.name, [])
         if items:
             task = asyncio.create_task(self._run_batch(handler, items))
+            task.add_done_callback(lambda done: self._check_reported(done, items))
             for held in items:
                 held.task = task
+
+    def _check_reported(self, task: asyncio.Task[None], items: list[Held]) -> None:
+        """A run whose outcome could not be reported (a bug, not an outage: those are
+        retried) must not hold its jobs forever: let their leases run out, and recovery
+        hands them out again."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error(
+            "reporting the outcome of %s failed; its lease will run out and it will be recovered",
+            ", ".join(h.job.id for h in items),
+            exc_info=task.exception(),
+        )
+        self.inflight.forget_all(items)
 
     async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
         batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
@@ -165,12 +180,15 @@ class JobRunner:
             draw=random.random(),
         )
         self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
+        tries = 0
         while True:
+            # Retried until stored, or until the lease ran out (the reply is then lease_lost).
             try:
                 result = await self.store.run(op)
                 break
             except REDIS_DOWN:
-                await asyncio.sleep(0.5)
+                tries += 1
+                await asyncio.sleep(min(2.0, 0.05 * 2 ** min(tries, 6)))
         self.inflight.forget(held)
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome

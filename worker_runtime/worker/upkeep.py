@@ -53,8 +53,11 @@ class Upkeep:
         """The loops end at their next check; cancel their tasks to end them sooner."""
         self.closing = True
 
+    def is_closing(self) -> bool:
+        return self.closing
+
     async def heartbeat_loop(self) -> None:
-        last = 0.0
+        last, failing = 0.0, False
         while not self.closing:
             # The lease is learnt from the first claim, so re-read it at least every 0.5 s.
             interval = self.settings.shortest_lease_ms() / 3000
@@ -65,10 +68,16 @@ class Upkeep:
             try:
                 await self.heartbeat()
                 await self.store.run(writes.worker_beat(self.worker_name, self.describe(), 60_000))
-                self.on_beat(True)
             except REDIS_DOWN as exc:
                 self.on_beat(False)
-                log.warning("heartbeat failed: %s", exc)
+                if not failing:  # once per outage; each try would log every lease/3
+                    log.warning("heartbeat failed, retrying until Redis serves it: %s", exc)
+                failing = True
+                continue
+            self.on_beat(True)
+            if failing:
+                log.info("heartbeat stored again")
+            failing = False
 
     async def heartbeat(self) -> None:
         """Extends the lease of every held job; stops those lost or cancelled meanwhile."""
