@@ -12,7 +12,7 @@ from typing import Any, Literal
 from worker_runtime.cron import expressions as cron
 from worker_runtime.engine import prepare
 from worker_runtime.errors import InvalidArgumentError, QueueError
-from worker_runtime.models import JobSpec, Priority
+from worker_runtime.models import JobSpec, Priority, shown
 
 #: Schedule names: like queue names, plus ``/`` for ``namespace/name`` of a Schedule resource.
 SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9._:/-]{1,100}$")
@@ -85,7 +85,7 @@ class PreparedSchedule:
 def check_schedule_name(name: str) -> None:
     if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
         raise InvalidArgumentError(
-            f"schedule name: {name!r} is not valid; use 1-100 letters, digits or . _ : / -",
+            f"schedule name: {shown(name)} is not valid; use 1-100 letters, digits or . _ : / -",
             field="schedule_name",
         )
 
@@ -95,7 +95,7 @@ def _policy(value: str) -> Literal["Allow", "Forbid"]:
         if isinstance(value, str) and value.lower() == p.lower():
             return p
     raise InvalidArgumentError(
-        f"concurrency_policy: {value!r} is not Allow or Forbid", field="concurrency_policy"
+        f"concurrency_policy: {shown(value)} is not Allow or Forbid", field="concurrency_policy"
     )
 
 
@@ -109,7 +109,7 @@ def _deadline_ms(value: float | None) -> int | None:
         or not 0 < value <= MAX_DEADLINE_S
     ):
         raise InvalidArgumentError(
-            f"starting_deadline: {value!r} must be seconds above 0 and at most a year",
+            f"starting_deadline: {shown(value)} must be seconds above 0 and at most a year",
             field="starting_deadline",
         )
     return max(1, round(value * 1000))
@@ -122,7 +122,7 @@ def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     cron.check_timezone(spec.timezone)
     if not isinstance(spec.suspend, bool):
         raise InvalidArgumentError(
-            f"suspend: {spec.suspend!r} must be true or false", field="suspend"
+            f"suspend: {shown(spec.suspend)} must be true or false", field="suspend"
         )
     policy = _policy(spec.concurrency_policy)
     deadline = _deadline_ms(spec.starting_deadline)
