@@ -50,6 +50,9 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 MAX_DELAY_S = 315_360_000
 #: Longest ``timeout`` of a job: a week, the bound of a queue's own timeout_ms.
 MAX_TIMEOUT_S = 604_800
+#: Deepest nesting of lists and objects in a payload (serde_json's limit too): deeper ones
+#: exhaust the recursion of Python's JSON and YAML printers in workers and the CLI.
+MAX_DEPTH = 128
 
 
 def _dumps(value: Any, what: str, field: str) -> str:
@@ -60,6 +63,27 @@ def _dumps(value: Any, what: str, field: str) -> str:
     except RecursionError:
         raise errors.PayloadError(f"{what}: nested too deeply to serialise", field=field) from None
     return text
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list | tuple) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
+    return False
+
+
+def _check_depth(payload: Any, text: str, what: str) -> None:
+    # Counting brackets (strings' ones too) is nearly free and bounds the depth from above:
+    # only a payload with many of them is walked.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(payload):
+        raise errors.PayloadError(
+            f"{what}: nested more than {MAX_DEPTH} levels deep", field="payload"
+        )
 
 
 def _utf8(payload: str, what: str) -> bytes:
@@ -163,6 +187,7 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         meta["rk"] = spec.rate_key
     what = f"payload of job {spec.name!r}"
     payload = _dumps(spec.payload, what, "payload")
+    _check_depth(spec.payload, payload, what)
     return PreparedJob(
         queue=spec.queue,
         id=job_id,
