@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -83,7 +82,7 @@ class PreparedSchedule:
 
 
 def check_schedule_name(name: str) -> None:
-    if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
+    if not isinstance(name, str) or not SCHEDULE_NAME.fullmatch(name):
         raise InvalidArgumentError(
             f"schedule name: {shown(name)} is not valid; use 1-100 letters, digits or . _ : / -",
             field="schedule_name",
@@ -102,12 +101,9 @@ def _policy(value: str) -> Literal["Allow", "Forbid"]:
 def _deadline_ms(value: float | None) -> int | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 < value <= MAX_DEADLINE_S
-    ):
+    # The comparison refuses NaN and infinities; math.isfinite would overflow on a huge int.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 < value <= MAX_DEADLINE_S:
         raise InvalidArgumentError(
             f"starting_deadline: {shown(value)} must be seconds above 0 and at most a year",
             field="starting_deadline",
@@ -118,6 +114,12 @@ def _deadline_ms(value: float | None) -> int | None:
 def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     """Validates every field (raises InvalidArgumentError naming it) and serialises."""
     check_schedule_name(spec.name)
+    for field, value in (("cron", spec.cron), ("timezone", spec.timezone)):
+        if not isinstance(value, str):  # before the cached checks, which need a hashable
+            raise InvalidArgumentError(
+                f"{field}: must be a string, got {type(value).__name__} {shown(value)}",
+                field=field,
+            )
     expr = cron.check_cron(spec.cron)
     cron.check_timezone(spec.timezone)
     if not isinstance(spec.suspend, bool):
