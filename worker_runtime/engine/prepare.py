@@ -135,7 +135,9 @@ def prepare_many(specs: Sequence[JobSpec]) -> list[PreparedJob]:
     checked: set[tuple[str, str]] = set()
     out = []
     for spec in specs:
-        if (spec.queue, spec.name) not in checked:
+        # Names that are no strings may be unhashable: the checks refuse them first.
+        strings = isinstance(spec.queue, str) and isinstance(spec.name, str)
+        if not strings or (spec.queue, spec.name) not in checked:
             check_queue_name(spec.queue)
             check_job_name(spec.name)
             checked.add((spec.queue, spec.name))
