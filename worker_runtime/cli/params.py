@@ -87,6 +87,8 @@ class JsonDocument(_AnyType):
                 f"{opt}: not valid JSON ({exc.msg} at char {exc.pos}); pass a JSON document "
                 """like '{"a": 1}', @file.json, or - for stdin"""
             ) from None
+        except ValueError as exc:  # an integer of over 4,300 digits
+            raise InputError(f"{opt}: not readable JSON ({exc})") from None
         except RecursionError:
             raise InputError(f"{opt}: JSON nested too deeply to read") from None
 
