@@ -55,14 +55,24 @@ MAX_TIMEOUT_S = 604_800
 MAX_DEPTH = 128
 
 
-def _dumps(value: Any, what: str, field: str) -> str:
+def _payload(value: Any, job_name: str) -> tuple[str, int]:
+    """The payload as JSON and its size in UTF-8 bytes; raises PayloadError naming it."""
     try:
         text = _ENCODER.encode(value)
+        # Counting brackets (strings' ones too) is nearly free and bounds the depth from
+        # above: only a payload with many of them is walked.
+        if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        else:
+            return text, len(text.encode())
+    except UnicodeEncodeError as exc:  # before ValueError, of which it is a kind
+        lone = exc.object[exc.start : exc.end]
+        problem = f"contains {lone!r}, a lone surrogate that UTF-8 cannot encode"
     except (TypeError, ValueError) as exc:
-        raise errors.PayloadError(f"{what}: not JSON-serialisable ({exc})", field=field) from None
+        problem = f"not JSON-serialisable ({exc})"
     except RecursionError:
-        raise errors.PayloadError(f"{what}: nested too deeply to serialise", field=field) from None
-    return text
+        problem = "nested too deeply to serialise"
+    raise errors.PayloadError(f"payload of job {job_name!r}: {problem}", field="payload")
 
 
 def _too_deep(value: Any) -> bool:
@@ -75,27 +85,6 @@ def _too_deep(value: Any) -> bool:
         children = item.values() if isinstance(item, dict) else item
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
     return False
-
-
-def _check_depth(payload: Any, text: str, what: str) -> None:
-    # Counting brackets (strings' ones too) is nearly free and bounds the depth from above:
-    # only a payload with many of them is walked.
-    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(payload):
-        raise errors.PayloadError(
-            f"{what}: nested more than {MAX_DEPTH} levels deep", field="payload"
-        )
-
-
-def _utf8(payload: str, what: str) -> bytes:
-    """The payload in UTF-8; a lone surrogate (which UTF-8 cannot hold) is the caller's."""
-    try:
-        return payload.encode()
-    except UnicodeEncodeError as exc:
-        raise errors.PayloadError(
-            f"{what}: contains {exc.object[exc.start : exc.end]!r}, a lone surrogate that "
-            "UTF-8 cannot encode",
-            field="payload",
-        ) from None
 
 
 def new_job_ids(n: int) -> list[str]:
@@ -182,14 +171,13 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
                 f"dedupe_key: must be 1 to 256 characters, got {shown(spec.dedupe_key)}",
                 field="dedupe_key",
             )
-        check_utf8(spec.dedupe_key, "dedupe_key", "dedupe_key")
+        if not spec.dedupe_key.isascii():
+            check_utf8(spec.dedupe_key, "dedupe_key", "dedupe_key")
         meta["dk"] = spec.dedupe_key
     if spec.rate_key is not None:
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
-    what = f"payload of job {spec.name!r}"
-    payload = _dumps(spec.payload, what, "payload")
-    _check_depth(spec.payload, payload, what)
+    payload, payload_bytes = _payload(spec.payload, spec.name)
     return PreparedJob(
         queue=spec.queue,
         id=job_id,
@@ -197,7 +185,8 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         delay_ms=delay_ms,
         run_at_ms=run_at_ms,
         dedupe_key=spec.dedupe_key or "",
-        body=_dumps(meta, "job options", "options") + "\n" + payload,
-        payload_bytes=len(_utf8(payload, what)),
+        # Names and keys are checked strings, so the options always serialise.
+        body=_ENCODER.encode(meta) + "\n" + payload,
+        payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
     )
