@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from worker_runtime.errors import InvalidArgumentError
@@ -28,6 +29,8 @@ def parse_ms(text: str | int | float, field: str = "duration") -> int:
             value = sum(float(n) * _UNIT_MS[u] for n, u in parts)
     if value < 0:
         raise InvalidArgumentError(f"{field}: must not be negative", field=field)
+    if not math.isfinite(value):  # "1e999"-sized digits: no whole number of ms to round to
+        raise InvalidArgumentError(f"{field}: {text!r} is too long a duration", field=field)
     return round(value)
 
 

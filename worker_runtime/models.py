@@ -23,6 +23,16 @@ class Priority(IntEnum):
     BULK = 10
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message about bad input;
+    never fails (repr refuses ints of over 4,300 digits and very deep lists)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_priority(value: str | int) -> int:
     """A priority from a name (``high``) or an integer 0-10."""
     if isinstance(value, bool):
@@ -38,12 +48,12 @@ def parse_priority(value: str | int) -> int:
         except ValueError:
             names = ", ".join(p.name.lower() for p in Priority)
             raise InvalidArgumentError(
-                f"priority: {value!r} is neither a name ({names}) nor an integer 0-10",
+                f"priority: {shown(value)} is neither a name ({names}) nor an integer 0-10",
                 field="priority",
             ) from None
     if not isinstance(value, int) or not 0 <= value <= 10:
         raise InvalidArgumentError(
-            f"priority: {value!r} is out of range; use 0 (first) to 10", field="priority"
+            f"priority: {shown(value)} is out of range; use 0 (first) to 10", field="priority"
         )
     return int(value)
 

@@ -11,6 +11,7 @@ from worker_runtime.cli.context import AppContext, CliError, output_option, pass
 from worker_runtime.cli.output import compact, emit, job_view, jobs_table
 from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
 from worker_runtime.engine.keys import STATE_SETS
+from worker_runtime.engine.prepare import MAX_DELAY_S, MAX_TIMEOUT_S
 from worker_runtime.errors import JobNotFoundError
 from worker_runtime.models import Job
 
@@ -52,9 +53,17 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
     help="""The job's payload: JSON such as '{"a": 1}', @file.json, or - for stdin.""",
 )
 @click.option("--priority", type=PriorityType(), default="normal", help="Name or 0 (first)-10.")
-@click.option("--delay", type=Duration(), help="Run no sooner than this from now, e.g. 30s.")
+@click.option(
+    "--delay",
+    type=Duration(max_ms=MAX_DELAY_S * 1000),
+    help="Run no sooner than this from now, e.g. 30s (at most 10 years).",
+)
 @click.option("--max-attempts", type=int, help="Attempts before it is dead (default: queue's).")
-@click.option("--timeout", type=Duration(min_ms=1), help="Time limit per attempt, e.g. 300s.")
+@click.option(
+    "--timeout",
+    type=Duration(min_ms=1, max_ms=MAX_TIMEOUT_S * 1000),
+    help="Time limit per attempt, e.g. 300s (at most a week).",
+)
 @click.option("--dedupe-key", help="While a job with this key is unfinished, add no other.")
 @click.option("--id", "job_id", help="The job's id (default: a random one).")
 @click.option("--rate-key", help="Tenant or API the job is limited by (per-key limits).")

@@ -31,18 +31,30 @@ def console() -> Console:
 
 def emit(app: AppContext, data: Any, table: Callable[[], RenderableType]) -> None:
     """Prints ``data`` as JSON or YAML, or the table built by ``table`` (only when needed)."""
-    if app.output == "json":
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    elif app.output == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
-    else:
+    if app.output == "table":
         console().print(table())
+        return
+    try:
+        if app.output == "json":
+            text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+        else:
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    except RecursionError:
+        # A payload nested deeper than the pretty printers reach (yaml gives up near 300
+        # levels): print it in one line of JSON, which is YAML too, rather than fail after
+        # an enqueue has been stored.
+        text = compact(data) + "\n"
+    click.echo(text, nl=False)
 
 
 def when(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999 (stored before bounds)
+        return f"{ms} ms after the Unix epoch"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 def age(ms: int | None) -> str:

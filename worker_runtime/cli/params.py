@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from worker_runtime.cli.context import InputError
-from worker_runtime.durations import parse_ms
+from worker_runtime.durations import format_ms, parse_ms
 from worker_runtime.errors import InvalidArgumentError
 from worker_runtime.models import parse_priority
 
@@ -32,8 +32,9 @@ class Duration(_IntType):
 
     name = "duration"
 
-    def __init__(self, min_ms: int = 0) -> None:
+    def __init__(self, min_ms: int = 0, max_ms: int | None = None) -> None:
         self.min_ms = min_ms
+        self.max_ms = max_ms
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -44,6 +45,10 @@ class Duration(_IntType):
             raise InputError(str(exc)) from None
         if ms < self.min_ms:
             raise InputError(f"{_opt(param)}: must be at least {self.min_ms} ms, got {value!r}")
+        if self.max_ms is not None and ms > self.max_ms:
+            raise InputError(
+                f"{_opt(param)}: must be at most {format_ms(self.max_ms)}, got {value!r}"
+            )
         return ms
 
 
@@ -82,6 +87,10 @@ class JsonDocument(_AnyType):
                 f"{opt}: not valid JSON ({exc.msg} at char {exc.pos}); pass a JSON document "
                 """like '{"a": 1}', @file.json, or - for stdin"""
             ) from None
+        except ValueError as exc:  # an integer of over 4,300 digits
+            raise InputError(f"{opt}: not readable JSON ({exc})") from None
+        except RecursionError:
+            raise InputError(f"{opt}: JSON nested too deeply to read") from None
 
 
 class Rate(_AnyType):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,7 +11,7 @@ from typing import Any, Literal
 from worker_runtime.cron import expressions as cron
 from worker_runtime.engine import prepare
 from worker_runtime.errors import InvalidArgumentError, QueueError
-from worker_runtime.models import JobSpec, Priority
+from worker_runtime.models import JobSpec, Priority, shown
 
 #: Schedule names: like queue names, plus ``/`` for ``namespace/name`` of a Schedule resource.
 SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9._:/-]{1,100}$")
@@ -84,9 +83,9 @@ class PreparedSchedule:
 
 
 def check_schedule_name(name: str) -> None:
-    if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
+    if not isinstance(name, str) or not SCHEDULE_NAME.fullmatch(name):
         raise InvalidArgumentError(
-            f"schedule name: {name!r} is not valid; use 1-100 letters, digits or . _ : / -",
+            f"schedule name: {shown(name)} is not valid; use 1-100 letters, digits or . _ : / -",
             field="schedule_name",
         )
 
@@ -96,21 +95,18 @@ def _policy(value: str) -> Literal["Allow", "Forbid"]:
         if isinstance(value, str) and value.lower() == p.lower():
             return p
     raise InvalidArgumentError(
-        f"concurrency_policy: {value!r} is not Allow or Forbid", field="concurrency_policy"
+        f"concurrency_policy: {shown(value)} is not Allow or Forbid", field="concurrency_policy"
     )
 
 
 def _deadline_ms(value: float | None) -> int | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 < value <= MAX_DEADLINE_S
-    ):
+    # The comparison refuses NaN and infinities; math.isfinite would overflow on a huge int.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 < value <= MAX_DEADLINE_S:
         raise InvalidArgumentError(
-            f"starting_deadline: {value!r} must be seconds above 0 and at most a year",
+            f"starting_deadline: {shown(value)} must be seconds above 0 and at most a year",
             field="starting_deadline",
         )
     return max(1, round(value * 1000))
@@ -119,11 +115,17 @@ def _deadline_ms(value: float | None) -> int | None:
 def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     """Validates every field (raises InvalidArgumentError naming it) and serialises."""
     check_schedule_name(spec.name)
+    for field, value in (("cron", spec.cron), ("timezone", spec.timezone)):
+        if not isinstance(value, str):  # before the cached checks, which need a hashable
+            raise InvalidArgumentError(
+                f"{field}: must be a string, got {type(value).__name__} {shown(value)}",
+                field=field,
+            )
     expr = cron.check_cron(spec.cron)
     cron.check_timezone(spec.timezone)
     if not isinstance(spec.suspend, bool):
         raise InvalidArgumentError(
-            f"suspend: {spec.suspend!r} must be true or false", field="suspend"
+            f"suspend: {shown(spec.suspend)} must be true or false", field="suspend"
         )
     policy = _policy(spec.concurrency_policy)
     deadline = _deadline_ms(spec.starting_deadline)

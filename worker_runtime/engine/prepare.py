@@ -7,8 +7,11 @@ import base64
 import json
 import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from numbers import Real
 from typing import Any
 
 from worker_runtime import errors
@@ -17,8 +20,9 @@ from worker_runtime.engine.validation import (
     check_job_name,
     check_queue_name,
     check_rate_key,
+    check_utf8,
 )
-from worker_runtime.models import JobSpec, parse_priority
+from worker_runtime.models import JobSpec, parse_priority, shown
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,45 @@ class PreparedJob:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _dumps(value: Any, what: str, field: str | None = None) -> str:
+#: Longest ``delay``, and furthest ``run_at`` from now: 10 years (of 365 days), in seconds.
+MAX_DELAY_S = 315_360_000
+#: Longest ``timeout`` of a job: a week, the bound of a queue's own timeout_ms.
+MAX_TIMEOUT_S = 604_800
+#: Deepest nesting of lists and objects in a payload (serde_json's limit too): deeper ones
+#: exhaust the recursion of Python's JSON and YAML printers in workers and the CLI.
+MAX_DEPTH = 128
+
+
+def _payload(value: Any, job_name: str) -> tuple[str, int]:
+    """The payload as JSON and its size in UTF-8 bytes; raises PayloadError naming it."""
     try:
-        return _ENCODER.encode(value)
+        text = _ENCODER.encode(value)
+        # Counting brackets (strings' ones too) is nearly free and bounds the depth from
+        # above: only a payload with many of them is walked.
+        if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        else:
+            return text, len(text.encode())
+    except UnicodeEncodeError as exc:  # before ValueError, of which it is a kind
+        lone = exc.object[exc.start : exc.end]
+        problem = f"contains {lone!r}, a lone surrogate that UTF-8 cannot encode"
     except (TypeError, ValueError) as exc:
-        raise errors.PayloadError(f"{what}: not JSON-serialisable ({exc})", field=field) from None
+        problem = f"not JSON-serialisable ({exc})"
+    except RecursionError:
+        problem = "nested too deeply to serialise"
+    raise errors.PayloadError(f"payload of job {job_name!r}: {problem}", field="payload")
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list | tuple) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
+    return False
 
 
 def new_job_ids(n: int) -> list[str]:
@@ -60,11 +98,24 @@ def new_job_id() -> str:
     return new_job_ids(1)[0]
 
 
-def _check_positive(value: float | None, field: str) -> None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise errors.InvalidArgumentError(
-            f"{field}: must be a finite number >= 0, got {value!r}", field=field
-        )
+def _ms(value: object, field: str, upper: float, what: str) -> int:
+    """``value`` seconds in whole ms, checked to lie in 0..``upper`` (NaN never does)."""
+    if type(value) is not float and type(value) is not int:  # the common case, fast
+        if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+            raise errors.InvalidArgumentError(
+                f"{field}: must be a number of seconds, got {type(value).__name__} {shown(value)}",
+                field=field,
+            )
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):  # beyond any float, or a signalling NaN
+            number = math.nan
+    else:
+        number = value
+    if not 0 <= number <= upper:
+        message = f"{field}: must be {what}, got {shown(value)}"
+        raise errors.InvalidArgumentError(message, field=field)
+    return round(number * 1000)
 
 
 def prepare_many(specs: Sequence[JobSpec]) -> list[PreparedJob]:
@@ -73,7 +124,9 @@ def prepare_many(specs: Sequence[JobSpec]) -> list[PreparedJob]:
     checked: set[tuple[str, str]] = set()
     out = []
     for spec in specs:
-        if (spec.queue, spec.name) not in checked:
+        # Names that are no strings may be unhashable: the checks refuse them first.
+        strings = isinstance(spec.queue, str) and isinstance(spec.name, str)
+        if not strings or (spec.queue, spec.name) not in checked:
             check_queue_name(spec.queue)
             check_job_name(spec.name)
             checked.add((spec.queue, spec.name))
@@ -92,38 +145,48 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     if spec.job_id is not None:
         check_job_id(job_id)
     priority = parse_priority(spec.priority)
-    _check_positive(spec.delay, "delay")
-    _check_positive(spec.run_at, "run_at")
-    _check_positive(spec.timeout, "timeout")
+    delay_ms = run_at_ms = -1
+    if spec.delay is not None:
+        delay_ms = _ms(spec.delay, "delay", MAX_DELAY_S, "seconds from 0 to 10 years")
+    if spec.run_at is not None:
+        run_at_ms = _ms(
+            spec.run_at, "run_at", time.time() + MAX_DELAY_S, "a Unix time at most 10 years ahead"
+        )
     if spec.delay is not None and spec.run_at is not None:
         raise errors.InvalidArgumentError("delay and run_at: give one, not both", field="delay")
-    if spec.max_attempts is not None and not 1 <= spec.max_attempts <= 1000:
-        raise errors.InvalidArgumentError(
-            "max_attempts: must be from 1 to 1000", field="max_attempts"
-        )
-    if spec.dedupe_key is not None and not 0 < len(spec.dedupe_key) <= 256:
-        raise errors.InvalidArgumentError(
-            "dedupe_key: must be 1 to 256 characters", field="dedupe_key"
-        )
     meta: dict[str, Any] = {"n": spec.name, "p": priority}
     if spec.max_attempts is not None:
+        if type(spec.max_attempts) is not int or not 1 <= spec.max_attempts <= 1000:
+            raise errors.InvalidArgumentError(
+                f"max_attempts: must be an integer from 1 to 1000, got {shown(spec.max_attempts)}",
+                field="max_attempts",
+            )
         meta["ma"] = spec.max_attempts
     if spec.timeout is not None:
-        meta["to"] = max(1, round(spec.timeout * 1000))
+        timeout_ms = _ms(spec.timeout, "timeout", MAX_TIMEOUT_S, "seconds from 0 to a week")
+        meta["to"] = max(1, timeout_ms)
     if spec.dedupe_key is not None:
+        if not isinstance(spec.dedupe_key, str) or not 0 < len(spec.dedupe_key) <= 256:
+            raise errors.InvalidArgumentError(
+                f"dedupe_key: must be 1 to 256 characters, got {shown(spec.dedupe_key)}",
+                field="dedupe_key",
+            )
+        if not spec.dedupe_key.isascii():
+            check_utf8(spec.dedupe_key, "dedupe_key", "dedupe_key")
         meta["dk"] = spec.dedupe_key
     if spec.rate_key is not None:
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
-    payload = _dumps(spec.payload, f"payload of job {spec.name!r}", "payload")
+    payload, payload_bytes = _payload(spec.payload, spec.name)
     return PreparedJob(
         queue=spec.queue,
         id=job_id,
         priority=priority,
-        delay_ms=round(spec.delay * 1000) if spec.delay is not None else -1,
-        run_at_ms=round(spec.run_at * 1000) if spec.run_at is not None else -1,
+        delay_ms=delay_ms,
+        run_at_ms=run_at_ms,
         dedupe_key=spec.dedupe_key or "",
-        body=_dumps(meta, "job options") + "\n" + payload,
-        payload_bytes=len(payload.encode()),
+        # Names and keys are checked strings, so the options always serialise.
+        body=_ENCODER.encode(meta) + "\n" + payload,
+        payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
     )

@@ -1,19 +1,23 @@
-"""Checks of names and ids shared by the client, the worker and the CLI."""
+"""Checks of names and ids shared by the client, the worker and the CLI.
+
+The patterns use ``fullmatch``: with ``match``, ``$`` also matches before a final newline.
+"""
 
 from __future__ import annotations
 
 import re
 
 from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.models import shown
 from worker_runtime.names import QUEUE_NAME
 
 _JOB_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 def check_queue_name(name: str) -> None:
-    if not isinstance(name, str) or not QUEUE_NAME.match(name):
+    if not isinstance(name, str) or not QUEUE_NAME.fullmatch(name):
         raise InvalidArgumentError(
-            f"queue: {name!r} is not a queue name; use 1-100 letters, digits or . _ : -",
+            f"queue: {shown(name)} is not a queue name; use 1-100 letters, digits or . _ : -",
             field="queue",
         )
 
@@ -21,14 +25,27 @@ def check_queue_name(name: str) -> None:
 def check_job_name(name: str) -> None:
     if not isinstance(name, str) or not 0 < len(name) <= 200 or "\n" in name:
         raise InvalidArgumentError(
-            f"job name: {name!r} must be 1-200 characters on one line", field="job_name"
+            f"job name: {shown(name)} must be 1-200 characters on one line", field="job_name"
         )
+    check_utf8(name, "job name", "job_name")
+
+
+def check_utf8(text: str, what: str, field: str) -> None:
+    """Refuses a lone surrogate (Python strings hold them; UTF-8, and so Redis, cannot)."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(
+                f"{what}: {shown(text)} holds a lone surrogate, which UTF-8 cannot encode",
+                field=field,
+            ) from None
 
 
 def check_job_id(job_id: str) -> None:
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise InvalidArgumentError(
-            f"job id: {job_id!r} must be 1-200 printable characters without spaces",
+            f"job id: {shown(job_id)} must be 1-200 printable characters without spaces",
             field="job_id",
         )
 
@@ -37,9 +54,9 @@ _RATE_KEY = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
 
 
 def check_rate_key(key: str) -> None:
-    if not isinstance(key, str) or not _RATE_KEY.match(key):
+    if not isinstance(key, str) or not _RATE_KEY.fullmatch(key):
         raise InvalidArgumentError(
-            f"rate_key: {key!r} must be 1-200 letters, digits or . _ : @ / + = -",
+            f"rate_key: {shown(key)} must be 1-200 letters, digits or . _ : @ / + = -",
             field="rate_key",
         )
 
