@@ -115,11 +115,11 @@ def _deadline_ms(value: float | None) -> int | None:
 def prepare_schedule(spec: ScheduleSpec) -> PreparedSchedule:
     """Validates every field (raises InvalidArgumentError naming it) and serialises."""
     check_schedule_name(spec.name)
-    for field, value in (("cron", spec.cron), ("timezone", spec.timezone)):
+    for name, value in (("cron", spec.cron), ("timezone", spec.timezone)):
         if not isinstance(value, str):  # before the cached checks, which need a hashable
             raise InvalidArgumentError(
-                f"{field}: must be a string, got {type(value).__name__} {shown(value)}",
-                field=field,
+                f"{name}: must be a string, got {type(value).__name__} {shown(value)}",
+                field=name,
             )
     expr = cron.check_cron(spec.cron)
     cron.check_timezone(spec.timezone)
