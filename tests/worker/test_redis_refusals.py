@@ -18,6 +18,7 @@ from tests.engine.invariants import check_queue
 from tests.redis_server import RedisServer
 from tests.worker.fleet import Fleet
 from worker_runtime import JobSpec, SyncClient
+from worker_runtime.engine import reads
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.errors import RedisUnavailableError, StorageFullError
 
@@ -220,7 +221,8 @@ def test_a_worker_on_a_replica_waits_for_the_failover(
     try:
         r.replicaof("127.0.0.1", own_redis.port)
         ids = [e.id for e in primary.enqueue_many([JobSpec("q", "work", {"s": 0.01})] * 200)]
-        _wait(lambda: on_replica.stats("q").pending == 200, 10, "replicated")
+        # Until the registry has replicated, the replica does not know the queue at all.
+        _wait(lambda: on_replica.run(reads.stats("q")).pending == 200, 10, "replicated")
         with pytest.raises(RedisUnavailableError, match=r"^READONLY ") as caught:
             on_replica.enqueue("q", "work", {})
         assert not isinstance(caught.value, StorageFullError)
