@@ -51,7 +51,13 @@ def parse_priority(value: str | int) -> int:
                 f"priority: {shown(value)} is neither a name ({names}) nor an integer 0-10",
                 field="priority",
             ) from None
-    if not isinstance(value, int) or not 0 <= value <= 10:
+    if not isinstance(value, int):
+        names = ", ".join(p.name.lower() for p in Priority)
+        raise InvalidArgumentError(
+            f"priority: {shown(value)} must be an integer 0-10 or a level name ({names})",
+            field="priority",
+        )
+    if not 0 <= value <= 10:
         raise InvalidArgumentError(
             f"priority: {shown(value)} is out of range; use 0 (first) to 10", field="priority"
         )

@@ -88,6 +88,7 @@ def _keyspace(r: redis.Redis) -> tuple[int, list[str]]:
         ({"payload": float("nan")}, PayloadError, "payload", "payload"),
         ({"priority": 11}, InvalidArgumentError, "priority", "priority"),
         ({"priority": "urgent"}, InvalidArgumentError, "priority", "priority"),
+        ({"priority": 2.5}, InvalidArgumentError, "must be an integer 0-10 or a level", "priority"),
         ({"delay": -1}, InvalidArgumentError, "delay", "delay"),
         ({"delay": 1, "run_at": 5}, InvalidArgumentError, "run_at", "delay"),
         ({"max_attempts": 0}, InvalidArgumentError, "max_attempts", "max_attempts"),
