@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
@@ -85,7 +86,7 @@ class Client:
         *,
         priority: int | str = Priority.NORMAL,
         delay: float | None = None,
-        run_at: float | None = None,
+        run_at: float | datetime | None = None,
         max_attempts: int | None = None,
         timeout: float | None = None,
         dedupe_key: str | None = None,
@@ -93,9 +94,10 @@ class Client:
         rate_key: str | None = None,
     ) -> Enqueued:
         """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
-        seconds; ``timeout`` in seconds; ``rate_key`` (a tenant, an external API) is subject
-        to the queue's per-key rate limit and running cap. Raises before writing anything
-        when an argument or the payload is invalid or over the queue's size limit."""
+        seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
+        tenant, an external API) is subject to the queue's per-key rate limit and running
+        cap. Raises before writing anything when an argument or the payload is invalid or
+        over the queue's size limit."""
         spec = JobSpec(
             queue,
             job_name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
@@ -211,7 +212,8 @@ class JobSpec:
     payload: Any = None
     priority: int | str = Priority.NORMAL
     delay: float | None = None
-    run_at: float | None = None
+    #: A Unix time in seconds, or a timezone-aware datetime.
+    run_at: float | datetime | None = None
     max_attempts: int | None = None
     timeout: float | None = None
     dedupe_key: str | None = None

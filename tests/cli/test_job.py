@@ -178,3 +178,20 @@ def test_wait_prints_the_result_or_fails_with_one_line(
     result = run("-o", "json", "job", "wait", job.id, "--timeout", "5s")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"sent": True}
+
+
+def test_enqueue_at_a_time_with_its_zone(run: Run, sync_client: SyncClient) -> None:
+    at = "2030-12-01T10:00:00+01:00"
+    data = json.loads(
+        run("-o", "json", "job", "enqueue", "q", "j", "--payload", "{}", "--at", at).stdout
+    )
+    assert data["state"] == "delayed" and data["due_ms"] == 1_922_346_000_000  # 09:00 UTC
+    assert_one_line_error(
+        run("job", "enqueue", "q", "j", "--payload", "{}", "--at", "2030-12-01T10:00:00"),
+        2,
+        "--at",
+        "time zone",
+    )
+    assert_one_line_error(
+        run("job", "enqueue", "q", "j", "--payload", "{}", "--at", at, "--delay", "5s"), 2, "one"
+    )

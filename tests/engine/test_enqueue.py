@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -162,3 +163,13 @@ async def test_generated_id_that_collides_gets_a_new_one(client: Client, r: redi
     job = await client.get_job(e.id)
     assert job is not None and job.payload == {"second": True}
     assert len(check_queue(r, "q")) == 2
+
+
+async def test_run_at_takes_an_aware_datetime_and_refuses_a_naive_one(client: Client) -> None:
+    due = datetime(2030, 12, 1, 9, 0, tzinfo=UTC)
+    job = await client.enqueue("q", "j", run_at=due)
+    info = await client.get_job(job.id)
+    assert info is not None and info.due_ms == int(due.timestamp() * 1000)
+    with pytest.raises(InvalidArgumentError, match=r"run_at: .* no time zone") as raised:
+        await client.enqueue("q", "j", run_at=datetime(2030, 12, 1, 9, 0))
+    assert raised.value.field == "run_at"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
@@ -9,7 +10,7 @@ from rich.console import Group
 
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
 from worker_runtime.cli.output import compact, emit, job_view, jobs_table
-from worker_runtime.cli.params import Duration, JsonDocument, PriorityType
+from worker_runtime.cli.params import Duration, Instant, JsonDocument, PriorityType
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.prepare import MAX_DELAY_S, MAX_TIMEOUT_S
 from worker_runtime.errors import JobNotFoundError
@@ -58,6 +59,12 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
     type=Duration(max_ms=MAX_DELAY_S * 1000),
     help="Run no sooner than this from now, e.g. 30s (at most 10 years).",
 )
+@click.option(
+    "--at",
+    "run_at",
+    type=Instant(),
+    help="Run no sooner than this time, e.g. 2026-12-01T10:00:00Z (instead of --delay).",
+)
 @click.option("--max-attempts", type=int, help="Attempts before it is dead (default: queue's).")
 @click.option(
     "--timeout",
@@ -76,6 +83,7 @@ def enqueue_job(
     payload: Any,
     priority: int,
     delay: int | None,
+    run_at: datetime | None,
     max_attempts: int | None,
     timeout: int | None,
     dedupe_key: str | None,
@@ -89,6 +97,7 @@ def enqueue_job(
         payload,
         priority=priority,
         delay=None if delay is None else delay / 1000,
+        run_at=run_at,
         max_attempts=max_attempts,
         timeout=None if timeout is None else timeout / 1000,
         dedupe_key=dedupe_key,

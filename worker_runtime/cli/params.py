@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,3 +159,24 @@ class AgingRules(_AnyType):
                     f"{_opt(param)}: {part!r} is not FROM:TO:AFTER, e.g. 8:5:30m"
                 ) from None
         return rules
+
+
+class Instant(_AnyType):
+    """An ISO 8601 time with its zone (``2026-12-01T10:00:00Z``, ``...+01:00``)."""
+
+    name = "time"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError(
+                f"{_opt(param)}: {value!r} is not an ISO 8601 time; e.g. 2026-12-01T10:00:00Z"
+            ) from None
+        if moment.tzinfo is None:
+            raise InputError(f"{_opt(param)}: {value!r} has no time zone; add Z or +01:00")
+        return moment

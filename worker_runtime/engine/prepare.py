@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from numbers import Real
 from typing import Any
@@ -118,6 +119,20 @@ def _ms(value: object, field: str, upper: float, what: str) -> int:
     return round(number * 1000)
 
 
+def _unix_time(value: object) -> object:
+    """A timezone-aware datetime as Unix seconds; anything else as it is (``_ms`` checks it).
+    A naive datetime is refused: its zone would be a guess."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise errors.InvalidArgumentError(
+                f"run_at: {value.isoformat()} has no time zone; give an aware datetime "
+                "(e.g. datetime.now(timezone.utc)) or a Unix time",
+                field="run_at",
+            )
+        return value.timestamp()
+    return value
+
+
 def prepare_many(specs: Sequence[JobSpec]) -> list[PreparedJob]:
     """Validates and serialises jobs; raises before anything is sent."""
     ids = new_job_ids(sum(1 for s in specs if s.job_id is None))
@@ -150,7 +165,10 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         delay_ms = _ms(spec.delay, "delay", MAX_DELAY_S, "seconds from 0 to 10 years")
     if spec.run_at is not None:
         run_at_ms = _ms(
-            spec.run_at, "run_at", time.time() + MAX_DELAY_S, "a Unix time at most 10 years ahead"
+            _unix_time(spec.run_at),
+            "run_at",
+            time.time() + MAX_DELAY_S,
+            "a Unix time at most 10 years ahead",
         )
     if spec.delay is not None and spec.run_at is not None:
         raise errors.InvalidArgumentError("delay and run_at: give one, not both", field="delay")
