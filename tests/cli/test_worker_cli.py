@@ -6,7 +6,7 @@ import json
 import socket
 
 from tests.cli.conftest import Run
-from worker_runtime import SyncClient
+from worker_runtime import JobSpec, SyncClient
 from worker_runtime.engine import writes
 
 
@@ -64,3 +64,13 @@ def test_start_with_its_metrics_port_in_use_is_one_line_naming_the_flag(run: Run
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--metrics-port" in lines[0] and "in use" in lines[0]
     assert "--metrics-port 0" in lines[0]
+
+
+def test_start_with_max_jobs_exits_0_after_that_many(run: Run, sync_client: SyncClient) -> None:
+    sync_client.enqueue_many([JobSpec("a", "noop")] * 5)
+    args = ("--queues", "a", "--handlers", "worker_runtime.examples", "--metrics-port", "0")
+    result = run("worker", "start", *args, "--max-jobs", "3")
+    assert result.exit_code == 0, result.output
+    stats = sync_client.stats("a")
+    assert (stats.completed, stats.pending, stats.running) == (3, 2, 0)
+    assert run("worker", "start", *args, "--max-jobs", "0").exit_code == 2

@@ -220,6 +220,21 @@ async def test_burst_mode_exits_when_queues_are_empty(client: Client) -> None:
     assert (await client.stats("b")).completed == 200
 
 
+async def test_max_jobs_exits_after_that_many_run_to_their_end(client: Client) -> None:
+    from worker_runtime.worker.loop import Worker
+
+    async def slow(p: Any) -> None:
+        await asyncio.sleep(0.05)  # still running when the count is reached
+
+    await client.enqueue_many([JobSpec("a", "slow")] * 50)
+    worker = Worker(client.store, ["a"], handlers(slow=slow), concurrency=5, max_jobs=17)
+    assert await asyncio.wait_for(worker.run(), 30) == 0
+    stats = await client.stats("a")
+    assert (stats.completed, stats.running, stats.pending) == (17, 0, 33)
+    pending = await client.list_jobs("a", "pending", limit=50)
+    assert all(job.attempts == 0 and not job.history for job in pending)  # none handed back
+
+
 async def test_queues_are_served_in_strict_order(
     client: Client, make_worker: WorkerFactory
 ) -> None:

@@ -73,6 +73,12 @@ def worker_group() -> None:
     show_default=True,
     help="Where sync handlers run: a thread pool, or a child process per job (killed on timeout).",
 )
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(min=1),
+    envvar="MAX_JOBS",
+    help="Exit 0 after this many jobs, each run to its end (an orchestrator restarts it).",
+)
 @click.pass_obj
 def start(
     app: AppContext,
@@ -87,6 +93,7 @@ def start(
     json_logs: bool,
     scheduler: bool,
     pool: str,
+    max_jobs: int | None,
 ) -> None:
     """Run a worker until SIGTERM (or, with --burst, until there is nothing to do)."""
     try:
@@ -109,6 +116,7 @@ def start(
         json_logs=json_logs,
         scheduler=scheduler,
         processes=pool == "process",
+        max_jobs=max_jobs,
     )
     setup_logging(json_logs)
     sys.path.insert(0, os.getcwd())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -49,6 +50,7 @@ class Worker:
         metrics: WorkerMetrics | None = None,
         queue_weights: dict[str, float] | None = None,
         processes: bool = False,
+        max_jobs: int | None = None,
     ) -> None:
         self.store = store
         self.queues = queues
@@ -57,6 +59,9 @@ class Worker:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.grace_s = grace_s
         self.burst = burst
+        #: Exit after claiming this many jobs (and finishing them): ``--max-jobs``.
+        self.max_jobs = max_jobs
+        self._claimed_total = 0
         self.lease_override = lease_ms
         self.metrics = metrics or WorkerMetrics()
         self.inflight = InFlight()
@@ -146,7 +151,10 @@ class Worker:
 
     async def _drain(self) -> None:
         self.runner.flush_batches()
-        await self.inflight.wait_until_idle(time.monotonic() + self.grace_s)
+        # After --max-jobs, every claimed job runs to its end: nothing is handed back.
+        done_by_count = self._max_jobs_reached() and not self.stopping.is_set()
+        deadline = math.inf if done_by_count else time.monotonic() + self.grace_s
+        await self.inflight.wait_until_idle(deadline)
         unfinished = [h for h in self.inflight.jobs() if h.running]
         for h in unfinished:
             self.inflight.stop(h, "shutdown")
@@ -173,8 +181,10 @@ class Worker:
 
     async def _claim_loop(self) -> None:
         outage = 0
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not self._max_jobs_reached():
             free = self.concurrency - self.inflight.busy
+            if self.max_jobs is not None:
+                free = min(free, self.max_jobs - self._claimed_total)
             if free <= 0:
                 await self.inflight.wait_for_slot()
                 continue
@@ -199,6 +209,9 @@ class Worker:
                 return
             timeout = IDLE_WAIT_S if next_due is None else min(IDLE_WAIT_S, next_due / 1000)
             await self._sleep(timeout)
+
+    def _max_jobs_reached(self) -> bool:
+        return self.max_jobs is not None and self._claimed_total >= self.max_jobs
 
     async def _sleep(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -232,6 +245,7 @@ class Worker:
                     next_due = due if next_due is None else min(next_due, due)
                 for job in got.jobs:
                     self._start(job)
+                self._claimed_total += len(got.jobs)
                 total += len(got.jobs)
                 share -= len(got.jobs)
                 if len(got.jobs) < want:

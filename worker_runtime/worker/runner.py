@@ -37,6 +37,8 @@ class WorkerSettings:
     json_logs: bool = False
     queue_weights: dict[str, float] | None = None
     processes: bool = False
+    #: Exit 0 after this many jobs, each run to its end (None: no limit).
+    max_jobs: int | None = None
     #: Also run a cron scheduler (any number may run; each tick fires once).
     scheduler: bool = False
 
@@ -79,6 +81,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         metrics=WorkerMetrics(),
         queue_weights=settings.queue_weights,
         processes=settings.processes,
+        max_jobs=settings.max_jobs,
     )
     loop = asyncio.get_running_loop()
     signals_seen = 0
