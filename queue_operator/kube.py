@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 import kopf
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -133,3 +134,28 @@ async def patch_deployment(namespace: str, name: str, patch: JSON) -> JSON | Non
 def post_event(body: Any, type_: str, reason: str, message: str) -> None:
     """Queues a Kubernetes Event about ``body`` (kopf posts it in the background)."""
     kopf.event(body, type=type_, reason=reason, message=message)
+
+
+async def list_custom(plural: str, namespace: str | None = None) -> list[JSON]:
+    """Every object of ``plural`` in ``namespace``, or in every namespace."""
+    api = client.CustomObjectsApi(api_client())
+    if namespace is None:
+        listed = await _run(api.list_cluster_custom_object, GROUP, VERSION, plural)
+    else:
+        listed = await _run(api.list_namespaced_custom_object, GROUP, VERSION, namespace, plural)
+    items: list[JSON] = (listed or {}).get("items") or []
+    return items
+
+
+async def scale_custom(plural: str, namespace: str, name: str, replicas: int) -> JSON | None:
+    """Sets ``spec.replicas`` through the /scale subresource, as `kubectl scale` does."""
+    api = client.CustomObjectsApi(api_client())
+    body = {"spec": {"replicas": replicas}}
+    return await _run(
+        api.patch_namespaced_custom_object_scale, GROUP, VERSION, namespace, plural, name, body
+    )
+
+
+def not_configured_or_unreachable(exc: BaseException) -> bool:
+    """True for the errors that mean "no API here": no kubeconfig, nothing listening."""
+    return isinstance(exc, config.ConfigException | urllib3.exceptions.HTTPError | OSError)

@@ -160,3 +160,11 @@ def test_operator_names_the_extra(venv: Venv) -> None:
     [line] = done.stderr.splitlines()
     assert line.startswith("error: ")
     assert "pip install 'blackroad-queues[operator]'" in line
+
+
+def test_worker_scale_names_the_extra(venv: Venv) -> None:
+    done = venv.run(venv.blackroad, "worker", "scale", "emails", "2")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: worker scale needs the operator extra")
+    assert "pip install 'blackroad-queues[operator]'" in line

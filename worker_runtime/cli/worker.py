@@ -8,10 +8,10 @@ import sys
 
 import click
 
-from worker_runtime.cli.context import AppContext, InputError, output_option
+from worker_runtime.cli.context import AppContext, CliError, InputError, output_option
 from worker_runtime.cli.params import Duration
 from worker_runtime.engine import operation, reads
-from worker_runtime.engine.validation import parse_queues
+from worker_runtime.engine.validation import check_queue_name, parse_queues
 from worker_runtime.worker.runner import WorkerSettings, run_worker, setup_logging
 
 
@@ -153,4 +153,45 @@ def status(app: AppContext) -> None:
                 for w in workers
             ],
         ),
+    )
+
+
+@worker_group.command("scale")
+@click.argument("queue")
+@click.argument("replicas", type=click.IntRange(min=0))
+@click.option("--pool", help="The WorkerPool (NAME or NAMESPACE/NAME) when several serve QUEUE.")
+@click.option("--namespace", "-n", help="Only look in this namespace (default: all).")
+@output_option
+@click.pass_obj
+def scale(
+    app: AppContext, queue: str, replicas: int, pool: str | None, namespace: str | None
+) -> None:
+    """Set the replicas of the WorkerPool serving QUEUE, as 'kubectl scale wp' does
+    (kubeconfig from KUBECONFIG, or in-cluster). With autoscaling on, it is a floor."""
+    from worker_runtime.cli.output import emit
+
+    check_queue_name(queue)
+    try:
+        from queue_operator.scale import ScaleError
+        from queue_operator.scale import scale as scale_pool
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("queue_operator."):
+            raise  # a bug, not a missing extra
+        raise CliError(
+            f"worker scale needs the operator extra ({exc.name} is missing); "
+            "run: pip install 'blackroad-queues[operator]'"
+        ) from exc
+    try:
+        done = scale_pool(queue, replicas, pool, namespace)
+    except ScaleError as exc:
+        raise CliError(str(exc)) from None
+    data = {
+        "namespace": done.namespace,
+        "pool": done.pool,
+        "replicas": done.replicas,
+        "previous": done.previous,
+    }
+    was = "unset" if done.previous is None else done.previous
+    emit(
+        app, data, lambda: f"WorkerPool {done.namespace}/{done.pool}: replicas {was} -> {replicas}"
     )
