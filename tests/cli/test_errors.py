@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 from click.testing import CliRunner
 
@@ -12,9 +15,41 @@ from worker_runtime.cli import cli
 
 def test_connection_refused_is_one_line_with_exit_1() -> None:
     url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
-    result = CliRunner().invoke(cli, ["--redis-url", url, "queue", "list"])
+    result = CliRunner().invoke(cli, ["queue", "list"], env={"REDIS_URL": url})
     assert_one_line_error(result, 1, "cannot reach Redis", "--redis-url", "***")
     assert "s3cret" not in result.stderr
+
+
+def test_a_password_on_the_command_line_is_warned_about_once() -> None:
+    url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
+    result = CliRunner().invoke(cli, ["--redis-url", url, "queue", "list"])
+    assert result.exit_code == 1
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("warning: --redis-url carries a password")
+    assert "REDIS_URL or --redis-url-file" in warning
+    assert error.startswith("error: ") and "s3cret" not in result.stderr
+    no_password = CliRunner().invoke(
+        cli, ["--redis-url", f"redis://127.0.0.1:{free_port()}/0", "queue", "list"]
+    )
+    assert not no_password.stderr.startswith("warning")
+
+
+def test_redis_url_from_a_file(redis_url: str, tmp_path: Path) -> None:
+    secret = tmp_path / "url"
+    secret.write_text(redis_url + "\n")
+    result = CliRunner().invoke(
+        cli, ["--redis-url-file", str(secret), "-o", "json", "queue", "list"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "" and json.loads(result.stdout) == []
+    from_env = CliRunner().invoke(cli, ["queue", "list"], env={"REDIS_URL_FILE": str(secret)})
+    assert from_env.exit_code == 0, from_env.output
+    missing = CliRunner().invoke(cli, ["--redis-url-file", str(tmp_path / "nope"), "queue", "list"])
+    assert_one_line_error(missing, 2, "--redis-url-file", "cannot read")
+    both = CliRunner().invoke(
+        cli, ["--redis-url", redis_url, "--redis-url-file", str(secret), "queue", "list"]
+    )
+    assert_one_line_error(both, 2, "give one")
 
 
 def test_redis_url_from_the_environment(redis_url: str) -> None:

@@ -5,8 +5,16 @@ from __future__ import annotations
 import importlib
 
 import click
+from click.core import ParameterSource
 
-from worker_runtime.cli.context import OUTPUTS, AppContext, RootGroup
+from worker_runtime.cli.context import (
+    OUTPUTS,
+    AppContext,
+    InputError,
+    RootGroup,
+    has_password,
+    read_url_file,
+)
 from worker_runtime.engine.connection import DEFAULT_URL
 
 __all__ = ["cli", "main"]
@@ -43,6 +51,12 @@ class LazyRootGroup(RootGroup):
     help="Redis to talk to: redis://, rediss:// (TLS) or unix://; env REDIS_URL.",
 )
 @click.option(
+    "--redis-url-file",
+    envvar="REDIS_URL_FILE",
+    type=click.Path(dir_okay=False),
+    help="Read the Redis URL from this file (keeps a password out of the process list).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Choice(OUTPUTS),
@@ -51,8 +65,20 @@ class LazyRootGroup(RootGroup):
     help="Output format; json and yaml are for scripts.",
 )
 @click.pass_context
-def cli(ctx: click.Context, redis_url: str, output: str) -> None:
+def cli(ctx: click.Context, redis_url: str, redis_url_file: str | None, output: str) -> None:
     """BlackRoad Queues: inspect and steer job queues on Redis."""
+    from_command_line = ctx.get_parameter_source("redis_url") is ParameterSource.COMMANDLINE
+    if redis_url_file is not None:
+        if from_command_line:
+            raise InputError("--redis-url and --redis-url-file: give one, not both")
+        redis_url = read_url_file(redis_url_file)
+    elif from_command_line and has_password(redis_url):
+        # Any user of the host can read a process's arguments in /proc/PID/cmdline.
+        click.echo(
+            "warning: --redis-url carries a password that other users of this host can read "
+            "in the process list; pass it in REDIS_URL or --redis-url-file instead",
+            err=True,
+        )
     app = AppContext(redis_url, output)
     ctx.obj = app
     ctx.call_on_close(app.close)

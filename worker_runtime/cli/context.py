@@ -74,6 +74,26 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def read_url_file(path: str) -> str:
+    """The URL on the first line of ``path`` (a mounted Secret, say)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            url = handle.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"--redis-url-file: cannot read {path} ({reason})") from None
+    if not url:
+        raise InputError(f"--redis-url-file: {path} is empty; put the Redis URL on its first line")
+    return url
+
+
+def has_password(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False  # malformed: the client says what is wrong when it connects
+
+
 def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     app = ctx.find_object(AppContext)
     if value is not None and app is not None:
