@@ -142,6 +142,23 @@ async def test_expired_lease_returns_job_within_half_a_lease(
     check_queue(r, "q")
 
 
+async def test_a_recovered_job_goes_behind_the_jobs_of_its_level_that_waited_meanwhile(
+    client: Client, r: redis.Redis
+) -> None:
+    """What the README says: it comes back at the back of its priority level (a job that
+    crashed its worker does not jump the line again), ahead of lower levels."""
+    await client.configure("q", aging=False)
+    crashed = await client.enqueue("q", "j")
+    assert (await _claim_one(client, lease_ms=20)).id == crashed.id
+    later = [e.id for e in await client.enqueue_many([JobSpec("q", "j")] * 3)]
+    low = await client.enqueue("q", "j", priority="low")
+    await asyncio.sleep(0.04)
+    assert await client.store.run(writes.recover("q")) == (1, 0, 0)
+    r.zadd(QueueKeys.of("q").delayed, {crashed.id: 0})  # its spread delay is over
+    taken = (await client.store.run(writes.claim("q", "w", 5))).jobs
+    assert [j.id for j in taken] == [*later, crashed.id, low.id]
+
+
 async def test_recovered_jobs_of_one_worker_are_spread_out(client: Client, r: redis.Redis) -> None:
     await client.configure("q", lease_ms=60_000)
     await client.enqueue_many([JobSpec("q", "j")] * 20)
