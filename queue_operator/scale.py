@@ -7,7 +7,9 @@ import asyncio
 from dataclasses import dataclass
 
 from queue_operator import kube
+from queue_operator.problems import Problem
 from queue_operator.reconcile.common import JSON
+from queue_operator.reconcile.jobqueue import queue_target
 
 
 class ScaleError(Exception):
@@ -23,14 +25,13 @@ class Scaled:
 
 
 def _engine_queues(queues: list[JSON]) -> dict[tuple[str, str], str]:
-    """(namespace, JobQueue name) -> the engine queue it manages."""
+    """(namespace, JobQueue name) -> the engine queue it manages, by the operator's rule."""
     out = {}
     for jq in queues:
         meta = jq.get("metadata") or {}
-        spec = jq.get("spec") or {}
-        out[(str(meta.get("namespace")), str(meta.get("name")))] = str(
-            spec.get("queueName") or meta.get("name")
-        )
+        ns, name = str(meta.get("namespace")), str(meta.get("name"))
+        target = queue_target(name, jq.get("spec") or {})
+        out[(ns, name)] = name if isinstance(target, Problem) else target.queue_name
     return out
 
 

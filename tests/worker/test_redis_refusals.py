@@ -4,7 +4,6 @@ could not store, and finishes every acknowledged job by itself once Redis serves
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.conftest import in_ci
 from tests.engine.invariants import check_queue
 from tests.redis_server import RedisServer
 from tests.worker.fleet import Fleet
@@ -172,7 +172,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     )
     if done.returncode != 0:
         why = f"cannot mount a tmpfs (root needed): {done.stderr.strip()}"
-        if os.environ.get("CI") == "true":
+        if in_ci():
             pytest.fail(why)
         pytest.skip(why)
     try:
