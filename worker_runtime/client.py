@@ -191,9 +191,9 @@ class Client:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         pubsub = self.store.redis.pubsub()
-        # Subscribed before the first read, so a completion in between is not missed.
-        await self.store.call(pubsub.subscribe(QueueKeys.of(queue).done))
         try:
+            # Subscribed before the first read, so a completion in between is not missed.
+            await self.store.call(pubsub.subscribe(QueueKeys.of(queue).done))
             while True:
                 job = await self.get_job(job_id, queue)
                 if job is None:
