@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from dashboard.security import CSRF_FIELD, SESSION_COOKIE, Guard
+from dashboard import state
+from dashboard.security import CSRF_FIELD, SESSION_COOKIE
 from worker_runtime.client import Client
 from worker_runtime.errors import QueueError
 
@@ -91,12 +92,12 @@ async def act(request: web.Request) -> web.StreamResponse:
     if name not in ACTIONS:
         raise web.HTTPNotFound(text=f"no action {name!r}")
     form = {k: str(v) for k, v in (await request.post()).items()}
-    guard: Guard = request.app["guard"]
+    guard = request.app[state.GUARD]
     refused = guard.refusal(request, form)
     if refused is not None:
         raise web.HTTPForbidden(text=f"403 forbidden: {refused}")
     try:
-        message, ok = await ACTIONS[name](request.app["client"], form), True
+        message, ok = await ACTIONS[name](request.app[state.CLIENT], form), True
     except KeyError as exc:
         raise web.HTTPBadRequest(text=f"missing form field {exc.args[0]!r}") from None
     except QueueError as exc:
@@ -111,7 +112,7 @@ async def act(request: web.Request) -> web.StreamResponse:
 
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    guard: Guard = request.app["guard"]
+    guard = request.app[state.GUARD]
     if not guard.writable:
         raise web.HTTPForbidden(text="403 forbidden: this dashboard is read-only")
     session = guard.session_for(str(form.get("token", "")))
@@ -126,7 +127,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    guard: Guard = request.app["guard"]
+    guard = request.app[state.GUARD]
     if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
         raise web.HTTPForbidden(text="403 forbidden: missing or wrong CSRF token")
     response = web.HTTPSeeOther("/")

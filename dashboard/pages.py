@@ -7,9 +7,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from dashboard import data, pools
+from dashboard import data, pools, state
 from dashboard.actions import FLASH_COOKIE
-from dashboard.security import Guard
 from worker_runtime.client import Client
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import InvalidArgumentError, QueueNotFoundError
@@ -20,11 +19,11 @@ STATES = tuple(str(s) for s in JobState)
 
 
 def render(request: web.Request, template: str, **context: Any) -> web.Response:
-    guard: Guard = request.app["guard"]
+    guard = request.app[state.GUARD]
     flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
     kind, _, message = flash.partition(":")
     page = (
-        request.app["views"]
+        request.app[state.VIEWS]
         .get_template(template)
         .render(
             writable=guard.writable,
@@ -43,8 +42,7 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
 
 
 def _client(request: web.Request) -> Client:
-    client: Client = request.app["client"]
-    return client
+    return request.app[state.CLIENT]
 
 
 def _queue(request: web.Request) -> str:
@@ -67,25 +65,25 @@ def _int(request: web.Request, key: str, default: int, allowed: range) -> int:
 
 
 async def queues(request: web.Request) -> web.Response:
-    rows = await request.app["snapshot"].queues()
+    rows = await request.app[state.SNAPSHOT].queues()
     return render(request, "queues.html", rows=rows)
 
 
 async def queue(request: web.Request) -> web.Response:
     name = _queue(request)
-    rows = {r.stats.queue: r for r in await request.app["snapshot"].queues()}
+    rows = {r.stats.queue: r for r in await request.app[state.SNAPSHOT].queues()}
     row = rows.get(name)
     if row is None:  # created since the last refresh, or unknown
         try:
             row = data.QueueRow(await _client(request).stats(name), None, None)
         except QueueNotFoundError:
             raise web.HTTPNotFound(text="no such queue") from None
-    state = request.query.get("state", "pending")
-    if state not in STATES:
+    tab = request.query.get("state", "pending")
+    if tab not in STATES:
         raise web.HTTPBadRequest(text="state: unknown")
     limit = _int(request, "limit", 50, range(1, max(data.PAGE_SIZES) + 1))
     offset = _int(request, "offset", 0, range(0, 2**53))
-    page = await data.job_page(_client(request), name, state, offset, limit)
+    page = await data.job_page(_client(request), name, tab, offset, limit)
     return render(request, "queue.html", row=row, page=page, states=STATES, queue=name)
 
 
@@ -113,5 +111,5 @@ async def login_form(request: web.Request) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     """The live figures, polled by static/live.js: {queue: {field: display text}}."""
-    rows = await request.app["snapshot"].queues()
+    rows = await request.app[state.SNAPSHOT].queues()
     return web.json_response({r.stats.queue: r.live() for r in rows})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dashboard import actions, data, pages, views
+from dashboard import actions, data, pages, state, views
 from dashboard.security import Guard
 from worker_runtime.client import Client
 
@@ -41,10 +41,10 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def make_app(client: Client, guard: Guard) -> web.Application:
     app = web.Application(middlewares=[headers])
-    app["client"] = client
-    app["guard"] = guard
-    app["views"] = views.environment()
-    app["snapshot"] = data.Snapshot(client)
+    app[state.CLIENT] = client
+    app[state.GUARD] = guard
+    app[state.VIEWS] = views.environment()
+    app[state.SNAPSHOT] = data.Snapshot(client)
     app.router.add_get("/", pages.queues)
     app.router.add_get("/queues/{queue}", pages.queue)
     app.router.add_get("/queues/{queue}/jobs/{job}", pages.job)
