@@ -102,6 +102,7 @@ async def act(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text=f"missing form field {exc.args[0]!r}") from None
     except QueueError as exc:
         message, ok = str(exc), False
+    request.app[state.SNAPSHOT].invalidate()
     if "Authorization" in request.headers:  # a script: the result, no page to return to
         return web.json_response({"ok": ok, "message": message}, status=200 if ok else 409)
     response = web.HTTPSeeOther(safe_back(form.get("back", "/")))

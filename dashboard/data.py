@@ -87,6 +87,10 @@ class Snapshot:
         self._at = 0.0
         self._lock = asyncio.Lock()
 
+    def invalidate(self) -> None:
+        """The next read goes to Redis (an action just changed something)."""
+        self._at = 0.0
+
     async def queues(self) -> list[QueueRow]:
         async with self._lock:
             if time.monotonic() - self._at >= REFRESH_S:

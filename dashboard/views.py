@@ -36,6 +36,8 @@ def when(ms: int | float | None) -> str:
 def rate(per_s: float | None) -> str:
     if per_s is None:
         return "-"
+    if per_s < 10:
+        return f"{per_s:.2f}/s"
     return f"{per_s:.1f}/s" if per_s < 100 else f"{per_s:,.0f}/s"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ async def seed(client: Client) -> Seeded:
         if job.id in s.completed:
             result = json.dumps({"sent": True, "id": job.id})
             await store.run(writes.complete("emails", "worker-a", [(job.id, job.token, result)]))
+            await asyncio.sleep(0.005)  # distinct finish times: "newest first" is one order
         else:
             error = HOSTILE if job.id == s.hostile else "SMTPError: mailbox full"
             trace = f'Traceback (most recent call last):\n  File "h.py", line 3\n{error}'
