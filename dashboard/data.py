@@ -8,6 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.views import age, rate
 from worker_runtime.client import Client
 from worker_runtime.engine import activity, reads
 from worker_runtime.models import Job, JobState, QueueStats
@@ -26,10 +27,9 @@ class QueueRow:
     completion_rate: float | None
 
     def live(self) -> dict[str, Any]:
-        """The figures the page refreshes by itself, by field name."""
+        """The figures the page refreshes by itself, by field name, as display text (the
+        script only sets text)."""
         s = self.stats
-        from dashboard.views import age, rate  # display text: the script only sets it
-
         return {
             **{state: f"{getattr(s, state):,}" for state in JobState},
             "oldest": age(s.oldest_pending_age_ms),

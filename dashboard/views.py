@@ -54,7 +54,8 @@ def snippet(value: Any) -> str:
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
 
-def first_line(text: str | None) -> str:
+def error_line(text: str | None) -> str:
+    """The line that names an error: a traceback's last one."""
     return text.strip().splitlines()[-1] if text and text.strip() else ""
 
 
@@ -68,6 +69,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        age=age, when=when, rate=rate, pretty=pretty, snippet=snippet, first_line=first_line
+        age=age, when=when, rate=rate, pretty=pretty, snippet=snippet, error_line=error_line
     )
     return env

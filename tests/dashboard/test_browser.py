@@ -86,6 +86,7 @@ def chrome(browser: Any, dashboard: Dashboard) -> Any:
 def test_every_page_renders_the_seeded_rows(
     chrome: Any, dashboard: Dashboard, seeded: Seeded, tmp_path: Path
 ) -> None:
+    sign_in(chrome, dashboard)  # the screenshots show the action buttons
     open_page(chrome, dashboard, "/")
     rows = texts(chrome, "#queues tbody tr")
     assert len(rows) == 2
