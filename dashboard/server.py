@@ -12,6 +12,7 @@ from aiohttp import web
 from dashboard import actions, data, pages, state, views
 from dashboard.security import Guard
 from worker_runtime.client import Client
+from worker_runtime.errors import RedisUnavailableError
 
 STATIC = Path(__file__).parent / "static"
 #: Scripts and styles from this origin only: even a value that escaped escaping could not
@@ -30,6 +31,8 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+    except RedisUnavailableError as exc:  # the page says so; the next refresh may succeed
+        response = web.HTTPServiceUnavailable(text=f"503: Redis cannot serve now ({exc})")
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -12,6 +12,7 @@ import redis
 from dashboard.security import Guard
 from tests.dashboard.conftest import TOKEN, Dashboard, serve_in_thread
 from tests.dashboard.seed import Seeded
+from tests.redis_server import RedisServer, free_port
 from worker_runtime.client import Client
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -187,3 +188,10 @@ def test_a_million_pending_and_ten_thousand_dead_are_paged(
     assert len(page) < 100_000
     status, page, _ = request(dashboard, "GET", "/")
     assert "1,000,000" in page and "10,000" in page
+
+
+def test_redis_down_is_a_503_not_a_crash(redis_server: RedisServer) -> None:
+    """(The fixture keeps this test out of the pure tier: it serves HTTP.)"""
+    for dash in serve_in_thread(f"redis://127.0.0.1:{free_port()}/0", Guard(None)):
+        status, body, _ = request(dash, "GET", "/")
+        assert status == 503 and "Redis cannot serve now" in body
