@@ -231,3 +231,27 @@ def test_figures_refresh_by_themselves(chrome: Any, dashboard: Dashboard, seeded
     assert wait_for(lambda: texts(chrome, cell) == ["7"]), texts(chrome, cell)
     rate = texts(chrome, '#queues tr[data-queue="emails"] td[data-live="enqueue_rate"]')[0]
     assert rate.endswith("/s") and rate != "0.00/s"
+
+
+#: Posts a form from the page, as a forged one would, and hands back the response status.
+POST = """
+const [path, fields, done] = arguments;
+fetch(path, {method: "POST", body: new URLSearchParams(fields), credentials: "same-origin"})
+  .then(r => done(r.status), e => done(String(e)));
+"""
+
+
+def test_the_browser_is_refused_without_token_or_csrf(
+    chrome: Any, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    open_page(chrome, dashboard, "/")
+    assert chrome.execute_async_script(POST, "/actions/pause", {"queue": "emails"}) == 403
+    sign_in(chrome, dashboard)  # a session now, but a post without the page's CSRF token
+    assert chrome.execute_async_script(POST, "/actions/pause", {"queue": "emails"}) == 403
+    wrong = {"queue": "emails", "csrf": "f" * 64}
+    assert chrome.execute_async_script(POST, "/actions/pause", wrong) == 403
+
+    async def paused(client: Client) -> bool:
+        return (await client.stats("emails")).paused
+
+    assert dashboard.with_client(paused) is False
