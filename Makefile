@@ -1,13 +1,13 @@
 # Every target installs what it needs itself: a virtualenv with the Python dependencies,
-# and Debian's redis-server when it is missing.
+# and Debian's redis-server (and chromium with chromium-driver) when missing.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test test-fast lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis chromium screenshots test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
-install: $(STAMP) redis
+install: $(STAMP) redis chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 
 redis:
 	@sh scripts/ensure-redis.sh
+
+# The dashboard's browser tests (tests/dashboard) drive Debian's chromium with selenium.
+chromium:
+	@sh scripts/ensure-chromium.sh
+
+# Rewrites the dashboard screenshots shown in the README (docs/img/).
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/dashboard/test_browser.py -k every_page
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -51,6 +59,7 @@ e2e-kind: install
 image:
 	docker build -t blackroad-queues/worker:dev -f Dockerfile .
 	docker build -t blackroad-queues/operator:dev -f Dockerfile.operator .
+	docker build -t blackroad-queues/dashboard:dev -f Dockerfile.dashboard .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -63,12 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, width=160)  # logs and tests: no 80-column wrap
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    stack = Stack(StackConfig(state_dir=args.state_dir))
+    stack = Stack(StackConfig(state_dir=args.state_dir, dashboard=True))
     code = 0
     try:
         console.print(f"export KUBECONFIG={stack.kubeconfig}")
         console.print(f"export REDIS_URL={stack.redis_url}")
         console.print(f"# operator metrics: {stack.operator_metrics_url}")
+        console.print(f"# dashboard: {stack.dashboard_url} (token in {stack.dashboard_token_file})")
         stack.start()
         stack.wait_ready()
         console.print(

@@ -8,6 +8,7 @@ jobs back to Redis), Redis last.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,8 @@ class StackConfig:
     status_interval: float = 2.0
     #: Extra environment for every child (tests mark their processes with it).
     env: dict[str, str] = field(default_factory=dict)
+    #: Also serve `blackroad dashboard` (`make run` does; actions need the token file's token).
+    dashboard: bool = False
 
 
 class Stack:
@@ -56,6 +59,8 @@ class Stack:
         self.redis_proc: subprocess.Popen[bytes] | None = None
         self.cluster_proc: subprocess.Popen[bytes] | None = None
         self.operator_proc: subprocess.Popen[bytes] | None = None
+        self.dashboard_port = free_port()
+        self.dashboard_proc: subprocess.Popen[bytes] | None = None
         self.kubeconfig = self.state_dir / "devcluster" / "kubeconfig"
         self._kubectl_cache = self.state_dir / "kubectl-cache"
 
@@ -66,6 +71,14 @@ class Stack:
     @property
     def operator_metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.operator_metrics_port}/metrics"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}/"
+
+    @property
+    def dashboard_token_file(self) -> Path:
+        return self.state_dir / "dashboard-token"
 
     @property
     def env(self) -> dict[str, str]:
@@ -89,6 +102,8 @@ class Stack:
         if self.config.examples:
             self.apply_examples()
         self.start_operator()
+        if self.config.dashboard:
+            self.start_dashboard()
         return self
 
     def _fresh_state_dir(self) -> None:
@@ -161,6 +176,15 @@ class Stack:
         ]
         env = {**self.env, "KUBECONFIG": str(self.kubeconfig)}
         self.operator_proc = procs.spawn(argv, self.log("operator"), env=env, cwd=ROOT)
+
+    def start_dashboard(self) -> None:
+        """`blackroad dashboard`, acting for whoever has the token in dashboard_token_file."""
+        self.dashboard_token_file.write_text(secrets.token_urlsafe(24) + "\n")
+        self.dashboard_token_file.chmod(0o600)
+        argv = [sys.executable, "-m", "worker_runtime", "dashboard", "--port"]
+        argv += [str(self.dashboard_port), "--token-file", str(self.dashboard_token_file)]
+        env = {**self.env, "REDIS_URL": self.redis_url, "KUBECONFIG": str(self.kubeconfig)}
+        self.dashboard_proc = procs.spawn(argv, self.log("dashboard"), env=env, cwd=ROOT)
 
     def apply_examples(self) -> None:
         ns = EXAMPLES_NAMESPACE
@@ -237,6 +261,7 @@ class Stack:
     # -- stop -------------------------------------------------------------------------------
 
     def stop(self) -> None:
+        procs.stop(self.dashboard_proc, grace=10)
         procs.stop(self.operator_proc, grace=10)
         # The kubelet gives each worker at most 10 s, then SIGKILLs it; leave it that long.
         procs.stop(self.cluster_proc, grace=30)

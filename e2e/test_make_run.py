@@ -56,6 +56,7 @@ def test_duration_run_comes_up_completes_jobs_and_leaves_nothing(tmp_path: Path)
         "export KUBECONFIG=",
         "export REDIS_URL=",
         "# operator metrics: http://",
+        "# dashboard: http://",
         "/metrics",
         "# first job completed",
         "# stopped everything",

@@ -30,9 +30,10 @@ SOURCES = (
     "queue_operator",
     "devcluster",
     "devstack",
+    "dashboard",
 )
 #: Top-level modules of the extras' dependencies (celpy is cel-python's).
-EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy")
+EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy", "jinja2")
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,11 @@ def test_worker_scale_names_the_extra(venv: Venv) -> None:
     [line] = done.stderr.splitlines()
     assert line.startswith("error: worker scale needs the operator extra")
     assert "pip install 'blackroad-queues[operator]'" in line
+
+
+def test_dashboard_names_the_extra(venv: Venv) -> None:
+    done = venv.run(venv.blackroad, "dashboard", "--port", "0")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: blackroad dashboard needs the dashboard extra")
+    assert "pip install 'blackroad-queues[dashboard]'" in line

@@ -1,0 +1,150 @@
+"""What the pages show, read through the client and the engine's read operations only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.views import age, rate
+from worker_runtime.client import Client
+from worker_runtime.engine import activity, reads
+from worker_runtime.models import Job, JobState, QueueStats
+
+#: How far back the rates look.
+RATE_WINDOW_MS = 60_000
+#: The overview is read from Redis at most this often, however many pages poll it.
+REFRESH_S = 1.0
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+@dataclass
+class QueueRow:
+    stats: QueueStats
+    enqueue_rate: float | None
+    completion_rate: float | None
+
+    def live(self) -> dict[str, Any]:
+        """The figures the page refreshes by itself, by field name, as display text (the
+        script only sets text)."""
+        s = self.stats
+        return {
+            **{state: f"{getattr(s, state):,}" for state in JobState},
+            "oldest": age(s.oldest_pending_age_ms),
+            "paused": "paused" if s.paused else "running",
+            "enqueue_rate": rate(self.enqueue_rate),
+            "completion_rate": rate(self.completion_rate),
+        }
+
+
+@dataclass
+class _Flow:
+    """A queue's last snapshot and its running totals: (Redis ms, arrivals, completions)."""
+
+    last: activity.Activity
+    history: deque[tuple[int, int, int]] = field(default_factory=deque)
+
+
+class Rates:
+    """Enqueue and completion rates over the last minute, from successive ``activity`` reads.
+
+    Completions are counted by their finish time; arrivals are the change of the unfinished
+    count plus the jobs finished meanwhile (a purge can make that negative: counted as 0).
+    """
+
+    def __init__(self) -> None:
+        self._flows: dict[str, _Flow] = {}
+
+    def since_ms(self, queue: str) -> int:
+        flow = self._flows.get(queue)
+        return flow.last.now_ms if flow else int(time.time() * 1000) - RATE_WINDOW_MS
+
+    def add(self, queue: str, seen: activity.Activity) -> tuple[float | None, float | None]:
+        flow = self._flows.get(queue)
+        if flow is None:  # the first read: its completions are those of the last minute
+            self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0, 0)]))
+            return None, seen.completed * 1000 / RATE_WINDOW_MS
+        _, arrived, completed = flow.history[-1]
+        arrived += max(0, seen.unfinished - flow.last.unfinished + seen.finished)
+        flow.history.append((seen.now_ms, arrived, completed + seen.completed))
+        flow.last = seen
+        while len(flow.history) > 2 and flow.history[1][0] <= seen.now_ms - RATE_WINDOW_MS:
+            flow.history.popleft()
+        start, arrived0, completed0 = flow.history[0]
+        span_s = max(1, seen.now_ms - start) / 1000
+        return (arrived - arrived0) / span_s, (completed + seen.completed - completed0) / span_s
+
+
+class Snapshot:
+    """The queues overview, refreshed from Redis at most every REFRESH_S seconds."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.rates = Rates()
+        self._rows: list[QueueRow] = []
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """The next read goes to Redis (an action just changed something)."""
+        self._at = 0.0
+
+    async def queues(self) -> list[QueueRow]:
+        async with self._lock:
+            if time.monotonic() - self._at >= REFRESH_S:
+                self._rows = [await self._row(q) for q in sorted(await self.client.queues())]
+                self._at = time.monotonic()
+            return self._rows
+
+    async def _row(self, queue: str) -> QueueRow:
+        store = self.client.store
+        stats = await store.run(reads.stats(queue))
+        seen = await store.run(activity.activity(queue, self.rates.since_ms(queue)))
+        enqueued, completed = self.rates.add(queue, seen)
+        return QueueRow(stats, enqueued, completed)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    state: str
+    offset: int
+    limit: int
+    total: int
+    jobs: list[Job]
+
+
+async def job_page(client: Client, queue: str, state: str, offset: int, limit: int) -> JobPage:
+    """One page of a state set: only its ids and records are read, whatever the set's size."""
+    page = await client.store.run(activity.page(queue, state, offset, limit))
+    jobs = await client.store.run(reads.jobs_info(queue, page.ids)) if page.ids else []
+    return JobPage(state, offset, limit, page.total, jobs)
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    name: str
+    host: str
+    queues: list[str]
+    concurrency: int
+    in_flight: int
+    heartbeat_age_ms: int
+
+
+async def workers(client: Client) -> list[WorkerRow]:
+    """The live workers of the heartbeat registry, as ``blackroad worker status`` lists them."""
+    names = await client.store.run(reads.live_workers())
+    found = await client.store.run(reads.worker_descriptions(names)) if names else []
+    now_ms = await client.store.run(activity.server_time_ms())
+    return [
+        WorkerRow(
+            name=str(w.get("name", "")),
+            host=str(w.get("host", "")),
+            queues=[str(q) for q in w.get("queues") or []],
+            concurrency=int(w.get("concurrency") or 0),
+            in_flight=int(w.get("in_flight") or 0),
+            heartbeat_age_ms=max(0, now_ms - int(w.get("heartbeat_ms") or 0)),
+        )
+        for w in found
+    ]

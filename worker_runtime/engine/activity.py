@@ -1,0 +1,89 @@
+"""Read-only ops for live views: recent finishes per queue, and pages of a state with its size.
+
+The dashboard (and any other reader) derives rates from these instead of reading keys itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.operation import Op
+from worker_runtime.engine.reads import job_ids
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One snapshot of a queue's flow: unfinished jobs now, and jobs finished since a time."""
+
+    now_ms: int
+    #: pending + delayed + running at ``now_ms``.
+    unfinished: int
+    completed: int
+    dead: int
+    cancelled: int
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.dead + self.cancelled
+
+
+def activity(queue: str, since_ms: int) -> Op[Activity]:
+    """The unfinished count and the jobs finished after ``since_ms`` (Redis clock), in one
+    MULTI block. Finished jobs are counted by their finish time, so a rate computed from
+    this stays right however seldom it is read (within the queue's keep_completed limit)."""
+    k = QueueKeys.of(queue)
+    after = f"({since_ms}"
+
+    def parse(r: list[Any]) -> Activity:
+        seconds, micros = r[0]
+        return Activity(
+            now_ms=int(seconds) * 1000 + int(micros) // 1000,
+            unfinished=int(r[1]) + int(r[2]) + int(r[3]),
+            completed=int(r[4]),
+            dead=int(r[5]),
+            cancelled=int(r[6]),
+        )
+
+    return Op(
+        parse,
+        commands=[
+            ("TIME",),
+            ("ZCARD", k.pending),
+            ("ZCARD", k.delayed),
+            ("ZCARD", k.running),
+            ("ZCOUNT", k.completed, after, "+inf"),
+            ("ZCOUNT", k.dead, after, "+inf"),
+            ("ZCOUNT", k.cancelled, after, "+inf"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the ids in a state set, and how many the set holds in all."""
+
+    total: int
+    ids: list[str]
+
+
+def page(queue: str, state: str, offset: int, limit: int) -> Op[Page]:
+    """Ids ``offset`` .. ``offset + limit - 1`` of a state (in ``reads.job_ids`` order) with
+    the set's size: one ranged read, so a page of a million-job set costs what a page costs."""
+    ids = job_ids(queue, state, offset, limit)
+
+    def parse(r: list[Any]) -> Page:
+        return Page(int(r[0]), ids.parse(r[1:]))
+
+    return Op(parse, commands=[("ZCARD", QueueKeys.of(queue).state_set(state)), *ids.commands])
+
+
+def server_time_ms() -> Op[int]:
+    """Now on the Redis clock, which every time the engine stores is measured by."""
+
+    def parse(r: list[Any]) -> int:
+        seconds, micros = r[0]
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    return Op(parse, commands=[("TIME",)])
