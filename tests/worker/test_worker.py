@@ -306,9 +306,11 @@ async def test_more_in_flight_than_one_script_call_can_carry(
 
     n = 2 * writes.MAX_BATCH + 500
     ids = [e.id for e in await client.enqueue_many([JobSpec("q", "hold")] * n)]
-    async with make_worker(handlers(hold=hold), concurrency=n, lease_ms=900) as worker:
+    # The lease leaves room for a loaded machine: a lease that ran out here would be a
+    # stalled event loop, not a batching defect.
+    async with make_worker(handlers(hold=hold), concurrency=n, lease_ms=3000) as worker:
         await wait_for(lambda: _true(worker.inflight.busy == n), timeout=30)
-        await asyncio.sleep(1.0)  # a heartbeat round over all of them
+        await asyncio.sleep(3.5)  # past a whole lease: only heartbeats kept them running
         assert len(check_queue(r, "q")) == n
         assert (await client.stats("q")).running == n
         release.set()
