@@ -93,5 +93,6 @@ def test_every_command_that_prints_data_takes_o_after_its_name_too() -> None:
             lacking.append(" ".join(path))
 
     walk(cli, [])
-    # worker start runs until stopped and devcluster prints export lines: no data to format.
-    assert sorted(lacking) == ["devcluster", "worker start"]
+    # worker start and exporter run until stopped, devcluster prints export lines: no data
+    # to format.
+    assert sorted(lacking) == ["devcluster", "exporter", "worker start"]

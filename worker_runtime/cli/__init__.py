@@ -28,6 +28,7 @@ _LAZY = {
     "worker": "worker_runtime.cli.worker:worker_group",
     "schedule": "worker_runtime.cli.schedule:schedule_group",
     "devcluster": "worker_runtime.cli.devcluster_cmd:devcluster",
+    "exporter": "worker_runtime.cli.exporter_cmd:exporter",
 }
 
 

@@ -28,8 +28,6 @@ REFRESH_S = 5.0
 #: How often async handlers' deadlines are checked.
 TIMEOUT_TICK_S = 0.05
 
-_DEPTH_STATES = ("pending", "delayed", "running", "completed", "dead", "cancelled")
-
 
 @dataclass
 class Upkeep:
@@ -121,11 +119,8 @@ class Upkeep:
                 try:
                     raw = await self.store.run(reads.read_config(queue))
                     self.settings.update_config(queue, QueueConfig.from_redis(raw))
-                    stats = await self.store.run(reads.stats(queue))
                 except REDIS_DOWN:
                     continue
-                for state in _DEPTH_STATES:
-                    self.metrics.of(self.metrics.depth, queue, state).set(getattr(stats, state))
             await asyncio.sleep(REFRESH_S)
 
     async def listen(self) -> None:
