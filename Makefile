@@ -1,13 +1,13 @@
 # Every target installs what it needs itself: a virtualenv with the Python dependencies,
-# and Debian's redis-server when it is missing.
+# and Debian's redis-server and prometheus (promtool: the alert rules' tests) when missing.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test test-fast lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis prometheus test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
-install: $(STAMP) redis
+install: $(STAMP) redis prometheus
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 redis:
 	@sh scripts/ensure-redis.sh
+
+# tests/metrics runs promtool on dashboards/ and queries a real Prometheus.
+prometheus:
+	@sh scripts/ensure-prometheus.sh
 
 test: install
 	$(BIN)/python -m pytest -q

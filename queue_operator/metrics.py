@@ -15,6 +15,11 @@ from prometheus_client.registry import Collector
 from worker_runtime.engine.overview import QueueOverview
 from worker_runtime.exporter import queue_families, redis_up
 
+#: A queue's figures older than this are no longer exported: a replica that lost the
+#: peering (kopf pauses it) must not keep exporting them beside the active one. Passes run
+#: every status interval (5 s by default).
+STALE_AFTER_S = 60.0
+
 
 class _QueueSeries(Collector):
     """The last overview of each JobQueue's queue, as its reconcile pass read it."""
@@ -22,13 +27,14 @@ class _QueueSeries(Collector):
     def __init__(self) -> None:
         # Written by the kopf event loop, read by the metrics server's thread.
         self.lock = threading.Lock()
-        self.overviews: dict[str, QueueOverview] = {}
-        self.reachable: dict[str, bool] = {}
+        self.overviews: dict[str, tuple[float, QueueOverview]] = {}
+        self.reachable: dict[str, tuple[float, bool]] = {}
 
     def collect(self) -> Iterable[Metric]:
+        fresh = time.monotonic() - STALE_AFTER_S
         with self.lock:
-            overviews = [self.overviews[q] for q in sorted(self.overviews)]
-            reachable = list(self.reachable.values())
+            overviews = [o for q, (t, o) in sorted(self.overviews.items()) if t >= fresh]
+            reachable = [up for t, up in self.reachable.values() if t >= fresh]
         if reachable:
             yield redis_up(all(reachable))
         yield from queue_families(overviews)
@@ -79,10 +85,11 @@ class OperatorMetrics:
     def set_queue(self, queue: str, overview: QueueOverview | None, reachable: bool) -> None:
         """Records a pass: its overview (None when Redis could not be read: the last one
         stays) and whether the queue's Redis answered."""
+        now = time.monotonic()
         with self._queues.lock:
-            self._queues.reachable[queue] = reachable
+            self._queues.reachable[queue] = (now, reachable)
             if overview is not None:
-                self._queues.overviews[queue] = overview
+                self._queues.overviews[queue] = (now, overview)
 
     def set_pool(self, namespace: str, name: str, status: dict[str, object]) -> None:
         for gauge, key in (
