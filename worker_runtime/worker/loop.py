@@ -79,7 +79,6 @@ class Worker:
             queues=queues,
             inflight=self.inflight,
             settings=self.settings,
-            metrics=self.metrics,
             wake=self._wake,
             describe=self.describe,
             on_beat=self._on_beat,

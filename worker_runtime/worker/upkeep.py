@@ -18,7 +18,6 @@ from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.models import QueueConfig
 from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
-from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.settings import QueueSettings
 
 log = logging.getLogger("blackroad.worker")
@@ -38,7 +37,6 @@ class Upkeep:
     queues: list[str]
     inflight: InFlight
     settings: QueueSettings
-    metrics: WorkerMetrics
     #: Set when any of the queues gets work.
     wake: asyncio.Event
     #: The worker's registry entry, written with each heartbeat.
