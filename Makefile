@@ -1,13 +1,14 @@
 # Every target installs what it needs itself: a virtualenv with the Python dependencies,
-# and Debian's redis-server (and chromium with chromium-driver) when missing.
+# and Debian's redis-server, prometheus (promtool: the alert rules' tests) and chromium with
+# chromium-driver (the dashboard's browser tests) when missing.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis chromium screenshots test test-fast lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis chromium prometheus screenshots test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
-install: $(STAMP) redis chromium
+install: $(STAMP) redis chromium prometheus
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +26,10 @@ chromium:
 # Rewrites the dashboard screenshots shown in the README (docs/img/).
 screenshots: install
 	SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/dashboard/test_browser.py -k every_page
+
+# tests/metrics runs promtool on dashboards/ and queries a real Prometheus.
+prometheus:
+	@sh scripts/ensure-prometheus.sh
 
 test: install
 	$(BIN)/python -m pytest -q

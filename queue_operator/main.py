@@ -116,10 +116,11 @@ async def jobqueue_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> Non
         except RedisAdminError as exc:
             failed = QueueObserved(redis=RedisHealth(False, error=str(exc)))
             plan = reconcile_jobqueue(meta, spec, old, failed, _now(), op.config.status_interval)
-    if observed.stats is not None and plan.target:
-        op.metrics.set_depth(plan.target.queue_name, observed.stats)
+    if plan.target:
+        reachable = observed.redis is not None and observed.redis.reachable
+        op.metrics.set_queue(plan.target.queue_name, observed.overview, reachable)
     reason = next((c["reason"] for c in plan.status["conditions"] if c["type"] == "Ready"), "")
-    op.metrics.reconciles.labels("JobQueue", reason).inc()
+    op.metrics.reconciled("JobQueue", reason)
     _write(body, patch, plan.status, plan.events)
     op.done(meta.uid, meta.generation, plan.requeue_after)
 
@@ -160,11 +161,7 @@ async def workerpool_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> N
         observed = await observe.observe_pool(op.admin, meta.namespace, meta.name, spec)
     plan = reconcile_workerpool(meta, spec, old, observed, _now())
     await _apply_deployment(meta, plan)
-    desired = plan.status.get("desiredReplicas")
-    if desired is not None:
-        op.metrics.pool_desired.labels(meta.namespace, meta.name).set(desired)
-    if plan.status.get("backlog") is not None:
-        op.metrics.pool_backlog.labels(meta.namespace, meta.name).set(plan.status["backlog"])
+    op.metrics.set_pool(meta.namespace, meta.name, plan.status)
     _write(body, patch, plan.status, plan.events)
     op.done(meta.uid, meta.generation, plan.requeue_after)
 
@@ -208,7 +205,7 @@ async def schedule_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> Non
         events += [e for e in plan.events if e not in events]
     await _place_schedule(op, meta.uid, name, plan, url)
     reason = next((c["reason"] for c in plan.status["conditions"] if c["type"] == "Ready"), "")
-    op.metrics.reconciles.labels("Schedule", reason).inc()
+    op.metrics.reconciled("Schedule", reason)
     _write(body, patch, plan.status, events)
     op.done(meta.uid, meta.generation, plan.requeue_after)
 

@@ -64,10 +64,13 @@ async def observe_jobqueue(
             conflict = holder.rsplit("/", 1)[0]
             return QueueObserved(redis=health, conflict_owner=conflict), url
         current = await admin.read_config(url, target.queue_name)
-        stats = await admin.stats(url, target.queue_name)
+        overview = await admin.overview(url, target.queue_name)
     except RedisAdminError as exc:
         return QueueObserved(redis=RedisHealth(reachable=False, error=str(exc))), url
-    return QueueObserved(redis=health, current_config=current, stats=stats), url
+    observed = QueueObserved(
+        redis=health, current_config=current, stats=overview.stats, overview=overview
+    )
+    return observed, url
 
 
 async def pool_targets(namespace: str, spec: WorkerPoolSpec) -> dict[str, Target | Problem]:

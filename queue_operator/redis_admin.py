@@ -20,6 +20,7 @@ from worker_runtime.cron.scheduler import run_scheduler
 from worker_runtime.cron.schedules import Schedule, ScheduleSpec
 from worker_runtime.engine import owners, reads
 from worker_runtime.engine.keys import QUEUES, QueueKeys
+from worker_runtime.engine.overview import QueueOverview, queue_overviews
 from worker_runtime.errors import InvalidArgumentError, QueueError, RedisUnavailableError
 from worker_runtime.models import QueueConfig, QueueStats
 
@@ -116,6 +117,13 @@ class RedisAdmin:
         # JobQueue's first pass may observe before its config is written.
         store = self.client(url).store
         result: QueueStats = await self._call(store.run(reads.stats(queue)))
+        return result
+
+    async def overview(self, url: str, queue: str) -> QueueOverview:
+        """The queue's stats (as ``stats``), enqueue counters and live workers: what the
+        operator exports as the queue-level metrics."""
+        overviews = await self._call(queue_overviews(self.client(url).store, [queue]))
+        result: QueueOverview = overviews[0]
         return result
 
     async def backlog(self, url: str, queue: str, horizon_ms: int) -> Backlog:

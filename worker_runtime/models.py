@@ -318,6 +318,9 @@ class ClaimedJob:
     max_attempts: int | None
     timeout_ms: int | None
     raw_payload: str
+    #: How long it waited since it became due (its run_at, its retry time; else its
+    #: enqueue), on the Redis clock: blackroad_queue_latency_seconds.
+    waited_ms: int = 0
 
     def payload(self) -> Any:
         return json.loads(self.raw_payload)

@@ -51,6 +51,8 @@ class QueueObserved:
     redis: RedisHealth | None = None
     current_config: JSON | None = None
     stats: Any = None  # worker_runtime.models.QueueStats
+    #: worker_runtime.engine.overview.QueueOverview: not planned on, only exported.
+    overview: Any = None
     conflict_owner: str | None = None
 
 

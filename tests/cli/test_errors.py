@@ -93,6 +93,6 @@ def test_every_command_that_prints_data_takes_o_after_its_name_too() -> None:
             lacking.append(" ".join(path))
 
     walk(cli, [])
-    # worker start and dashboard run until stopped and devcluster prints export lines: no
-    # data to format.
-    assert sorted(lacking) == ["dashboard", "devcluster", "worker start"]
+    # worker start, dashboard and exporter run until stopped, devcluster prints export
+    # lines: no data to format.
+    assert sorted(lacking) == ["dashboard", "devcluster", "exporter", "worker start"]

@@ -29,6 +29,7 @@ _LAZY = {
     "schedule": "worker_runtime.cli.schedule:schedule_group",
     "devcluster": "worker_runtime.cli.devcluster_cmd:devcluster",
     "dashboard": "worker_runtime.cli.dashboard_cmd:dashboard",
+    "exporter": "worker_runtime.cli.exporter_cmd:exporter",
 }
 
 

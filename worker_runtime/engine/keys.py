@@ -30,6 +30,8 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:keyrun     hash  rate_key -> jobs running now (per-key caps)
     brq:{q}:rkey       hash  running id -> its rate_key
     brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
+    brq:{q}:enqueued   hash  "<priority>\\n<job name>" -> jobs created since the queue was
+                       made (blackroad_jobs_enqueued_total; deleting the queue resets it)
     brq:{q}:wake       pub/sub channel: something became pending or due
     brq:{q}:done       pub/sub channel: ids that finished (completed, dead, cancelled),
                        newline-joined: what Client.wait listens to
@@ -91,6 +93,7 @@ SUFFIXES = (
     *("jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed"),
     *("dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config"),
     *("recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress", "since"),
+    "enqueued",
 )
 
 
@@ -125,6 +128,7 @@ class QueueKeys:
     rkey: str
     progress: str
     since: str
+    enqueued: str
     wake: str
     done: str
     schedules: str
@@ -177,7 +181,7 @@ class ScriptKeys:
 #: op passes them itself (``state``, ``workers``, ``worker``, ``claims``, ``shared_limiter``,
 #: and ``limiter`` or ``config`` when a shared limiter stands in for the queue's own).
 SCRIPT_KEYS: dict[str, ScriptKeys] = {
-    "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk"),
+    "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk enqueued"),
     "claim": ScriptKeys.of(
         "pending delayed dprio running lease jobs att seq config policy limiter keyrate keyrun "
         "rkey since",
@@ -217,7 +221,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "schedput": ScriptKeys.of("schedules schedstate"),
     "schedsuspend": ScriptKeys.of("schedules"),
     "fire": ScriptKeys.of(
-        "schedules schedstate jobs pending delayed dprio seq config dedupe dk running"
+        "schedules schedstate jobs pending delayed dprio seq config dedupe dk running enqueued"
     ),
     "ownerreplace": ScriptKeys.of("claims"),
     "ownerrelease": ScriptKeys.of("claims"),

@@ -40,6 +40,8 @@ class PreparedJob:
     payload_bytes: int
     #: The id was made here (not given): if it ever collides, the client makes another.
     generated_id: bool = False
+    #: The job name: the enqueue script counts jobs per name and priority.
+    name: str = ""
 
 
 #: One encoder for every job: json.dumps with options builds a new encoder per call,
@@ -207,4 +209,5 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         body=_ENCODER.encode(meta) + "\n" + payload,
         payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
+        name=spec.name,
     )

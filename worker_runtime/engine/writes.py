@@ -76,6 +76,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
     args: list[str | int | float] = [k.wake, len(jobs)]
     for j in jobs:
         args += [j.id, j.priority, j.delay_ms, j.run_at_ms, j.dedupe_key, j.body]
+    args += _counter_runs(jobs)
 
     def parse(reply: list[Any]) -> list[Enqueued]:
         if reply and int(reply[0]) < 0:
@@ -89,6 +90,21 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
         ]
 
     return Op(parse, "enqueue", k.for_script("enqueue"), args)
+
+
+def _counter_runs(jobs: Sequence[PreparedJob]) -> list[str | int | float]:
+    """The enqueue counters' fields as runs of consecutive jobs: ``m, field, length, ...``;
+    a bulk enqueue of one name and priority is one run (one HINCRBY in the script)."""
+    runs: list[str | int | float] = []
+    last = None
+    for j in jobs:
+        field = f"{j.priority}\n{j.name}"
+        if field == last:
+            runs[-1] = int(runs[-1]) + 1
+        else:
+            runs += [field, 1]
+            last = field
+    return [len(runs) // 2, *runs]
 
 
 @dataclass(frozen=True)
@@ -110,7 +126,7 @@ def claim(
     def parse(reply: list[Any]) -> ClaimResult:
         status, lease = int(reply[0]), int(reply[1])
         jobs = []
-        for i in range(2, len(reply), 4):
+        for i in range(2, len(reply), 5):
             try:
                 enq, meta, payload = parse_record(reply[i + 3])
                 name, priority = str(meta["n"]), int(meta["p"])
@@ -130,6 +146,7 @@ def claim(
                     max_attempts=meta.get("ma"),
                     timeout_ms=meta.get("to"),
                     raw_payload=payload,
+                    waited_ms=max(0, int(reply[i + 4])),
                 )
             )
         return ClaimResult(jobs, lease, status == -2, status if status >= 0 else None)

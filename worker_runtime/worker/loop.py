@@ -67,6 +67,7 @@ class Worker:
         self.inflight = InFlight()
         # Read at scrape time: setting a gauge on every job start and end costs a lock each.
         self.metrics.processing.labels(self.name).set_function(lambda: self.inflight.busy)
+        self.metrics.concurrency.labels(self.name).set(concurrency)
         self.ready = False
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -78,7 +79,6 @@ class Worker:
             queues=queues,
             inflight=self.inflight,
             settings=self.settings,
-            metrics=self.metrics,
             wake=self._wake,
             describe=self.describe,
             on_beat=self._on_beat,
@@ -271,9 +271,9 @@ class Worker:
             loop.call_soon_threadsafe(self._spawn_progress, held, percent, message)
 
         ctx._reporter = report
-        if job.attempt == 1:
-            waited = max(0.0, time.time() - job.enqueued_ms / 1000)
-            self.metrics.of(self.metrics.latency, job.queue, str(job.priority)).observe(waited)
+        # Every attempt: a retry waits from its retry time, as a delayed job from its run_at.
+        latency = self.metrics.of(self.metrics.latency, job.queue, str(job.priority))
+        latency.observe(job.waited_ms / 1000)
         self.runner.start(held)
 
     def _spawn_progress(self, held: Held, percent: float, message: str) -> None:

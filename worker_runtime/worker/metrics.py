@@ -1,4 +1,10 @@
-"""The worker's Prometheus collectors (names from DESIGN.md), in a registry of its own."""
+"""The worker's Prometheus collectors: the worker-level series of DESIGN.md, in a registry
+of its own.
+
+Queue-level series (depth, enqueued, workers active, the oldest pending age) are not here:
+every worker would export the same figures and ``sum()`` would count them once per
+process. The operator or ``blackroad exporter`` exports them (``worker_runtime.exporter``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-_DURATION_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
-_LATENCY_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 3600)
+#: Seconds; include the design's 600 s bound, so ``le="600"`` finds a series.
+DURATION_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 900, 3600)
+#: Seconds; include the design's 10, 60 and 300 s bounds.
+LATENCY_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 3600)
 
 
 class WorkerMetrics:
@@ -15,12 +23,6 @@ class WorkerMetrics:
         self.registry = registry or CollectorRegistry()
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
-        self.enqueued = Counter(
-            "blackroad_jobs_enqueued",
-            "Jobs enqueued",
-            ["queue", "job_name", "priority"],
-            registry=r,
-        )
         self.completed = Counter(
             "blackroad_jobs_completed",
             "Jobs finished by this worker, by final status",
@@ -37,28 +39,26 @@ class WorkerMetrics:
             "blackroad_job_duration_seconds",
             "Handler run time",
             ["queue", "job_name"],
-            buckets=_DURATION_BUCKETS,
+            buckets=DURATION_BUCKETS,
             registry=r,
-        )
-        self.depth = Gauge(
-            "blackroad_queue_depth", "Jobs per queue and state", ["queue", "state"], registry=r
         )
         self.latency = Histogram(
             "blackroad_queue_latency_seconds",
-            "Enqueue to start of the first attempt",
+            "Wait from when a job became due (enqueue, run_at, retry time) to its start; "
+            "priority is the level's number, 0-10",
             ["queue", "priority"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.workers_active = Gauge(
-            "blackroad_workers_active",
-            "Live worker processes serving a queue",
-            ["queue"],
+            buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.processing = Gauge(
             "blackroad_worker_jobs_processing",
             "Jobs this worker is running",
+            ["worker_name"],
+            registry=r,
+        )
+        self.concurrency = Gauge(
+            "blackroad_worker_concurrency",
+            "Jobs this worker may run at once (saturation: processing / concurrency)",
             ["worker_name"],
             registry=r,
         )

@@ -18,7 +18,6 @@ from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.models import QueueConfig
 from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
-from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.settings import QueueSettings
 
 log = logging.getLogger("blackroad.worker")
@@ -27,8 +26,6 @@ log = logging.getLogger("blackroad.worker")
 REFRESH_S = 5.0
 #: How often async handlers' deadlines are checked.
 TIMEOUT_TICK_S = 0.05
-
-_DEPTH_STATES = ("pending", "delayed", "running", "completed", "dead", "cancelled")
 
 
 @dataclass
@@ -40,7 +37,6 @@ class Upkeep:
     queues: list[str]
     inflight: InFlight
     settings: QueueSettings
-    metrics: WorkerMetrics
     #: Set when any of the queues gets work.
     wake: asyncio.Event
     #: The worker's registry entry, written with each heartbeat.
@@ -121,11 +117,8 @@ class Upkeep:
                 try:
                     raw = await self.store.run(reads.read_config(queue))
                     self.settings.update_config(queue, QueueConfig.from_redis(raw))
-                    stats = await self.store.run(reads.stats(queue))
                 except REDIS_DOWN:
                     continue
-                for state in _DEPTH_STATES:
-                    self.metrics.of(self.metrics.depth, queue, state).set(getattr(stats, state))
             await asyncio.sleep(REFRESH_S)
 
     async def listen(self) -> None:

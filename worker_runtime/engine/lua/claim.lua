@@ -29,9 +29,10 @@
   ARGV[3] lease ms (-1: the queue's lease_ms)
   ARGV[4] max delayed jobs to promote
 
-  Returns {status, lease_ms, id, token, attempt, record, ...}: status -2 when the queue is
-  paused, otherwise the ms after which more may be claimable (next delayed job due, next
-  rate slot; -1: nothing known).
+  Returns {status, lease_ms, id, token, attempt, record, waited ms, ...}: status -2 when
+  the queue is paused, otherwise the ms after which more may be claimable (next delayed
+  job due, next rate slot; -1: nothing known). A job has waited since it became due: its
+  `since` entry (run_at, retry time, release), else its enqueue.
 ]]
 --@include prioSpan
 --@include nowMs
@@ -180,6 +181,7 @@ if #cand > 0 then
   local ids = {}
   for i, c in ipairs(cand) do ids[i] = c[1] end
   redis.call('ZREM', K.pending, unpack(ids))
+  local dueSince = redis.call('HMGET', K.since, unpack(ids))
   redis.call('HDEL', K.since, unpack(ids))
   local atts = redis.call('HMGET', K.att, unpack(ids))
   local tok = redis.call('INCRBY', K.seq, #ids) - #ids
@@ -202,6 +204,8 @@ if #cand > 0 then
     out[#out + 1] = fmt(token)
     out[#out + 1] = attempt
     out[#out + 1] = c[3]
+    local dueMs = tonumber(dueSince[i]) or tonumber(string.match(c[3], '^(%d+)')) or now
+    out[#out + 1] = now - dueMs
   end
   redis.call('ZADD', K.running, unpack(runArgs))
   redis.call('HSET', K.lease, unpack(leaseArgs))

@@ -15,11 +15,15 @@
     K.config   hash
     K.dedupe   hash  dedupe key -> id
     K.dk       hash  id -> dedupe key
+    K.enqueued hash  "<priority>\n<job name>" -> jobs created (a Prometheus counter)
 
   ARGV[1] wake channel
   ARGV[2] n, the number of jobs; then 6 entries per job:
           id, priority (0-10), delay ms (-1: none), run_at ms (-1: none),
           dedupe key ("" for none), body ("<meta json>\n<payload json>")
+  then m, the number of runs of consecutive jobs sharing a counter field, and m pairs:
+          field ("<priority>\n<job name>"), run length (a bulk enqueue of one name and
+          priority is one run, so one HINCRBY)
 
   Returns {code1, id1, code2, id2, ...}: 1 created, 0 id exists, 2 dedupe key held.
   Errors (nothing written): {-10, index} payload over max_payload_bytes,
@@ -60,4 +64,12 @@ for i = 0, n - 1 do
   out[#out + 1] = id
 end
 commitJobs(K, pend, ARGV[1], written)
+local at, made = 0, {}
+for r = 4 + n * 6, 3 + n * 6 + 2 * (tonumber(ARGV[3 + n * 6]) or 0), 2 do
+  for i = at + 1, at + tonumber(ARGV[r + 1]) do
+    if out[2 * i - 1] == 1 then made[ARGV[r]] = (made[ARGV[r]] or 0) + 1 end
+  end
+  at = at + tonumber(ARGV[r + 1])
+end
+for field, count in pairs(made) do redis.call('HINCRBY', K.enqueued, field, count) end
 return out

@@ -10,6 +10,7 @@
     K.schedules   hash  name -> spec json (see schedput)
     K.schedstate  hash  name -> state (see includes/readState.lua)
     K.jobs  K.pending  K.delayed  K.dprio  K.seq  K.config  K.dedupe  K.dk  K.running
+    K.enqueued  hash  "<priority>\n<job name>" -> jobs created (as enqueue counts them)
 
   ARGV[1] wake channel
   ARGV[2] schedule name
@@ -84,6 +85,7 @@ local pend = {}
 local code = addJob(K, nowMs(), redis.call('INCR', K.seq), jobId, spec.priority, -1, -1, '',
   spec.body, pend)
 commitJobs(K, pend, ARGV[1], code == 1)
+if code == 1 then redis.call('HINCRBY', K.enqueued, spec.priority .. '\n' .. spec.job, 1) end
 if code ~= 1 then
   writeState(K.schedstate, name, state)
   return { 7, jobId }
