@@ -186,7 +186,7 @@ def _plan(
         action = "create"
     elif not is_subset(desired["spec"], observed.deployment.get("spec")):
         action = "update"
-    events = _scale_events(current, decision)
+    events = _scale_events(current, decision, external)
     if action == "update" and current == decision.replicas:
         events.append(Event("Normal", "ConfigApplied", "Updated the worker Deployment"))
     status = _status(meta, old_status, observed, decision, queues, current, now)
@@ -223,11 +223,12 @@ def _current_replicas(deployment: JSON | None) -> int | None:
     return int((deployment.get("spec") or {}).get("replicas", 1))
 
 
-def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Event]:
+def _scale_events(
+    current: int | None, decision: autoscaler.Decision, external: bool = False
+) -> list[Event]:
     if current is None:
-        message = (
-            f"Created the worker Deployment with {decision.replicas} replicas ({decision.reason})"
-        )
+        count = "replicas left to the HPA or KEDA" if external else f"{decision.replicas} replicas"
+        message = f"Created the worker Deployment with {count} ({decision.reason})"
         return [Event("Normal", "ConfigApplied", message)]
     if decision.replicas > current:
         return [Event("Normal", "ScaledUp", f"{current} -> {decision.replicas}: {decision.reason}")]
