@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 
 from devcluster import Cluster
 from devcluster.replica import Replica, deletion_cost, to_delete
@@ -99,6 +100,12 @@ def test_pods_accept_label_and_annotation_patches_only(
     assert kube.get(path).body["metadata"]["annotations"][COST] == "9"
     core = kube.get("/api/v1").body["resources"]
     assert "patch" in next(r for r in core if r["name"] == "pods")["verbs"]
+    # The official Python client's default content type for a dict body (strategic merge).
+    api_client = config.new_client_from_config(str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
+    api = client.CoreV1Api(api_client)
+    body = {"metadata": {"annotations": {COST: "10"}}}
+    api.patch_namespaced_pod(pod["metadata"]["name"], "default", body)
+    assert kube.get(path).body["metadata"]["annotations"][COST] == "10"
     kubectl = make_kubectl(Path(cluster.kubeconfig), tmp_path / "cache", "default")
     kubectl("annotate", "pod", pod["metadata"]["name"], f"{COST}=11", "--overwrite")
     kubectl("label", "pod", pod["metadata"]["name"], "tier=batch")
