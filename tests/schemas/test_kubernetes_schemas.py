@@ -214,6 +214,17 @@ def test_keda_example() -> None:
     # ones that tie it to our metric and pool.
     (scaled,) = [d for d in DOCUMENTS.values() if _kind(d) in THIRD_PARTY]
     spec = scaled["spec"]
+    # The fields of KEDA's ScaledObject CRD (keda.sh/v1alpha1) we use, by its schema's names.
+    assert set(spec) <= {
+        "scaleTargetRef",
+        "minReplicaCount",
+        "maxReplicaCount",
+        "pollingInterval",
+        "cooldownPeriod",
+        "triggers",
+    }
+    assert set(spec["scaleTargetRef"]) <= {"apiVersion", "kind", "name"}
+    assert all(isinstance(spec[k], int) for k in set(spec) - {"scaleTargetRef", "triggers"})
     assert spec["scaleTargetRef"]["kind"] == "Deployment"
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "prometheus"
