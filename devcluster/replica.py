@@ -71,6 +71,8 @@ class Replica:
         #: Wall-clock times of the Pod's creation and of its last turn to ready (ranking).
         self.created = time.time()
         self.ready_since: float | None = None
+        #: Readiness probe failures in a row.
+        self.probe_failures = 0
 
     @property
     def ready(self) -> bool:
@@ -161,9 +163,17 @@ class Replica:
             ready = await self._tcp_ok(self._port(probe["tcpSocket"].get("port")), timeout)
         else:
             ready = True
-        if ready and not self.ready:
-            self.ready_since = time.time()
-        self.ready = ready
+        if ready:
+            self.probe_failures = 0
+            if not self.ready:
+                self.ready_since = time.time()
+            self.ready = True
+            return
+        # As the kubelet does, a ready pod turns unready after failureThreshold failures in a
+        # row (one slow answer on a loaded machine must not make it the first to go).
+        self.probe_failures += 1
+        if self.probe_failures >= int(probe.get("failureThreshold", 3)):
+            self.ready = False
 
     def _port(self, port: Any) -> int:
         assert self.launch is not None

@@ -158,6 +158,11 @@ def test_external_mode_pdb_and_backlog(
         pdb = wait_for(lambda: (g := kube.get(pdb_path)).status == 200 and g.body, what="PDB")
         assert pdb["spec"]["maxUnavailable"] == 1
         assert pdb["metadata"]["ownerReferences"][0]["kind"] == "WorkerPool"
+        # Enqueue only once Redis says paused: a running worker must not take any of them.
+        wait_for(
+            lambda: status(kube, namespace, "jobqueues", "long").get("paused") is True,
+            what="the queue paused in Redis",
+        )
         with SyncClient(redis_url) as client:
             client.enqueue_many(JobSpec("long", "work", {"s": 0}) for _ in range(25))
         # A stand-in HPA writes replicas; the backlog (25, target 1) would say 10. After each
