@@ -12,7 +12,8 @@ from devcluster.resources import Registry, ResourceType
 JSON = dict[str, Any]
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-_READ_DELETE_VERBS = ["delete", "deletecollection", "get", "list", "watch"]
+#: Kubelet-owned kinds (pods): clients may patch their labels and annotations only.
+_KUBELET_OWNED_VERBS = ["delete", "deletecollection", "get", "list", "patch", "watch"]
 _SUB_VERBS = ["get", "patch", "update"]
 
 
@@ -63,7 +64,7 @@ def _resource_entries(rt: ResourceType) -> list[JSON]:
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": _READ_DELETE_VERBS if rt.kubelet_owned else _ALL_VERBS,
+        "verbs": _KUBELET_OWNED_VERBS if rt.kubelet_owned else _ALL_VERBS,
     }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)

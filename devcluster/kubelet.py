@@ -18,7 +18,7 @@ from devcluster.api import Api, WriteOptions
 from devcluster.meta import random_suffix
 from devcluster.pods import deployment_status, pod_object
 from devcluster.podspec import ConfigError, build_launch, free_port, port_is_free
-from devcluster.replica import Replica
+from devcluster.replica import Replica, to_delete
 from devcluster.resources import ResourceType
 
 JSON = dict[str, Any]
@@ -133,21 +133,25 @@ class Kubelet:
         template_hash = _template_hash(deployment)
         grace = _grace(deployment)
         replicas = self.replicas.setdefault(key, [])
-        live_pods = {p["metadata"]["name"] for p in self.api.store.objects(self._pods.key, key[0])}
+        pods = {p["metadata"]["name"]: p for p in self.api.store.objects(self._pods.key, key[0])}
         keep: list[Replica] = []
         for replica in replicas:
-            outdated = replica.template_hash != template_hash or replica.index >= wanted
-            pod_gone = replica.started_at is not None and replica.pod_name not in live_pods
+            outdated = replica.template_hash != template_hash
+            pod_gone = replica.started_at is not None and replica.pod_name not in pods
             replica.grace = grace
             if outdated or pod_gone:
                 self._retire(key[0], replica)
             else:
                 keep.append(replica)
+        # Scale-down removes pods as a ReplicaSet does (deletion cost, readiness, age...).
+        for replica in to_delete(keep, pods, len(keep) - wanted):
+            keep.remove(replica)
+            self._retire(key[0], replica)
         taken = {r.index for r in keep}
-        for index in range(wanted):
-            if index not in taken:
-                keep.append(self._new_replica(key, index, template_hash))
-                keep[-1].grace = grace
+        free = (i for i in range(wanted + len(taken)) if i not in taken)
+        while len(keep) < wanted:
+            keep.append(self._new_replica(key, next(free), template_hash))
+            keep[-1].grace = grace
         keep.sort(key=lambda r: r.index)
         self.replicas[key] = keep
         containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
@@ -191,7 +195,11 @@ class Kubelet:
             current = self.api.create(self._pods, namespace, wanted, opts)
         new = copy.deepcopy(current)
         new["status"] = wanted["status"]
-        new["metadata"]["annotations"] = wanted["metadata"]["annotations"]
+        # Clients' annotations (pod-deletion-cost) stay; the kubelet's own are refreshed.
+        annotations = (current["metadata"].get("annotations") or {}) | wanted["metadata"][
+            "annotations"
+        ]
+        new["metadata"]["annotations"] = annotations
         self.api.commit(self._pods, current, new, opts)
 
     def _write_status(self, deployment: JSON, replicas: list[Replica], template_hash: str) -> None:

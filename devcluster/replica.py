@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -18,6 +19,9 @@ from devcluster.meta import now
 from devcluster.podspec import Launch
 
 JSON = dict[str, Any]
+
+#: The annotation a ReplicaSet orders scale-down by (lower cost goes first).
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 #: Every process group started by any kubelet in this interpreter, for the exit safety net.
 _LIVE_GROUPS: set[int] = set()
@@ -56,7 +60,7 @@ class Replica:
         self.next_start = 0.0
         self.started_at: str | None = None
         self.started_mono = 0.0
-        self.ready = False
+        self._ready = False
         self.waiting_reason: str | None = "ContainerCreating"
         self.waiting_message = ""
         self.last_exit: JSON | None = None
@@ -64,6 +68,21 @@ class Replica:
         self.launch: Launch | None = None
         #: terminationGracePeriodSeconds of the template this replica runs.
         self.grace = 30.0
+        #: Wall-clock times of the Pod's creation and of its last turn to ready (ranking).
+        self.created = time.time()
+        self.ready_since: float | None = None
+        #: Readiness probe failures in a row.
+        self.probe_failures = 0
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self._ready = value
+        if not value:
+            self.ready_since = None
 
     @property
     def alive(self) -> bool:
@@ -139,11 +158,22 @@ class Replica:
             return
         timeout = float(probe.get("timeoutSeconds", 1))
         if "httpGet" in probe:
-            self.ready = await self._http_ok(probe["httpGet"], timeout)
+            ready = await self._http_ok(probe["httpGet"], timeout)
         elif "tcpSocket" in probe:
-            self.ready = await self._tcp_ok(self._port(probe["tcpSocket"].get("port")), timeout)
+            ready = await self._tcp_ok(self._port(probe["tcpSocket"].get("port")), timeout)
         else:
+            ready = True
+        if ready:
+            self.probe_failures = 0
+            if not self.ready:
+                self.ready_since = time.time()
             self.ready = True
+            return
+        # As the kubelet does, a ready pod turns unready after failureThreshold failures in a
+        # row (one slow answer on a loaded machine must not make it the first to go).
+        self.probe_failures += 1
+        if self.probe_failures >= int(probe.get("failureThreshold", 3)):
+            self.ready = False
 
     def _port(self, port: Any) -> int:
         assert self.launch is not None
@@ -193,3 +223,47 @@ class Replica:
             await asyncio.sleep(0.01)
         _LIVE_GROUPS.discard(process.pid)
         self.process = None
+
+
+def deletion_cost(pod: JSON | None) -> int:
+    """The Pod's ``controller.kubernetes.io/pod-deletion-cost`` (0 when absent or invalid)."""
+    raw = ((pod or {}).get("metadata") or {}).get("annotations", {}).get(DELETION_COST, "0")
+    try:
+        cost = int(raw)
+    except (TypeError, ValueError):
+        return 0
+    return cost if -(2**31) <= cost < 2**31 else 0
+
+
+def _log_rank(since: float | None, now: float) -> float:
+    """kube-controller-manager's LogarithmicScaleDown bucket: floor(log2(age in ns))."""
+    if since is None:
+        return -math.inf
+    age_ns = (now - since) * 1e9
+    return float(math.floor(math.log2(age_ns))) if age_ns > 0 else -1.0
+
+
+def to_delete(replicas: list[Replica], pods: dict[str, JSON], count: int) -> list[Replica]:
+    """The ``count`` replicas a ReplicaSet would remove first (ActivePodsWithRanks order).
+
+    Pending before running, not ready before ready, lower pod-deletion-cost first, ready for
+    less time first, more restarts first, newer first (times in log2 buckets, ties by name as
+    upstream breaks them by UID). Unassigned pods and the same-node rank do not apply: every
+    local pod is on the one node.
+    """
+    if count <= 0:
+        return []
+    now = time.time()
+
+    def rank(r: Replica) -> tuple[int, int, int, float, int, float, str]:
+        return (
+            1 if r.alive else 0,
+            1 if r.ready else 0,
+            deletion_cost(pods.get(r.pod_name)),
+            _log_rank(r.ready_since, now) if r.ready else 0.0,
+            -r.restarts,
+            _log_rank(r.created, now),
+            r.pod_name,
+        )
+
+    return sorted(replicas, key=rank)[:count]

@@ -120,6 +120,16 @@ BUILTINS: tuple[ResourceType, ...] = (
         status_subresource=True,
         generation=True,
     ),
+    _builtin(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        namespaced=True,
+        short_names=("pdb",),
+        status_subresource=True,
+        generation=True,
+    ),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True),
     _builtin("events.k8s.io", "v1", "events", "Event", namespaced=True, short_names=("ev",)),
     _builtin(

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from devcluster import discovery, errors, scale
+from devcluster import discovery, errors, podpatch, scale
 from devcluster.api import Api, WriteOptions
 from devcluster.resources import ResourceType
 from devcluster.tables import to_table
@@ -165,10 +165,10 @@ class ApiServer:
         rt, name, sub = target.rt, target.name, target.sub
         namespace = target.namespace or ""
         method = request.method
-        if rt.kubelet_owned and method in ("POST", "PUT", "PATCH"):
+        if rt.kubelet_owned and (method in ("POST", "PUT") or (method == "PATCH" and sub)):
             raise errors.method_not_allowed(
-                f"{rt.plural} are read-only views of the devcluster kubelet's processes; "
-                "change the Deployment instead"
+                f"{rt.plural} are views of the devcluster kubelet's processes (PATCH of their "
+                "labels and annotations only); change the Deployment instead"
             )
         if rt.namespaced and target.namespace is None and (name or method != "GET"):
             raise errors.ApiError(
@@ -187,6 +187,11 @@ class ApiServer:
         if method == "PUT":
             body = await self._body(request)
             obj = self.api.update(rt, namespace, name, body, _status_sub(sub), opts)
+            return _json(obj, 200, opts.warnings)
+        if method == "PATCH" and rt.kubelet_owned:
+            body = await self._body(request)
+            content_type = request.content_type
+            obj = podpatch.patch_pod(self.api, rt, namespace, name, body, content_type, opts)
             return _json(obj, 200, opts.warnings)
         if method == "PATCH":
             body = await self._body(request)

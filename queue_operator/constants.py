@@ -20,3 +20,6 @@ DEFAULT_REDIS_KEY = "url"
 METRICS_PORT = 9100
 #: The worker image's entrypoint, spelled out so every cluster (and the devcluster) runs it.
 WORKER_COMMAND = ("blackroad", "worker", "start")
+
+#: The annotation a ReplicaSet reads to pick the pods to remove first (lowest cost first).
+POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"

@@ -69,7 +69,9 @@ def _rows(node: JSON, path: str, required: set[str]) -> Any:
 
 
 def _row(path: str, node: JSON, required: bool) -> str:
-    kind = node.get("type", "any")
+    kind = node.get(
+        "type", "integer or string" if node.get("x-kubernetes-int-or-string") else "any"
+    )
     if kind == "array":
         kind = f"array of {(node.get('items') or {}).get('type', 'any')}"
     if node.get("x-kubernetes-preserve-unknown-fields"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import threading
@@ -129,6 +130,53 @@ async def patch_deployment(namespace: str, name: str, patch: JSON) -> JSON | Non
         patch,
         _content_type="application/merge-patch+json",
     )
+
+
+async def list_pods(namespace: str, label_selector: str) -> list[JSON]:
+    api = client.CoreV1Api(api_client())
+    listed = await _run(api.list_namespaced_pod, namespace, label_selector=label_selector)
+    items: list[JSON] = (listed or {}).get("items") or []
+    return items
+
+
+async def patch_pod(namespace: str, name: str, patch: JSON) -> JSON | None:
+    """A JSON merge patch of a Pod (its labels and annotations); None when it is gone."""
+    api = client.CoreV1Api(api_client())
+    return await _run(
+        api.patch_namespaced_pod,
+        name,
+        namespace,
+        patch,
+        _content_type="application/merge-patch+json",
+    )
+
+
+async def get_pdb(namespace: str, name: str) -> JSON | None:
+    api = client.PolicyV1Api(api_client())
+    return await _run(api.read_namespaced_pod_disruption_budget, name, namespace)
+
+
+async def apply_pdb(body: JSON, create: bool) -> None:
+    """Creates the PodDisruptionBudget, or merge-patches its spec (the unused count nulled)."""
+    api = client.PolicyV1Api(api_client())
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+    if create:
+        with contextlib.suppress(ConflictError):  # a rerun: the next pass compares, patches
+            await _run(api.create_namespaced_pod_disruption_budget, namespace, body)
+        return
+    patch = {"spec": {"minAvailable": None, "maxUnavailable": None, **body["spec"]}}
+    await _run(
+        api.patch_namespaced_pod_disruption_budget,
+        name,
+        namespace,
+        patch,
+        _content_type="application/merge-patch+json",
+    )
+
+
+async def delete_pdb(namespace: str, name: str) -> None:
+    api = client.PolicyV1Api(api_client())
+    await _run(api.delete_namespaced_pod_disruption_budget, name, namespace)
 
 
 def post_event(body: Any, type_: str, reason: str, message: str) -> None:

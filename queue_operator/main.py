@@ -19,6 +19,7 @@ from queue_operator import kube, observe
 from queue_operator.constants import GROUP, VERSION
 from queue_operator.metrics import OperatorMetrics
 from queue_operator.models import JobQueueSpec, ScheduleSpec, WorkerPoolSpec
+from queue_operator.poolapply import apply_pool_plan
 from queue_operator.problems import Problem
 from queue_operator.reconcile.common import JSON, Event, Meta, parse_spec, status_patch
 from queue_operator.reconcile.jobqueue import (
@@ -33,7 +34,7 @@ from queue_operator.reconcile.schedule import (
     reconcile_schedule,
     rejection,
 )
-from queue_operator.reconcile.workerpool import PoolObserved, PoolPlan, reconcile_workerpool
+from queue_operator.reconcile.workerpool import PoolObserved, reconcile_workerpool
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError, ScheduleRejectedError
 from queue_operator.schedulers import SchedulerPool
 
@@ -160,24 +161,10 @@ async def workerpool_pass(op: Operator, body: kopf.Body, patch: kopf.Patch) -> N
     else:
         observed = await observe.observe_pool(op.admin, meta.namespace, meta.name, spec)
     plan = reconcile_workerpool(meta, spec, old, observed, _now())
-    await _apply_deployment(meta, plan)
+    await apply_pool_plan(op.admin, meta, plan, observed)
     op.metrics.set_pool(meta.namespace, meta.name, plan.status)
     _write(body, patch, plan.status, plan.events)
     op.done(meta.uid, meta.generation, plan.requeue_after)
-
-
-async def _apply_deployment(meta: Meta, plan: PoolPlan) -> None:
-    if plan.deployment is None or plan.action == "none":
-        return
-    if plan.action == "create":
-        await kube.create_deployment(plan.deployment)
-        return
-    desired = plan.deployment
-    await kube.patch_deployment(
-        meta.namespace,
-        meta.name,
-        {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]},
-    )
 
 
 def _queue_of(raw_spec: JSON) -> str | None:

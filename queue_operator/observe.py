@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from queue_operator import kube
 from queue_operator.constants import DEFAULT_REDIS_KEY, DEFAULT_REDIS_SECRET
 from queue_operator.models.workerpool import Autoscaling, WorkerPoolSpec
@@ -11,6 +13,7 @@ from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target
 from queue_operator.reconcile.schedule import ScheduleObserved
 from queue_operator.reconcile.workerpool import PoolObserved
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError
+from worker_runtime.models import QueueConfig
 
 
 async def redis_url(namespace: str, target: Target) -> str | Problem:
@@ -73,9 +76,13 @@ async def observe_jobqueue(
     return observed, url
 
 
-async def pool_targets(namespace: str, spec: WorkerPoolSpec) -> dict[str, Target | Problem]:
-    """Each listed JobQueue's target, or why it cannot be served."""
+async def pool_targets(
+    namespace: str, spec: WorkerPoolSpec
+) -> tuple[dict[str, Target | Problem], int | None]:
+    """Each listed JobQueue's target, or why it cannot be served; and their longest job
+    timeout (ms)."""
     out: dict[str, Target | Problem] = {}
+    longest: int | None = None
     for name in dict.fromkeys(q.name for q in spec.queues):
         jq = await kube.get_custom("jobqueues", namespace, name)
         if jq is None:
@@ -85,30 +92,48 @@ async def pool_targets(namespace: str, spec: WorkerPoolSpec) -> dict[str, Target
         target = queue_target(name, jq.get("spec") or {})
         if isinstance(target, Problem):
             target = Problem("QueueNotReady", f"invalid: {target.message}")
+        else:
+            timeout = int((jq.get("spec") or {}).get("timeoutMs") or QueueConfig().timeout_ms)
+            longest = max(longest or 0, timeout)
         out[name] = target
-    return out
+    return out, longest
 
 
 async def observe_pool(
     admin: RedisAdmin, namespace: str, name: str, spec: WorkerPoolSpec
 ) -> PoolObserved:
     """The pool's JobQueues, their backlog within the next poll, and its Deployment."""
-    queues = await pool_targets(namespace, spec)
-    deployment = await kube.get_deployment(namespace, name)
+    queues, longest = await pool_targets(namespace, spec)
+    seen = PoolObserved(
+        queues,
+        None,
+        deployment=await kube.get_deployment(namespace, name),
+        longest_timeout_ms=longest,
+        pdb=await kube.get_pdb(namespace, name),
+    )
     targets = [t for t in queues.values() if isinstance(t, Target)]
     if not targets or len(targets) != len(queues):
-        return PoolObserved(queues, None, deployment=deployment)
+        return seen
     url = await redis_url(namespace, targets[0])
     if isinstance(url, Problem):
-        return PoolObserved(queues, None, secret_problem=url, deployment=deployment)
+        return replace(seen, secret_problem=url)
     horizon_ms = (spec.autoscaling or Autoscaling()).poll_seconds * 1000
     try:
         total = 0
         for target in {t.queue_name: t for t in targets}.values():
             total += (await admin.backlog(url, target.queue_name, horizon_ms)).total
     except RedisAdminError as exc:
-        return PoolObserved(queues, None, redis_error=str(exc), deployment=deployment)
-    return PoolObserved(queues, total, deployment=deployment)
+        return replace(seen, redis_error=str(exc))
+    return replace(seen, backlog=total)
+
+
+async def pool_redis_url(namespace: str, observed: PoolObserved) -> str | None:
+    """The Redis URL of a pool whose queues all resolved (None otherwise)."""
+    targets = [t for t in observed.queues.values() if isinstance(t, Target)]
+    if not targets:
+        return None
+    url = await redis_url(namespace, targets[0])
+    return None if isinstance(url, Problem) else url
 
 
 async def schedule_target(namespace: str, queue: str) -> Target | Problem:

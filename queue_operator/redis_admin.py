@@ -144,6 +144,17 @@ class RedisAdmin:
         result: Backlog = await self._call(read())
         return result
 
+    async def workers_in_flight(self, url: str) -> dict[str, int]:
+        """Worker name -> jobs it held at its last heartbeat (the engine's worker registry)."""
+        store = self.client(url).store
+        names: list[str] = await self._call(store.run(reads.live_workers()))
+        if not names:
+            return {}
+        described: list[dict[str, Any]] = await self._call(
+            store.run(reads.worker_descriptions(names))
+        )
+        return {str(d.get("name")): int(d.get("in_flight") or 0) for d in described}
+
     async def claim(self, url: str, queue: str, owner: str) -> str:
         """Claims ``queue`` for ``owner`` unless someone holds it; returns the holder."""
         holder: str = await self._call(self.client(url).store.run(owners.claim(queue, owner)))

@@ -24,6 +24,9 @@ def _resolve(node: JSON, defs: JSON) -> JSON:
         target = defs[node["$ref"].rsplit("/", 1)[-1]]
         return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     variants = node.get("anyOf")
+    if variants is not None and node.get("x-kubernetes-int-or-string"):
+        # int | str: Kubernetes' own union marker replaces the anyOf.
+        return {k: v for k, v in node.items() if k != "anyOf"}
     if variants is not None:
         others = [v for v in variants if v != {"type": "null"}]
         if len(others) != 1:

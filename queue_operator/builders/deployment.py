@@ -38,6 +38,21 @@ class SecretRef:
     key: str
 
 
+#: The grace a pool gets at least (Kubernetes' default), whatever its queues' timeouts.
+MIN_DERIVED_GRACE = 30
+#: Seconds added to the longest job timeout: the worker's exit margin (see worker_grace_seconds).
+GRACE_MARGIN = 5
+
+
+def termination_grace(spec: WorkerPoolSpec, longest_timeout_ms: int | None) -> int:
+    """spec.terminationGracePeriodSeconds, else the longest job timeout plus the exit margin,
+    at least MIN_DERIVED_GRACE and at most spec.maxGraceSeconds."""
+    if spec.termination_grace_period_seconds is not None:
+        return spec.termination_grace_period_seconds
+    timeout_s = -(-(longest_timeout_ms or 0) // 1000)
+    return min(max(timeout_s + GRACE_MARGIN, MIN_DERIVED_GRACE), spec.max_grace_seconds)
+
+
 def worker_grace_seconds(termination_grace: int) -> int:
     """The worker's own grace: leave min(5 s, half) for exit before the kubelet's SIGKILL."""
     return termination_grace - min(5, termination_grace // 2)
@@ -60,10 +75,28 @@ def selector_string(pool: str) -> str:
     return ",".join(f"{k}={v}" for k, v in selector(pool).items())
 
 
+def owner_reference(owner: Owner) -> JSON:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "WorkerPool",
+        "name": owner.name,
+        "uid": owner.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
 def build_deployment(
-    owner: Owner, spec: WorkerPoolSpec, queues: str, redis: SecretRef, replicas: int
+    owner: Owner,
+    spec: WorkerPoolSpec,
+    queues: str,
+    redis: SecretRef,
+    replicas: int | None,
+    grace: int = MIN_DERIVED_GRACE,
 ) -> JSON:
-    """The Deployment running ``spec`` for the engine queues ``queues`` (QUEUES syntax)."""
+    """The Deployment running ``spec`` for the engine queues ``queues`` (QUEUES syntax), with
+    ``grace`` seconds of termination grace; ``replicas`` None leaves them to someone else
+    (an HPA or KEDA: autoscaling.mode external)."""
     labels = pool_labels(owner.name)
     pod = spec.pod
     pod_labels = {**(pod.labels if pod and pod.labels else {}), **labels}
@@ -77,32 +110,23 @@ def build_deployment(
             "name": owner.name,
             "namespace": owner.namespace,
             "labels": labels,
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": "WorkerPool",
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [owner_reference(owner)],
         },
         "spec": {
-            "replicas": replicas,
+            **({"replicas": replicas} if replicas is not None else {}),
             "selector": {"matchLabels": selector(owner.name)},
             "template": {
                 "metadata": template_meta,
-                "spec": _pod_spec(spec, queues, redis),
+                "spec": _pod_spec(spec, queues, redis, grace),
             },
         },
     }
 
 
-def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
+def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef, grace: int) -> JSON:
     pod = spec.pod
     out: JSON = {
-        "terminationGracePeriodSeconds": spec.termination_grace_period_seconds,
+        "terminationGracePeriodSeconds": grace,
         "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
@@ -110,7 +134,7 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
             "runAsGroup": WORKER_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(spec, queues, redis)],
+        "containers": [_container(spec, queues, redis, grace)],
         # The root filesystem is read-only; /tmp is the one writable place (tempfile users).
         "volumes": [{"name": "tmp", "emptyDir": {}}],
     }
@@ -129,8 +153,8 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
     return out
 
 
-def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
-    grace = worker_grace_seconds(spec.termination_grace_period_seconds)
+def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef, pod_grace: int) -> JSON:
+    grace = worker_grace_seconds(pod_grace)
     env: list[JSON] = [
         {
             "name": "REDIS_URL",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from queue_operator.models.common import K8S_NAME, CRModel, StatusBase
 
 _OPAQUE: JsonDict = {"x-kubernetes-preserve-unknown-fields": True}
 _OPAQUE_LIST: JsonDict = {"items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+_INT_OR_PERCENT: JsonDict = {"x-kubernetes-int-or-string": True}
+_PERCENT = re.compile(r"^[0-9]{1,3}%$")
+#: Default of spec.maxGraceSeconds: the longest grace a pool asks for unless told otherwise.
+DEFAULT_MAX_GRACE_SECONDS = 3600
 
 
 class PoolQueue(CRModel):
@@ -41,6 +46,13 @@ class Autoscaling(CRModel):
     )
 
     enabled: bool = Field(True, description="Scale on backlog; when false spec.replicas decides.")
+    mode: Literal["operator", "external"] = Field(
+        "operator",
+        description="operator: the operator sets the Deployment's replicas from the backlog. "
+        "external: an HPA or KEDA owns them (see manifests/examples/autoscaling/); the operator "
+        "never writes replicas and still reports the backlog (status.backlog and the metric "
+        "blackroad_workerpool_backlog).",
+    )
     min_replicas: int = Field(1, ge=0, le=1000, description="Fewest replicas; 0 scales to zero.")
     max_replicas: int = Field(10, ge=1, le=1000, description="Most replicas.")
     target_backlog_per_replica: int = Field(
@@ -90,6 +102,46 @@ class PodOverrides(CRModel):
     priority_class_name: str | None = Field(
         None, description="Pod priorityClassName.", max_length=253, pattern=K8S_NAME
     )
+
+
+class DisruptionBudget(CRModel):
+    """A PodDisruptionBudget for the worker pods (owned by the pool); give exactly one field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.minAvailable) != has(self.maxUnavailable)",
+                    "message": "give exactly one of minAvailable and maxUnavailable",
+                }
+            ]
+        }
+    )
+
+    min_available: int | str | None = Field(
+        None,
+        description="Pods that must stay up during voluntary disruptions (a number or a "
+        "percentage such as 50%).",
+        json_schema_extra=_INT_OR_PERCENT,
+    )
+    max_unavailable: int | str | None = Field(
+        None,
+        description="Pods that may be down during voluntary disruptions (a number or a "
+        "percentage).",
+        json_schema_extra=_INT_OR_PERCENT,
+    )
+
+    @model_validator(mode="after")
+    def _one_count(self) -> DisruptionBudget:
+        given = [v for v in (self.min_available, self.max_unavailable) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of minAvailable and maxUnavailable")
+        for value in given:
+            if isinstance(value, str) and not _PERCENT.match(value):
+                raise ValueError(f"{value!r} is neither a number nor a percentage such as 50%")
+            if isinstance(value, int) and value < 0:
+                raise ValueError("a disruption budget count must not be negative")
+        return self
 
 
 _REPLICAS_WITHIN_MAX: JsonDict = {
@@ -146,12 +198,24 @@ class WorkerPoolSpec(CRModel):
         json_schema_extra=_OPAQUE_LIST,
     )
     pod: PodOverrides | None = Field(None, description="Pod template overrides.")
-    termination_grace_period_seconds: int = Field(
-        30,
+    termination_grace_period_seconds: int | None = Field(
+        None,
         ge=2,
         le=86_400,
-        description="Pod grace period; the worker's own grace (--grace) is this minus "
-        "min(5, half of it), so running jobs finish before the kubelet's SIGKILL.",
+        description="Pod grace period. Unset: the longest timeoutMs of the pool's queues plus "
+        "5 s, at least 30 and at most maxGraceSeconds. The worker's own grace (--grace) is "
+        "this minus min(5, half of it), so running jobs finish before the kubelet's SIGKILL; "
+        "a job still running then is handed back to its queue without an attempt counted.",
+    )
+    max_grace_seconds: int = Field(
+        DEFAULT_MAX_GRACE_SECONDS,
+        ge=2,
+        le=86_400,
+        description="Cap of the grace period derived from the queues' job timeout (a "
+        "scale-down or rollout waits at most this long for running jobs).",
+    )
+    disruption_budget: DisruptionBudget | None = Field(
+        None, description="A PodDisruptionBudget for the worker pods, owned by the pool."
     )
     autoscaling: Autoscaling | None = Field(None, description="Backlog-based autoscaling.")
 

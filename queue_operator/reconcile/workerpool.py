@@ -15,7 +15,9 @@ from queue_operator.builders.deployment import (
     build_deployment,
     is_subset,
     selector_string,
+    termination_grace,
 )
+from queue_operator.builders.disruption import build_pdb
 from queue_operator.models.workerpool import WorkerPoolSpec
 from queue_operator.problems import Problem
 from queue_operator.reconcile.common import (
@@ -43,6 +45,10 @@ class PoolObserved:
     redis_error: str | None = None
     secret_problem: Problem | None = None
     deployment: JSON | None = None
+    #: The longest timeoutMs of the pool's JobQueues (the default grace follows it).
+    longest_timeout_ms: int | None = None
+    #: The PodDisruptionBudget named after the pool, if one exists.
+    pdb: JSON | None = None
 
 
 @dataclass
@@ -52,6 +58,10 @@ class PoolPlan:
     status: JSON = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     requeue_after: float = IDLE_INTERVAL
+    #: Write the pods' deletion costs (from their jobs in flight) before the Deployment.
+    set_costs: bool = False
+    pdb: JSON | None = None
+    pdb_action: Literal["create", "update", "delete", "none"] = "none"
 
 
 def engine_queues(spec: WorkerPoolSpec, targets: dict[str, Target]) -> str:
@@ -124,10 +134,17 @@ def _plan(
     queues = engine_queues(spec, targets)
     current = _current_replicas(observed.deployment)
     scaling = spec.autoscaling if spec.autoscaling and spec.autoscaling.enabled else None
+    external = scaling is not None and scaling.mode == "external"
     history = tuple(
         autoscaler.Rec(r["time"], r["replicas"]) for r in old_status.get("recommendations") or []
     )
-    if scaling is None:
+    if scaling is not None and external:
+        # An HPA or KEDA owns replicas: report what runs, never write it.
+        runs = current if current is not None else 1
+        why = "autoscaling.mode external: replicas belong to the HPA or KEDA"
+        decision = autoscaler.Decision(runs, runs, (), "none", why)
+        requeue = float(scaling.poll_seconds)
+    elif scaling is None:
         replicas = spec.replicas if spec.replicas is not None else 1
         decision = autoscaler.Decision(
             replicas, replicas, (), "none", "autoscaling off: spec.replicas"
@@ -157,18 +174,42 @@ def _plan(
     secret = next(iter(targets.values()))
     owner = Owner(meta.name, meta.namespace, meta.uid)
     desired = build_deployment(
-        owner, spec, queues, SecretRef(secret.secret_name, secret.secret_key), decision.replicas
+        owner,
+        spec,
+        queues,
+        SecretRef(secret.secret_name, secret.secret_key),
+        None if external else decision.replicas,
+        termination_grace(spec, observed.longest_timeout_ms),
     )
     action: Literal["create", "update", "none"] = "none"
     if observed.deployment is None:
         action = "create"
     elif not is_subset(desired["spec"], observed.deployment.get("spec")):
         action = "update"
-    events = _scale_events(current, decision)
+    events = _scale_events(current, decision, external)
     if action == "update" and current == decision.replicas:
         events.append(Event("Normal", "ConfigApplied", "Updated the worker Deployment"))
     status = _status(meta, old_status, observed, decision, queues, current, now)
-    return PoolPlan(desired, action, status, events, requeue)
+    # Scaling down (operator mode) or at any time (external mode: the HPA gives no notice),
+    # the ReplicaSet must know which pods are busy.
+    set_costs = current is not None and (external or decision.replicas < current)
+    pdb, pdb_action = _pdb_plan(meta, owner, spec, observed.pdb)
+    return PoolPlan(desired, action, status, events, requeue, set_costs, pdb, pdb_action)
+
+
+def _pdb_plan(
+    meta: Meta, owner: Owner, spec: WorkerPoolSpec, observed: JSON | None
+) -> tuple[JSON | None, Literal["create", "update", "delete", "none"]]:
+    """The PodDisruptionBudget to write; one the pool does not own is never touched."""
+    mine = observed is not None and owned_by(observed, meta.uid)
+    if spec.disruption_budget is None:
+        return None, "delete" if mine else "none"
+    desired = build_pdb(owner, spec.disruption_budget)
+    if observed is None:
+        return desired, "create"
+    if mine and not is_subset(desired["spec"], observed.get("spec")):
+        return desired, "update"
+    return desired, "none"
 
 
 def owned_by(obj: JSON, uid: str) -> bool:
@@ -182,11 +223,12 @@ def _current_replicas(deployment: JSON | None) -> int | None:
     return int((deployment.get("spec") or {}).get("replicas", 1))
 
 
-def _scale_events(current: int | None, decision: autoscaler.Decision) -> list[Event]:
+def _scale_events(
+    current: int | None, decision: autoscaler.Decision, external: bool = False
+) -> list[Event]:
     if current is None:
-        message = (
-            f"Created the worker Deployment with {decision.replicas} replicas ({decision.reason})"
-        )
+        count = "replicas left to the HPA or KEDA" if external else f"{decision.replicas} replicas"
+        message = f"Created the worker Deployment with {count} ({decision.reason})"
         return [Event("Normal", "ConfigApplied", message)]
     if decision.replicas > current:
         return [Event("Normal", "ScaledUp", f"{current} -> {decision.replicas}: {decision.reason}")]
