@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import click
 import pydantic
 import redis.exceptions
 
 from worker_runtime.client import SyncClient
+from worker_runtime.engine.urls import RedisUrlError, redact
 from worker_runtime.errors import (
     InvalidArgumentError,
     QueueError,
@@ -54,14 +55,18 @@ class AppContext:
     def __init__(self, redis_url: str, output: str) -> None:
         self.redis_url = redis_url
         self.output = output
+        #: Enqueues wait for a replica (``job enqueue --durable``); read when the client opens.
+        self.durable = False
         self._client: SyncClient | None = None
 
     @property
     def client(self) -> SyncClient:
         if self._client is None:
             try:
-                self._client = SyncClient(self.redis_url)
-            except ValueError as exc:  # redis-py rejects a malformed URL with ValueError
+                self._client = SyncClient(self.redis_url, durable=self.durable)
+            except RedisUrlError as exc:
+                raise InputError(f"--redis-url: {exc.detail}") from None
+            except ValueError as exc:  # redis-py rejects what urls.parse_url let through
                 raise InputError(f"--redis-url: {exc}") from None
         return self._client
 
@@ -110,15 +115,6 @@ output_option = click.option(
     callback=_set_output,
     help="Output format: table, json or yaml.",
 )
-
-
-def redact(url: str) -> str:
-    """The URL with its password masked, fit for an error message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _option_of(field: str) -> str:
