@@ -172,13 +172,21 @@ def _redis_error(exc: Exception, url: str) -> CliError | None:
         exc,
         RedisUnavailableError | redis.exceptions.ConnectionError | redis.exceptions.TimeoutError,
     ):
-        return CliError(
-            f"cannot reach Redis at {url} ({exc}); start Redis there, or point --redis-url "
-            "(or REDIS_URL) at a running server"
-        )
+        return CliError(f"cannot reach Redis at {url} ({exc}); {_reach_hint(url, str(exc))}")
     if isinstance(exc, redis.exceptions.RedisError):
         return CliError(f"Redis at {url} refused the request ({exc}); check the server's logs")
     return None
+
+
+def _reach_hint(url: str, error: str) -> str:
+    """What to check, by the failure's text: TLS troubles first, then a server that is down."""
+    if "CERTIFICATE_VERIFY_FAILED" in error:
+        return "the server's certificate is not signed by ssl_ca_certs (or REDIS_TLS_DIR's ca.crt)"
+    if "CERTIFICATE_REQUIRED" in error:
+        return "the server wants a client certificate: set ssl_certfile and ssl_keyfile"
+    if url.startswith("redis://") and ("reset by peer" in error or "closed by server" in error):
+        return "a server that speaks TLS only drops plain-text clients: use rediss://"
+    return "start Redis there, or point --redis-url (or REDIS_URL) at a running server"
 
 
 def debugging() -> bool:
