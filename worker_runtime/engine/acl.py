@@ -30,7 +30,7 @@ SCRIPT_COMMANDS = (
 CLIENT_COMMANDS = (
     *("evalsha", "script|load", "script|exists", "multi", "exec", "discard"),
     *("hgetall", "mget", "smembers", "exists", "subscribe", "unsubscribe"),
-    *("ping", "hello", "select", "client|setname", "client|setinfo", "wait"),
+    *("ping", "hello", "select", "client|setname", "wait"),
 )
 COMMANDS = tuple(sorted({*SCRIPT_COMMANDS, *CLIENT_COMMANDS}))
 
