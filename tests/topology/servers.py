@@ -216,8 +216,7 @@ class SentinelGroup:
     def _settled(self) -> bool:
         for s in self.sentinels:
             with redis.Redis(port=s.port, decode_responses=True) as conn:
-                state = conn.execute_command("SENTINEL", "MASTER", SERVICE)
-                info = dict(zip(state[::2], state[1::2], strict=True))
+                info = conn.sentinel_master(SERVICE)
                 if int(info["num-slaves"]) < 1 or int(info["num-other-sentinels"]) < 2:
                     return False
         with redis.Redis(port=self.replica.port, decode_responses=True) as conn:
