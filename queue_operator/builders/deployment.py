@@ -21,6 +21,10 @@ JSON = dict[str, Any]
 RESERVED_ENV = ("REDIS_URL", "QUEUES", "HANDLERS", "WORKER_CONCURRENCY", "PORT")
 #: The non-root user of the worker image (see Dockerfile).
 WORKER_UID = 10001
+#: Where the Redis Secret's optional TLS keys (ca.crt, tls.crt, tls.key) are mounted; the
+#: worker adds them to a rediss:// URL's ssl_* parameters (REDIS_TLS_DIR).
+REDIS_TLS_DIR = "/etc/blackroad/redis-tls"
+REDIS_TLS_KEYS = ("ca.crt", "tls.crt", "tls.key")
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
         },
         "containers": [_container(spec, queues, redis)],
         # The root filesystem is read-only; /tmp is the one writable place (tempfile users).
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, _tls_volume(redis)],
     }
     if pod is not None:
         optional: JSON = {
@@ -129,6 +133,19 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
     return out
 
 
+def _tls_volume(redis: SecretRef) -> JSON:
+    """The Redis Secret's TLS keys as files; ``optional``: a Secret without them (or a key
+    missing) mounts what there is, which may be nothing."""
+    return {
+        "name": "redis-tls",
+        "secret": {
+            "secretName": redis.name,
+            "items": [{"key": k, "path": k} for k in REDIS_TLS_KEYS],
+            "optional": True,
+        },
+    }
+
+
 def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
     grace = worker_grace_seconds(spec.termination_grace_period_seconds)
     env: list[JSON] = [
@@ -143,6 +160,7 @@ def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
         # ports (the devcluster) rewrite PORT accordingly.
         {"name": "PORT", "value": str(METRICS_PORT)},
         {"name": "WORKER_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "REDIS_TLS_DIR", "value": REDIS_TLS_DIR},
     ]
     env += [dict(e) for e in spec.env or []]
     probe = {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 5}
@@ -166,7 +184,10 @@ def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef) -> JSON:
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "redis-tls", "mountPath": REDIS_TLS_DIR, "readOnly": True},
+        ],
     }
     if spec.image_pull_policy:
         container["imagePullPolicy"] = spec.image_pull_policy

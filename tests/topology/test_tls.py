@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from queue_operator import kube, observe
+from queue_operator.problems import Problem
+from queue_operator.reconcile.jobqueue import Target
+from queue_operator.redis_admin import RedisAdmin
 from tests.topology.servers import Proc, Tls, make_tls, start_tls_redis
 from worker_runtime.cli import cli
 from worker_runtime.client import Client
 from worker_runtime.errors import RedisUnavailableError
+
+PASSWORD = "tls-test-pw"
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +79,35 @@ def test_cli_takes_the_files_from_a_tls_dir_and_says_what_failed(
     assert plain.exit_code == 1
     assert "use rediss://" in plain.output
     assert len(plain.output.strip().splitlines()) == 1
+
+
+async def test_operator_connects_with_the_tls_keys_of_its_secret(
+    tls_redis: tuple[Proc, Tls], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, tls = tls_redis
+    secret = {
+        "url": f"rediss://app:{PASSWORD}@127.0.0.1:{server.port}/0".encode(),
+        "ca.crt": tls.ca.read_bytes(),
+        "tls.crt": tls.client_crt.read_bytes(),
+        "tls.key": tls.client_key.read_bytes(),
+    }
+
+    async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
+        return secret if name == "redis" else None
+
+    # The Kubernetes API is not what this tests: the Secret's data is given as read.
+    monkeypatch.setattr(kube, "read_secret", read_secret)
+    target = Target("q", "redis", "url")
+    url = await observe.redis_url(f"ns-{server.port}", target)
+    assert isinstance(url, str) and "ssl_ca_certs=" in url and "ssl_keyfile=" in url
+    # Without the credentials: the test server has no user "app".
+    admin = RedisAdmin()
+    try:
+        health = await admin.health(url.replace(f"app:{PASSWORD}@", ""))
+        assert health.reachable, health.error
+    finally:
+        await admin.close()
+    secret["url"] = f"rediss+cluster://app:{PASSWORD}@h1:7000,h2:7001".encode()
+    problem = await observe.redis_url("ns", target)
+    assert isinstance(problem, Problem) and problem.reason == "RedisUrlInvalid"
+    assert "not supported yet" in problem.message and PASSWORD not in problem.message
