@@ -4,6 +4,7 @@ producer of queue A gets NOPERM on queue B, and no role may FLUSHALL, CONFIG or 
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -133,3 +134,29 @@ async def test_operator_of_a_manages_its_queue(user_url: MakeUser, sync_client: 
     finally:
         await admin.close()
     assert "a" not in sync_client.queues()
+
+
+def test_a_worker_that_cannot_connect_never_logs_the_password(tmp_path: Path) -> None:
+    from tests.redis_server import free_port
+
+    dead = free_port()
+    for n, url in enumerate(
+        (
+            f"redis://app:{PASSWORD}@127.0.0.1:{dead}/0",
+            f"redis+sentinel://app:{PASSWORD}@127.0.0.1:{dead}/m?sentinel_password={PASSWORD}",
+        )
+    ):
+        workdir = tmp_path / str(n)
+        workdir.mkdir()
+        fleet = Fleet(url, workdir, queues="a", concurrency=1, health=True)
+
+        def logs(where: Path = workdir) -> str:
+            return "".join(p.read_text() for p in where.glob("worker-*.log"))
+
+        try:
+            fleet.start(0)
+            fleet.wait_until(lambda: "redis" in logs().lower().split("serving", 1)[-1], 60)
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{fleet.ports[0]}/metrics").read()
+        finally:
+            fleet.close()
+        assert PASSWORD not in logs() and PASSWORD.encode() not in metrics
