@@ -70,6 +70,7 @@ def test_tls_parameters_take_redis_py_names(tmp_path: Path) -> None:
         ("rediss://h/0?ssl_cert_reqs=maybe", "ssl_cert_reqs 'maybe'"),
         ("redis://h/0?socket_timout=1", "unknown query parameter 'socket_timout'"),
         ("unix://", "socket's path"),
+        ("redis://h/0?sentinel_password=x", "need redis+sentinel://"),
         ("redis://:6379/0", "empty host name"),
     ],
 )

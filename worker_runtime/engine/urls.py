@@ -36,6 +36,7 @@ DEFAULT_PORTS = {"standalone": 6379, "sentinel": 26379, "cluster": 6379}
 TLS_DIR_FILES = {"ca.crt": "ssl_ca_certs", "tls.crt": "ssl_certfile", "tls.key": "ssl_keyfile"}
 
 Kind = Literal["standalone", "sentinel", "cluster"]
+_KINDS: dict[str, Kind] = {"sentinel": "sentinel", "cluster": "cluster"}
 
 
 class RedisUrlError(InvalidArgumentError):
@@ -84,15 +85,11 @@ def parse_url(url: str) -> RedisTarget:
     if scheme not in SCHEMES:
         shown = f"scheme {scheme!r}" if scheme else "no scheme"
         raise RedisUrlError(f"{shown}; expected one of {', '.join(s + '://' for s in SCHEMES)}")
-    kind: Kind = (
-        "sentinel"
-        if scheme.endswith("+sentinel")
-        else "cluster"
-        if "+cluster" in scheme
-        else ("standalone")
-    )
+    kind: Kind = _KINDS.get(scheme.partition("+")[2], "standalone")
     tls = scheme.startswith("rediss")
     params = _query(parts.query, tls)
+    if kind != "sentinel" and params.keys() & set(SENTINEL_PARAMS):
+        raise RedisUrlError("sentinel_username/sentinel_password need redis+sentinel://")
     username, password, hostpart = _userinfo(parts.netloc)
     if scheme == "unix":
         if not parts.path:
