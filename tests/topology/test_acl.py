@@ -136,6 +136,7 @@ async def test_operator_of_a_manages_its_queue(user_url: MakeUser, sync_client: 
     assert "a" not in sync_client.queues()
 
 
+@pytest.mark.slow  # starts worker processes: not for the pure tier
 def test_a_worker_that_cannot_connect_never_logs_the_password(tmp_path: Path) -> None:
     from tests.redis_server import free_port
 
