@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -82,7 +84,7 @@ def test_cli_takes_the_files_from_a_tls_dir_and_says_what_failed(
 
 
 async def test_operator_connects_with_the_tls_keys_of_its_secret(
-    tls_redis: tuple[Proc, Tls], monkeypatch: pytest.MonkeyPatch
+    tls_redis: tuple[Proc, Tls], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     server, tls = tls_redis
     secret = {
@@ -100,6 +102,9 @@ async def test_operator_connects_with_the_tls_keys_of_its_secret(
     target = Target("q", "redis", "url")
     url = await observe.redis_url(f"ns-{server.port}", target)
     assert isinstance(url, str) and "ssl_ca_certs=" in url and "ssl_keyfile=" in url
+    files = Path(dict(parse_qsl(urlsplit(url).query))["ssl_ca_certs"]).parent
+    assert files.stat().st_mode & 0o077 == 0  # private to the operator's user
+    request.addfinalizer(lambda: shutil.rmtree(files))
     # Without the credentials: the test server has no user "app".
     admin = RedisAdmin()
     try:
