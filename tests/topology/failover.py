@@ -25,6 +25,7 @@ CONCURRENCY = 8
 @dataclass
 class Outcome:
     durable: bool
+    stall_s: float = 0.0
     acked: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     #: Job id -> the terminal states it is in (exactly one each when all is well).
@@ -42,7 +43,8 @@ class Outcome:
 
     def line(self) -> str:
         return (
-            f"failover durable={self.durable}: acked={len(self.acked)} lost={len(self.lost)} "
+            f"failover durable={self.durable} replica_stalled={self.stall_s}s: "
+            f"acked={len(self.acked)} lost={len(self.lost)} "
             f"duplicates={len(self.duplicates)} unfinished={len(self.unfinished)} "
             f"promoted={self.promoted_s:.2f}s producer_followed={self.producer_follow_s:.2f}s "
             f"worker_followed={self.worker_follow_s:.2f}s enqueue_errors={self.enqueue_errors} "
@@ -54,8 +56,9 @@ class Producer:
     """Enqueues job after job; an error leaves it unacknowledged and it is sent again with the
     same id (idempotent) until Redis acknowledges it."""
 
-    def __init__(self, url: str, durable: bool) -> None:
+    def __init__(self, url: str, durable: bool, pad: int = 0) -> None:
         self.client = Client.from_url(url, durable=durable, durable_timeout=0.5)
+        self.payload = {"s": 0, "pad": "x" * pad}
         self.acked: list[tuple[str, float]] = []
         #: When an enqueue failed because no master answered.
         self.errors: list[float] = []
@@ -69,7 +72,7 @@ class Producer:
         while not self.stop.is_set():
             job_id = f"j{n:07d}"
             try:
-                await self.client.enqueue(QUEUE, "work", {"s": 0}, job_id=job_id)
+                await self.client.enqueue(QUEUE, "work", self.payload, job_id=job_id)
             except NotReplicatedError:
                 self.reached.append(time.monotonic())
                 self.unreplicated += 1
@@ -96,22 +99,34 @@ def _states(conn: redis.Redis, ids: list[str]) -> tuple[dict[str, list[str]], se
     return found, records
 
 
-async def run_failover(group: SentinelGroup, workdir: Path, *, durable: bool) -> Outcome:
-    out = Outcome(durable)
+async def run_failover(
+    group: SentinelGroup, workdir: Path, *, durable: bool, stall_s: float = 0.0
+) -> Outcome:
+    """``stall_s``: the replica is stopped (SIGSTOP) that long before the master dies and
+    resumed right after, so replication lags behind what the master acknowledged."""
+    out = Outcome(durable, stall_s=stall_s)
     async with Client.from_url(group.url) as admin:
         await admin.configure(
             QUEUE, lease_ms=2000, keep_completed=10_000_000, result_ttl_ms=86_400_000
         )
     fleet = Fleet(group.url, workdir, queues=QUEUE, concurrency=CONCURRENCY)
-    producer = Producer(group.url, durable)
+    # Big payloads while the replica is stopped: more than the kernel's socket buffers hold,
+    # so part of what the master acknowledged is still in its memory when it dies.
+    producer = Producer(group.url, durable, pad=8000 if stall_s else 0)
     try:
         fleet.start(0)
         task = asyncio.create_task(producer.run())
         await asyncio.sleep(2.0)
         old = group.master_port()
+        replica = group.replica if group.node(old) is group.master else group.master
+        if stall_s:
+            replica.pause()
+            await asyncio.sleep(stall_s)
         _mark(fleet.log, "kill")
         group.node(old).kill()
         killed = time.monotonic()
+        if stall_s:
+            replica.resume()
         while group.master_port() in (old, None):
             await asyncio.sleep(0.05)
         out.promoted_s = time.monotonic() - killed

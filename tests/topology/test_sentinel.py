@@ -29,11 +29,17 @@ def sentinels(tmp_path: Path) -> Iterator[SentinelGroup]:
         group.stop()
 
 
-@pytest.mark.parametrize("durable", [False, True], ids=["async-replication", "durable"])
+@pytest.mark.parametrize(
+    ("durable", "stall_s"),
+    [(False, 0.0), (True, 0.0), (False, 1.0), (True, 1.0)],
+    ids=["async-replication", "durable", "async-replica-behind", "durable-replica-behind"],
+)
 async def test_clients_follow_a_failover(
-    sentinels: SentinelGroup, tmp_path: Path, durable: bool
+    sentinels: SentinelGroup, tmp_path: Path, durable: bool, stall_s: float
 ) -> None:
-    out = await run_failover(sentinels, tmp_path, durable=durable)
+    """With ``stall_s``, the replica is stopped for that long before the master dies, so
+    that asynchronous replication is behind what the master acknowledged."""
+    out = await run_failover(sentinels, tmp_path, durable=durable, stall_s=stall_s)
     print(out.line())  # the figures for the README (pytest -s)
     assert out.acked and out.producer_follow_s is not None and out.worker_follow_s is not None
     assert out.unfinished == []
