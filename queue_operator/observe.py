@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from dataclasses import replace
 
 from queue_operator import kube
@@ -13,6 +16,7 @@ from queue_operator.reconcile.jobqueue import QueueObserved, RedisHealth, Target
 from queue_operator.reconcile.schedule import ScheduleObserved
 from queue_operator.reconcile.workerpool import PoolObserved
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError
+from worker_runtime.engine.urls import TLS_DIR_FILES, RedisUrlError, parse_url, with_tls_dir
 from worker_runtime.models import QueueConfig
 
 
@@ -29,7 +33,44 @@ async def redis_url(namespace: str, target: Target) -> str | Problem:
     if value is None:
         message = f"Secret {target.secret_name} has no key {target.secret_key!r}"
         return Problem("RedisSecretMissing", message)
-    return value.decode()
+    url = value.decode().strip()
+    try:
+        parse_url(url)
+    except RedisUrlError as exc:  # its text names the part at fault, never a password
+        where = f"Secret {target.secret_name} key {target.secret_key!r}"
+        return Problem("RedisUrlInvalid", f"{where}: {exc.detail}")
+    if not url.lower().startswith("rediss"):
+        return url
+    return with_tls_dir(url, tls_files(namespace, target.secret_name, data))
+
+
+def tls_files(namespace: str, secret: str, data: dict[str, bytes]) -> str:
+    """A private directory holding the Secret's ca.crt, tls.crt and tls.key (those it has),
+    for the operator's own connections; the worker pods get them mounted instead."""
+    root = os.path.join(tempfile.gettempdir(), f"blackroad-operator-{os.getuid()}")
+    directory = os.path.join(root, f"{namespace}.{secret}")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    for name in TLS_DIR_FILES:
+        path = os.path.join(directory, name)
+        if name not in data:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            continue
+        if _content(path) == data[name]:
+            continue  # rewritten only on change: a connection may be reading it now
+        fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data[name])
+        os.replace(path + ".new", path)
+    return directory
+
+
+def _content(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
 
 
 def owner_id(namespace: str, name: str, uid: str) -> str:

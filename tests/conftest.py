@@ -18,7 +18,18 @@ from worker_runtime.client import Client, SyncClient
 
 #: Fixtures that start a server (Redis, the devcluster, the whole local system); every other
 #: fixture that needs one depends on one of these, so a test's fixture closure tells.
-SERVER_FIXTURES = frozenset({"redis_server", "emulator", "kubeconfig", "cluster", "stack"})
+SERVER_FIXTURES = frozenset(
+    {
+        "redis_server",
+        "emulator",
+        "kubeconfig",
+        "cluster",
+        "stack",
+        "tls_redis",
+        "sentinels",
+        "replicated",
+    }
+)
 #: What a test body calls when it starts a server or a process of its own.
 STARTS_A_PROCESS = re.compile(r"\b(Cluster|RedisServer|Stack|KopfRunner|Popen)\(|\bsubprocess\.")
 #: Markers of tiers that are never pure, whatever their fixtures.

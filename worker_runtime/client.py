@@ -23,7 +23,7 @@ from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
 from worker_runtime.engine.keys import STATE_SETS, QueueKeys
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
-from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.store import AsyncStore, Durability
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import (
     InvalidArgumentError,
@@ -62,12 +62,26 @@ WAIT_RECHECK_S = 5.0
 class Client:
     """Asynchronous client of the queue engine."""
 
-    def __init__(self, store: AsyncStore) -> None:
+    def __init__(self, store: AsyncStore, *, durable: Durability | None = None) -> None:
         self.store = store
+        #: When set, every enqueue waits for a replica's confirmation (see ``from_url``).
+        self.durable = durable
 
     @classmethod
-    def from_url(cls, url: str = DEFAULT_URL, **options: Any) -> Client:
-        return cls(AsyncStore(connect_async(url, **options)))
+    def from_url(
+        cls,
+        url: str = DEFAULT_URL,
+        *,
+        durable: bool = False,
+        durable_timeout: float = 1.0,
+        **options: Any,
+    ) -> Client:
+        """A client of the Redis at ``url`` (see ``engine.urls``). ``durable=True`` makes an
+        enqueue return only once a replica holds it (Redis ``WAIT``, at most
+        ``durable_timeout`` seconds, else ``NotReplicatedError``), so a failover cannot lose
+        an acknowledged job; it costs a replication round trip per enqueue call."""
+        wait = Durability(1, max(1, round(durable_timeout * 1000))) if durable else None
+        return cls(AsyncStore(connect_async(url, **options)), durable=wait)
 
     async def close(self) -> None:
         await self.store.redis.aclose()
@@ -133,7 +147,8 @@ class Client:
         for _ in range(3):
             batches = chunk_groups(by_queue, writes.ENQUEUE_CHUNK)
             replies = await self.store.run_many(
-                [writes.enqueue(q, [job for _, job in chunk]) for q, chunk in batches]
+                [writes.enqueue(q, [job for _, job in chunk]) for q, chunk in batches],
+                durable=self.durable,
             )
             clashes: dict[str, list[tuple[int, PreparedJob]]] = defaultdict(list)
             for (queue, chunk), reply in zip(batches, replies, strict=True):

@@ -74,6 +74,12 @@ class RedisUnavailableError(QueueError):
         self.code = code
 
 
+class NotReplicatedError(RedisUnavailableError):
+    """A durable write reached the master, but no replica confirmed it in time (``WAIT``):
+    a failover now could lose it. Sending it again is safe when it is idempotent (an
+    enqueue with its ``job_id`` or ``dedupe_key``)."""
+
+
 class StorageFullError(RedisUnavailableError):
     """Redis refuses writes because it is out of memory (``OOM``, at ``maxmemory``) or
     cannot persist them (``MISCONF``, a full disk); nothing was written."""

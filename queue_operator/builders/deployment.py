@@ -21,6 +21,10 @@ JSON = dict[str, Any]
 RESERVED_ENV = ("REDIS_URL", "QUEUES", "HANDLERS", "WORKER_CONCURRENCY", "PORT")
 #: The non-root user of the worker image (see Dockerfile).
 WORKER_UID = 10001
+#: Where the Redis Secret's optional TLS keys (ca.crt, tls.crt, tls.key) are mounted; the
+#: worker adds them to a rediss:// URL's ssl_* parameters (REDIS_TLS_DIR).
+REDIS_TLS_DIR = "/etc/blackroad/redis-tls"
+REDIS_TLS_KEYS = ("ca.crt", "tls.crt", "tls.key")
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef, grace: int) -
         },
         "containers": [_container(spec, queues, redis, grace)],
         # The root filesystem is read-only; /tmp is the one writable place (tempfile users).
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, _tls_volume(redis)],
     }
     if pod is not None:
         optional: JSON = {
@@ -153,6 +157,19 @@ def _pod_spec(spec: WorkerPoolSpec, queues: str, redis: SecretRef, grace: int) -
     return out
 
 
+def _tls_volume(redis: SecretRef) -> JSON:
+    """The Redis Secret's TLS keys as files; ``optional``: a Secret without them (or a key
+    missing) mounts what there is, which may be nothing."""
+    return {
+        "name": "redis-tls",
+        "secret": {
+            "secretName": redis.name,
+            "items": [{"key": k, "path": k} for k in REDIS_TLS_KEYS],
+            "optional": True,
+        },
+    }
+
+
 def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef, pod_grace: int) -> JSON:
     grace = worker_grace_seconds(pod_grace)
     env: list[JSON] = [
@@ -167,6 +184,7 @@ def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef, pod_grace: i
         # ports (the devcluster) rewrite PORT accordingly.
         {"name": "PORT", "value": str(METRICS_PORT)},
         {"name": "WORKER_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "REDIS_TLS_DIR", "value": REDIS_TLS_DIR},
     ]
     env += [dict(e) for e in spec.env or []]
     probe = {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 5}
@@ -190,7 +208,10 @@ def _container(spec: WorkerPoolSpec, queues: str, redis: SecretRef, pod_grace: i
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "redis-tls", "mountPath": REDIS_TLS_DIR, "readOnly": True},
+        ],
     }
     if spec.image_pull_policy:
         container["imagePullPolicy"] = spec.image_pull_policy

@@ -16,6 +16,7 @@ from worker_runtime.cli.context import (
     read_url_file,
 )
 from worker_runtime.engine.connection import DEFAULT_URL
+from worker_runtime.engine.urls import with_tls_dir
 
 __all__ = ["cli", "main"]
 
@@ -27,6 +28,7 @@ _LAZY = {
     "dlq": "worker_runtime.cli.dlq:dlq_group",
     "worker": "worker_runtime.cli.worker:worker_group",
     "schedule": "worker_runtime.cli.schedule:schedule_group",
+    "acl": "worker_runtime.cli.acl:acl",
     "devcluster": "worker_runtime.cli.devcluster_cmd:devcluster",
     "dashboard": "worker_runtime.cli.dashboard_cmd:dashboard",
     "exporter": "worker_runtime.cli.exporter_cmd:exporter",
@@ -50,7 +52,16 @@ class LazyRootGroup(RootGroup):
     envvar="REDIS_URL",
     default=DEFAULT_URL,
     show_default=True,
-    help="Redis to talk to: redis://, rediss:// (TLS) or unix://; env REDIS_URL.",
+    help="Redis to talk to: redis://, rediss:// (TLS), unix://, redis+sentinel://HOST:26379,"
+    "HOST:26379/SERVICE (or rediss+sentinel://); TLS options as ssl_* query parameters; "
+    "env REDIS_URL.",
+)
+@click.option(
+    "--redis-tls-dir",
+    envvar="REDIS_TLS_DIR",
+    type=click.Path(file_okay=False),
+    help="Directory with ca.crt, tls.crt, tls.key for a rediss:// URL that does not name "
+    "them (the operator mounts the Redis Secret's keys there); env REDIS_TLS_DIR.",
 )
 @click.option(
     "--redis-url-file",
@@ -67,7 +78,13 @@ class LazyRootGroup(RootGroup):
     help="Output format; json and yaml are for scripts.",
 )
 @click.pass_context
-def cli(ctx: click.Context, redis_url: str, redis_url_file: str | None, output: str) -> None:
+def cli(
+    ctx: click.Context,
+    redis_url: str,
+    redis_tls_dir: str | None,
+    redis_url_file: str | None,
+    output: str,
+) -> None:
     """BlackRoad Queues: inspect and steer job queues on Redis."""
     from_command_line = ctx.get_parameter_source("redis_url") is ParameterSource.COMMANDLINE
     if redis_url_file is not None:
@@ -81,6 +98,8 @@ def cli(ctx: click.Context, redis_url: str, redis_url_file: str | None, output: 
             "in the process list; pass it in REDIS_URL or --redis-url-file instead",
             err=True,
         )
+    if redis_tls_dir is not None:
+        redis_url = with_tls_dir(redis_url, redis_tls_dir)
     app = AppContext(redis_url, output)
     ctx.obj = app
     ctx.call_on_close(app.close)

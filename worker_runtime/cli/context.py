@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import click
 import pydantic
 import redis.exceptions
 
 from worker_runtime.client import SyncClient
+from worker_runtime.engine.urls import RedisUrlError, redact
 from worker_runtime.errors import (
     InvalidArgumentError,
     QueueError,
@@ -54,14 +55,18 @@ class AppContext:
     def __init__(self, redis_url: str, output: str) -> None:
         self.redis_url = redis_url
         self.output = output
+        #: Enqueues wait for a replica (``job enqueue --durable``); read when the client opens.
+        self.durable = False
         self._client: SyncClient | None = None
 
     @property
     def client(self) -> SyncClient:
         if self._client is None:
             try:
-                self._client = SyncClient(self.redis_url)
-            except ValueError as exc:  # redis-py rejects a malformed URL with ValueError
+                self._client = SyncClient(self.redis_url, durable=self.durable)
+            except RedisUrlError as exc:
+                raise InputError(f"--redis-url: {exc.detail}") from None
+            except ValueError as exc:  # redis-py rejects what urls.parse_url let through
                 raise InputError(f"--redis-url: {exc}") from None
         return self._client
 
@@ -110,15 +115,6 @@ output_option = click.option(
     callback=_set_output,
     help="Output format: table, json or yaml.",
 )
-
-
-def redact(url: str) -> str:
-    """The URL with its password masked, fit for an error message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _option_of(field: str) -> str:
@@ -176,13 +172,21 @@ def _redis_error(exc: Exception, url: str) -> CliError | None:
         exc,
         RedisUnavailableError | redis.exceptions.ConnectionError | redis.exceptions.TimeoutError,
     ):
-        return CliError(
-            f"cannot reach Redis at {url} ({exc}); start Redis there, or point --redis-url "
-            "(or REDIS_URL) at a running server"
-        )
+        return CliError(f"cannot reach Redis at {url} ({exc}); {_reach_hint(url, str(exc))}")
     if isinstance(exc, redis.exceptions.RedisError):
         return CliError(f"Redis at {url} refused the request ({exc}); check the server's logs")
     return None
+
+
+def _reach_hint(url: str, error: str) -> str:
+    """What to check, by the failure's text: TLS troubles first, then a server that is down."""
+    if "CERTIFICATE_VERIFY_FAILED" in error:
+        return "the server's certificate is not signed by ssl_ca_certs (or REDIS_TLS_DIR's ca.crt)"
+    if "CERTIFICATE_REQUIRED" in error:
+        return "the server wants a client certificate: set ssl_certfile and ssl_keyfile"
+    if url.startswith("redis://") and ("reset by peer" in error or "closed by server" in error):
+        return "a server that speaks TLS only drops plain-text clients: use rediss://"
+    return "start Redis there, or point --redis-url (or REDIS_URL) at a running server"
 
 
 def debugging() -> bool:

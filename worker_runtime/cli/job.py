@@ -74,6 +74,11 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
 @click.option("--dedupe-key", help="While a job with this key is unfinished, add no other.")
 @click.option("--id", "job_id", help="The job's id (default: a random one).")
 @click.option("--rate-key", help="Tenant or API the job is limited by (per-key limits).")
+@click.option(
+    "--durable",
+    is_flag=True,
+    help="Return only once a replica holds the job (Redis WAIT): a failover cannot lose it.",
+)
 @output_option
 @pass_app
 def enqueue_job(
@@ -89,8 +94,10 @@ def enqueue_job(
     dedupe_key: str | None,
     job_id: str | None,
     rate_key: str | None,
+    durable: bool,
 ) -> None:
     """Adds a job to QUEUE for the handler registered as JOB_NAME."""
+    app.durable = app.durable or durable
     done = app.client.enqueue(
         queue,
         job_name,

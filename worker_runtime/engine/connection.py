@@ -1,7 +1,9 @@
 """Redis connections from a URL, with bounded timeouts and a deliberate retry policy.
 
 redis-py's defaults retry quietly for a long time; a worker must instead notice an
-outage within seconds, report not-ready, and resume by itself.
+outage within seconds, report not-ready, and resume by itself. A Sentinel URL gives a
+client that asks the sentinels for the master on every new connection, so it follows a
+failover and never keeps writing to a demoted replica.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from typing import Any
 
 import redis
 import redis.asyncio as aredis
+import redis.asyncio.sentinel as asentinel
+import redis.sentinel as ssentinel
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+from worker_runtime.engine.urls import RedisTarget, parse_url
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 #: Seconds to wait for a reply or a connection before giving up on that try.
@@ -36,19 +42,93 @@ def _options(**overrides: Any) -> dict[str, Any]:
     return opts
 
 
+def _sentinel_kwargs(target: RedisTarget, opts: dict[str, Any], retry: Any) -> dict[str, Any]:
+    """Options of the connections to the sentinels themselves: the same timeouts and TLS,
+    and Sentinel's own credentials (none unless the URL gives them). No retries: the
+    discovery asks the next sentinel instead (redis-py's default backs off for seconds)."""
+    kwargs = {k: v for k, v in opts.items() if k.startswith("socket_")}
+    kwargs["retry"] = retry
+    kwargs.update(_tls_kwargs(target))
+    if target.sentinel_password is not None:
+        kwargs["password"] = target.sentinel_password
+    if target.sentinel_username is not None:
+        kwargs["username"] = target.sentinel_username
+    return kwargs
+
+
+def _tls_kwargs(target: RedisTarget) -> dict[str, Any]:
+    return {"ssl": True, **dict(target.ssl)} if target.tls else {}
+
+
+def _node_kwargs(target: RedisTarget) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"db": target.db, **_tls_kwargs(target)}
+    if target.username is not None:
+        kwargs["username"] = target.username
+    if target.password is not None:
+        kwargs["password"] = target.password
+    return kwargs
+
+
+class _AsyncSentinelMaster(aredis.Redis):
+    """The master of a Sentinel service; closing it closes the sentinel connections too."""
+
+    sentinels: asentinel.Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.sentinels is not None:
+            await self.sentinels.aclose()
+
+
+class _SyncSentinelMaster(redis.Redis):
+    sentinels: ssentinel.Sentinel | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.sentinels is not None:
+            for node in self.sentinels.sentinels:
+                node.close()
+
+
 def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
-    """An asyncio client for ``redis://``, ``rediss://`` (TLS) or ``unix://`` URLs; user
-    and password in the URL select a Redis ACL user."""
+    """An asyncio client for any URL ``urls.parse_url`` accepts; user and password in the
+    URL select a Redis ACL user. Raises ``RedisUrlError`` for a bad URL."""
+    target = parse_url(url)
     retry = AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
-    client: aredis.Redis = aredis.Redis.from_url(
-        url, retry=retry, retry_on_error=list(_RETRY_ON), **_options(**overrides)
-    )
+    opts = _options(retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
+    if target.kind == "sentinel":
+        assert target.service is not None
+        once = AsyncRetry(NoBackoff(), 0)
+        sentinels = asentinel.Sentinel(  # type: ignore[no-untyped-call]
+            target.hosts,
+            sentinel_kwargs=_sentinel_kwargs(target, opts, once),
+            **_node_kwargs(target),
+        )
+        master: _AsyncSentinelMaster = sentinels.master_for(
+            target.service, redis_class=_AsyncSentinelMaster, **opts
+        )
+        master.sentinels = sentinels
+        return master
+    client: aredis.Redis = aredis.Redis.from_url(target.redis_py_url, **opts)
     return client
 
 
 def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> redis.Redis:
+    target = parse_url(url)
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
-    client: redis.Redis = redis.Redis.from_url(
-        url, retry=retry, retry_on_error=list(_RETRY_ON), **_options(**overrides)
-    )
+    opts = _options(retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
+    if target.kind == "sentinel":
+        assert target.service is not None
+        once = Retry(NoBackoff(), 0)
+        sentinels = ssentinel.Sentinel(  # type: ignore[no-untyped-call]
+            target.hosts,
+            sentinel_kwargs=_sentinel_kwargs(target, opts, once),
+            **_node_kwargs(target),
+        )
+        master: _SyncSentinelMaster = sentinels.master_for(  # type: ignore[no-untyped-call]
+            target.service, redis_class=_SyncSentinelMaster, **opts
+        )
+        master.sentinels = sentinels
+        return master
+    client: redis.Redis = redis.Redis.from_url(target.redis_py_url, **opts)
     return client

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
+from redis.asyncio.sentinel import MasterNotFoundError as AsyncMasterNotFoundError
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
@@ -19,6 +20,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.sentinel import MasterNotFoundError
 
 from worker_runtime.errors import RedisUnavailableError, StorageFullError
 
@@ -93,6 +95,10 @@ def unavailable(exc: BaseException) -> RedisUnavailableError | None:
         return exc
     if isinstance(exc, AuthenticationError | AuthorizationError):
         return None
+    if isinstance(exc, MasterNotFoundError | AsyncMasterNotFoundError):
+        # redis-py appends its whole client repr; the first clause says it all.
+        first = str(exc).split(" : ", 1)[0]
+        return RedisUnavailableError(f"{first} (no sentinel reachable, or none knows it)")
     if isinstance(exc, BusyLoadingError):
         return RedisUnavailableError(f"LOADING {exc}", code="LOADING")
     if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):

@@ -9,6 +9,7 @@ This is where Redis's exceptions that mean "cannot serve now" become the engine'
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aredis
@@ -19,6 +20,7 @@ from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
 from worker_runtime.engine.redis_errors import unavailable
+from worker_runtime.errors import NotReplicatedError
 
 T = TypeVar("T")
 
@@ -27,6 +29,15 @@ def _keys(op: Op[Any]) -> list[str]:
     """The op's keys in KEYS order; a ConfigError unless they are the script's by name."""
     assert op.script is not None
     return scripts()[op.script].key_list(op.keys)
+
+
+@dataclass(frozen=True)
+class Durability:
+    """Wait for ``replicas`` replicas to confirm a write (Redis ``WAIT``) for at most
+    ``timeout_ms``: what asynchronous replication would otherwise lose on a failover."""
+
+    replicas: int = 1
+    timeout_ms: int = 1000
 
 
 class AsyncStore:
@@ -57,20 +68,36 @@ class AsyncStore:
             _raise_typed(exc)
         return op.parse(reply)
 
-    async def run_many(self, ops: Sequence[Op[Any]]) -> list[Any]:
+    async def run_many(
+        self, ops: Sequence[Op[Any]], durable: Durability | None = None
+    ) -> list[Any]:
         """Runs script ops in one round trip (not atomic together; each is atomic). When
         Redis refuses one, some of the others may have been written: each op's own
-        guarantee (its fencing token, its dedupe key) makes running them again safe."""
-        if len(ops) == 1:
+        guarantee (its fencing token, its dedupe key) makes running them again safe.
+
+        With ``durable``, a ``WAIT`` follows on the same connection (WAIT counts that
+        connection's writes) and ``NotReplicatedError`` says when too few replicas confirmed."""
+        if len(ops) == 1 and durable is None:
             return [await self.run(ops[0])]
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for op in ops:
                     assert op.script is not None, "run_many takes script ops only"
                     await self._script(op.script)(keys=_keys(op), args=list(op.args), client=pipe)
+                if durable is not None:
+                    pipe.execute_command("WAIT", durable.replicas, durable.timeout_ms)
                 replies = await pipe.execute()
         except (RedisError, OSError) as exc:
             _raise_typed(exc)
+        if durable is not None:
+            acked = int(replies.pop())
+            if acked < durable.replicas:
+                raise NotReplicatedError(
+                    f"written on the master, but {acked} of {durable.replicas} replicas "
+                    f"confirmed it within {durable.timeout_ms} ms (WAIT); a failover now could "
+                    "lose it",
+                    code="NOREPLICAS",
+                )
         return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
 
     async def call(self, command: Awaitable[T]) -> T:
