@@ -11,13 +11,14 @@ import contextlib
 import dataclasses
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
+from worker_runtime.engine import events as job_events
 from worker_runtime.engine import operation, reads, writes
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
@@ -38,6 +39,7 @@ from worker_runtime.errors import (
 from worker_runtime.models import (
     Enqueued,
     Job,
+    JobEvent,
     JobSpec,
     JobState,
     Priority,
@@ -215,6 +217,14 @@ class Client:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+    def events(self, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
+        """The job events of ``queues`` as they happen (enqueued, started, progress,
+        completed, failed, retried, dead, cancelled), from the moment of subscription:
+        ``async for e in client.events(["emails"])``. Live and at-most-once (a
+        disconnected listener misses events); a queue nobody listens to pays next to
+        nothing for it."""
+        return job_events.listen(self.store, queues)
 
     async def cancel(self, job_id: str, queue: str | None = None) -> writes.CancelResult:
         """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
@@ -399,6 +409,10 @@ async def _next_mention(pubsub: PubSub, job_id: str, seconds: float) -> None:
             return
 
 
+async def _next_event(stream: AsyncGenerator[JobEvent, None]) -> JobEvent:
+    return await anext(stream)
+
+
 def _given_id(job: PreparedJob) -> str:
     """`` of job ID`` when the caller chose the id; a generated one names nothing real."""
     return "" if job.generated_id else f" of job {job.id}"
@@ -449,6 +463,20 @@ class SyncClient:
     def run(self, op: operation.Op[R]) -> R:
         """Runs one engine operation (tests, tools); see worker_runtime.engine.writes."""
         return self._call(self._client.store.run(op))
+
+    def events(self, queues: Sequence[str]) -> Generator[JobEvent, None, None]:
+        """Client.events, blocking: one event per iteration; closing the iterator (or
+        leaving the loop) unsubscribes."""
+        stream = self._client.events(queues)
+        try:
+            while True:
+                try:
+                    yield self._call(_next_event(stream))
+                except StopAsyncIteration:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                self._call(stream.aclose())
 
     def close(self) -> None:
         if self._loop.is_running():

@@ -288,6 +288,37 @@ class Job:
         return d
 
 
+#: What happened to a job, as ``Client.events`` reports it.
+EventType = Literal[
+    "enqueued", "started", "progress", "completed", "failed", "retried", "dead", "cancelled"
+]
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One thing that happened to a job, published by the script that made it happen."""
+
+    queue: str
+    type: EventType
+    id: str
+    #: None when the record was gone already (a foreign or trimmed one).
+    name: str | None
+    #: The attempt it concerns; 0 for enqueued and retried (no attempt made yet).
+    attempt: int | None
+    #: When it happened, ms on the Redis clock.
+    at_ms: int
+    #: Why a job failed, died or was cancelled.
+    reason: str | None = None
+    #: When a failed job is due again (ms).
+    due_ms: int | None = None
+    #: Progress events: percent and message.
+    pct: float | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 @dataclass(frozen=True)
 class QueueStats:
     queue: str

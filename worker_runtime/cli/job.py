@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Any
 
 import click
+import yaml
 from rich.console import Group
 
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
-from worker_runtime.cli.output import compact, emit, job_view, jobs_table
+from worker_runtime.cli.output import compact, emit, job_view, jobs_table, when
 from worker_runtime.cli.params import Duration, Instant, JsonDocument, PriorityType
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.prepare import MAX_DELAY_S, MAX_TIMEOUT_S
 from worker_runtime.errors import JobNotFoundError
-from worker_runtime.models import Job
+from worker_runtime.models import Job, JobEvent
 
 queue_option = click.option(
     "--queue", "-q", help="The job's queue; without it every known queue is searched."
@@ -200,3 +201,37 @@ def wait_job(app: AppContext, job_id: str, queue: str | None, timeout: int | Non
     found = fetch(app, job_id, queue)
     result = app.client.wait(job_id, None if timeout is None else timeout / 1000, found.queue)
     emit(app, result, lambda: compact(result))
+
+
+@job_group.command("watch")
+@click.argument("queues", nargs=-1, metavar="[QUEUE]...")
+@output_option
+@pass_app
+def watch_jobs(app: AppContext, queues: tuple[str, ...]) -> None:
+    """Prints the events of jobs (enqueued, started, progress, completed, failed, retried,
+    dead, cancelled) as they happen, one line each (-o json: one JSON object per line),
+    until Ctrl-C. Without QUEUE, every queue known now."""
+    names = list(queues) or app.client.queues()
+    if not names:
+        raise CliError("no queues yet; name one: blackroad job watch QUEUE")
+    try:
+        for event in app.client.events(names):
+            click.echo(event_line(app.output, event))
+    except KeyboardInterrupt:
+        pass
+
+
+def event_line(output: str, e: JobEvent) -> str:
+    """One event in the chosen output: a line of text, a line of JSON, or a YAML document."""
+    if output == "json":
+        return compact(e.to_dict())
+    if output == "yaml":
+        return "---\n" + yaml.safe_dump(e.to_dict(), sort_keys=False, allow_unicode=True).rstrip()
+    extra = [f"attempt {e.attempt}" if e.attempt else ""]
+    if e.type == "progress":
+        extra.append(f"{e.pct:g}% {e.message or ''}".strip() if e.pct is not None else "")
+    extra.append(e.reason or "")
+    if e.due_ms is not None:
+        extra.append(f"due {when(e.due_ms)}")
+    parts = [when(e.at_ms), e.queue, f"{e.type:<9}", e.id, e.name or "-", *filter(None, extra)]
+    return "  ".join(parts)

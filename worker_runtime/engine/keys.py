@@ -33,6 +33,10 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:wake       pub/sub channel: something became pending or due
     brq:{q}:done       pub/sub channel: ids that finished (completed, dead, cancelled),
                        newline-joined: what Client.wait listens to
+    brq:{q}:events     pub/sub channel: one JSON message per script call listing its job
+                       events (enqueued, started, progress, completed, failed, retried,
+                       dead, cancelled), published only while someone subscribes
+                       (lua/includes/eventsOn.lua): what Client.events listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
 tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a
@@ -127,6 +131,7 @@ class QueueKeys:
     since: str
     wake: str
     done: str
+    events: str
     schedules: str
     schedstate: str
 
@@ -135,7 +140,7 @@ class QueueKeys:
     def of(cls, name: str) -> QueueKeys:
         tag = f"{PREFIX}:{{{name}}}:"
         keys = {s: tag + s for s in SUFFIXES}
-        extra = {s: tag + s for s in ("wake", "done", "schedules", "schedstate")}
+        extra = {s: tag + s for s in ("wake", "done", "events", "schedules", "schedstate")}
         return cls(name=name, **keys, **extra)
 
     def state_set(self, state: str) -> str:
@@ -200,7 +205,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
         "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result config "
         "progress rkey keyrun since"
     ),
-    "progress": ScriptKeys.of("lease progress"),
+    "progress": ScriptKeys.of("lease progress jobs"),
     "configure": ScriptKeys.of("config"),
     "dropqueue": ScriptKeys.of(" ".join(SUFFIXES) + " schedules"),
     "cancel": ScriptKeys.of(

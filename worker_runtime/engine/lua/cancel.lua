@@ -18,6 +18,8 @@
 --@include config
 --@include finishConfig
 --@include toCancelled
+--@include eventsOn
+--@include publishEvents
 
 local id = ARGV[1]
 if redis.call('HEXISTS', K.jobs, id) == 0 then return -4 end
@@ -30,6 +32,12 @@ if removed == 0 then return 0 end
 redis.call('HDEL', K.dprio, id)
 redis.call('HDEL', K.since, id)
 local cfg = readConfig(K.config, FINISH_CONFIG)
-toCancelled(K, id, nowMs(), cfg)
+local now = nowMs()
+local events = eventsOn(K.jobs)
+if events then
+  publishEvents(events, K.jobs, now, { { type = 'cancelled', id = id,
+    attempt = tonumber(redis.call('HGET', K.att, id)) or 0, reason = 'Cancelled' } })
+end
+toCancelled(K, id, now, cfg)
 redis.call('PUBLISH', ARGV[2], id)
 return 1

@@ -25,6 +25,9 @@
 --@include trimFinished
 --@include toCancelled
 --@include releaseKeySlots
+--@include eventsOn
+--@include recordMeta
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
@@ -43,6 +46,10 @@ local flags = redis.call('SMISMEMBER', K.cancelreq, unpack(ids))
 local codes, done, doneArgs, resArgs, histArgs = {}, {}, {}, {}, {}
 local hists = redis.call('HMGET', K.hist, unpack(ids))
 local finished = {}
+local events = eventsOn(K.jobs)
+local evs = {}
+-- Named before any move: a job cancelled here may be trimmed with its record.
+local recs = events and redis.call('HMGET', K.jobs, unpack(ids)) or {}
 for i, id in ipairs(ids) do
   local v = leases[i]
   local token, worker, attempt, start, pscore = nil, nil, nil, nil, nil
@@ -51,6 +58,10 @@ for i, id in ipairs(ids) do
     codes[i] = -1
   else
     finished[#finished + 1] = id
+    if events then
+      evs[#evs + 1] = { type = flags[i] == 1 and 'cancelled' or 'completed', id = id,
+        attempt = tonumber(attempt), name = recs[i] and recordMeta(recs[i]).n or false }
+    end
     local outcome = 'completed'
     if flags[i] == 1 then outcome = 'cancelled' end
     local entry = histEntry(attempt, worker, start, now, outcome, '', '', leaseLevel(pscore))
@@ -82,6 +93,7 @@ if #finished > 0 then
   releaseKeySlots(K, finished)
   if cfg.max_running or cfg.key_max_running then redis.call('PUBLISH', ARGV[2], '1') end
   redis.call('PUBLISH', ARGV[3], table.concat(finished, '\n'))
+  publishEvents(events, K.jobs, now, evs)
 end
 if #done > 0 then
   redis.call('HDEL', K.att, unpack(done))

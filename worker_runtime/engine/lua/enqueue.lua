@@ -30,6 +30,8 @@
 --@include bodyFits
 --@include addJob
 --@include commitJobs
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'max_payload_bytes' })
@@ -60,4 +62,12 @@ for i = 0, n - 1 do
   out[#out + 1] = id
 end
 commitJobs(K, pend, ARGV[1], written)
+local events = written and eventsOn(K.jobs)
+if events then
+  local added = {}
+  for i = 1, #out, 2 do
+    if out[i] == 1 then added[#added + 1] = { type = 'enqueued', id = out[i + 1], attempt = 0 } end
+  end
+  publishEvents(events, K.jobs, now, added)
+end
 return out

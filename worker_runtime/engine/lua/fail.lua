@@ -36,6 +36,8 @@
 --@include toCancelled
 --@include toDead
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local id, reason = ARGV[2], ARGV[4]
 local now = nowMs()
@@ -50,10 +52,19 @@ local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_
 redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
+local events = eventsOn(K.jobs)
+-- Published before the move: a terminal move may trim the record, name included.
+local function tell(kind, extra)
+  if not events then return end
+  local e = { type = kind, id = id, attempt = tonumber(attempt), reason = reason }
+  for k2, v2 in pairs(extra or {}) do e[k2] = v2 end
+  publishEvents(events, K.jobs, now, { e })
+end
 
 if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
     leaseLevel(pscore)))
+  tell('cancelled')
   toCancelled(K, id, now, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { -2 }
@@ -65,6 +76,7 @@ local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
 if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
     leaseLevel(pscore)))
+  tell('dead')
   toDead(K, id, now, reason, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { 2, reason }
@@ -83,4 +95,5 @@ redis.call('HSET', K.att, id, attempt)
 redis.call('ZADD', K.delayed, fmt(due), id)
 redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
 redis.call('PUBLISH', ARGV[1], '1')
+tell('failed', { due = due })
 return { 1, fmt(due) }

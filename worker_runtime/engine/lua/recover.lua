@@ -42,6 +42,8 @@
 --@include toCancelled
 --@include toDead
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local last = tonumber(redis.call('HGET', K.recovery, 'at'))
@@ -63,6 +65,8 @@ local spread = math.max(1, math.floor(cfg.lease_ms / 2))
 local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
 local final = {}
+local events = eventsOn(K.jobs)
+local evs = {}
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
   redis.call('ZREM', K.running, id)
@@ -70,8 +74,15 @@ for _, id in ipairs(expired) do
   local rec = redis.call('HGET', K.jobs, id)
   local _, worker, attempt, start, pscore = nil, nil, nil, nil, nil
   if v then _, worker, attempt, start, pscore = splitLease(v) end
+  local function tell(kind)
+    if events then
+      evs[#evs + 1] = { type = kind, id = id, attempt = tonumber(attempt) or false,
+        reason = 'LeaseExpired', name = rec and recordMeta(rec).n or false }
+    end
+  end
   if rec and not attempt then
     -- A lease that is missing or unreadable (written by hand): never drop the job.
+    tell('dead')
     toDead(K, id, now, 'LeaseCorrupt', cfg)
     dead = dead + 1
     final[#final + 1] = id
@@ -82,12 +93,14 @@ for _, id in ipairs(expired) do
     if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
         leaseLevel(pscore)))
+      tell('cancelled')
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
       final[#final + 1] = id
     elseif attempt >= maxAttempts then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
         leaseLevel(pscore)))
+      tell('dead')
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
       final[#final + 1] = id
@@ -98,10 +111,12 @@ for _, id in ipairs(expired) do
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
       redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
+      tell('failed')
       requeued = requeued + 1
     end
   end
 end
 if requeued > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+publishEvents(events, K.jobs, now, evs)
 if #final > 0 then redis.call('PUBLISH', ARGV[5], table.concat(final, '\n')) end
 return { requeued, dead, cancelled }

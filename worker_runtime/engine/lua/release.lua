@@ -24,11 +24,15 @@
 --@include finishConfig
 --@include toCancelled
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, FINISH_CONFIG)
 local released = 0
 local cancelledIds = {}
+local events = eventsOn(K.jobs)
+local evs = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local v = redis.call('HGET', K.lease, id)
@@ -41,6 +45,11 @@ for i = 3, #ARGV, 2 do
       if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
         appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', '',
           leaseLevel(pscore)))
+        if events then
+          local rec = redis.call('HGET', K.jobs, id)
+          evs[#evs + 1] = { type = 'cancelled', id = id, attempt = tonumber(attempt),
+            name = rec and recordMeta(rec).n or false }
+        end
         toCancelled(K, id, now, cfg)
         cancelledIds[#cancelledIds + 1] = id
       else
@@ -58,4 +67,5 @@ for i = 3, #ARGV, 2 do
 end
 if released > 0 then redis.call('PUBLISH', ARGV[1], '1') end
 if #cancelledIds > 0 then redis.call('PUBLISH', ARGV[2], table.concat(cancelledIds, '\n')) end
+publishEvents(events, K.jobs, now, evs)
 return released
