@@ -413,6 +413,13 @@ async def _next_event(stream: AsyncGenerator[JobEvent, None]) -> JobEvent:
     return await anext(stream)
 
 
+async def _close_stream(stream: AsyncGenerator[JobEvent, None]) -> None:
+    """Unsubscribes, once a step cancelled from another thread has finished unwinding."""
+    while getattr(stream, "ag_running", False):
+        await asyncio.sleep(0.01)
+    await stream.aclose()
+
+
 def _given_id(job: PreparedJob) -> str:
     """`` of job ID`` when the caller chose the id; a generated one names nothing real."""
     return "" if job.generated_id else f" of job {job.id}"
@@ -470,13 +477,17 @@ class SyncClient:
         stream = self._client.events(queues)
         try:
             while True:
+                step = asyncio.run_coroutine_threadsafe(_next_event(stream), self._loop)
                 try:
-                    yield self._call(_next_event(stream))
+                    yield step.result()
                 except StopAsyncIteration:
                     return
+                except BaseException:  # Ctrl-C in the caller's thread: stop the step too
+                    step.cancel()
+                    raise
         finally:
             with contextlib.suppress(Exception):
-                self._call(stream.aclose())
+                self._call(_close_stream(stream))
 
     def close(self) -> None:
         if self._loop.is_running():
