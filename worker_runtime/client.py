@@ -37,6 +37,7 @@ from worker_runtime.errors import (
     WaitTimeoutError,
 )
 from worker_runtime.models import (
+    DependencyPolicy,
     Enqueued,
     Job,
     JobEvent,
@@ -94,12 +95,17 @@ class Client:
         dedupe_key: str | None = None,
         job_id: str | None = None,
         rate_key: str | None = None,
+        depends_on: Sequence[str] | None = None,
+        on_dependency_failure: DependencyPolicy = "cancel",
     ) -> Enqueued:
         """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
         seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
         tenant, an external API) is subject to the queue's per-key rate limit and running
-        cap. Raises before writing anything when an argument or the payload is invalid or
-        over the queue's size limit."""
+        cap. With ``depends_on`` (ids of jobs of the same queue) the job waits until each
+        has completed; ``on_dependency_failure`` says what it does when one ends dead or
+        cancelled: "cancel" (with it, reason DependencyFailed), "run" or "wait" (for a
+        retry). Raises before writing anything when an argument or the payload is invalid,
+        over the queue's size limit, or a dependency is unknown (field ``depends_on``)."""
         spec = JobSpec(
             queue,
             job_name,
@@ -112,6 +118,8 @@ class Client:
             dedupe_key,
             job_id,
             rate_key,
+            depends_on,
+            on_dependency_failure,
         )
         return (await self.enqueue_many([spec]))[0]
 

@@ -8,6 +8,7 @@
 
   Keys: K.running  K.lease  K.att  K.hist  K.completed  K.result  K.jobs  K.dedupe  K.dk
   K.cancelreq  K.config  K.cancelled  K.reason  K.progress  K.rkey  K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.delayed  K.dprio  K.seq  K.since
 
   ARGV[1] worker name
   ARGV[2] wake channel (published when a running cap frees a slot)
@@ -24,6 +25,7 @@
 --@include config
 --@include trimFinished
 --@include toCancelled
+--@include settleDependants
 --@include releaseKeySlots
 --@include eventsOn
 --@include recordMeta
@@ -70,6 +72,7 @@ for i, id in ipairs(ids) do
       codes[i] = -2
       -- Written before the move: toCancelled may trim the job, history included.
       redis.call('HSET', K.hist, id, history)
+      settleDependants(K, { id }, 'cancelled', now, cfg)
       toCancelled(K, id, now, cfg)
     else
       histArgs[#histArgs + 1] = id
@@ -106,7 +109,10 @@ if #done > 0 then
   end
   redis.call('ZADD', K.completed, unpack(doneArgs))
   if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
+  -- Before the trim, which may drop a completed job's list of dependants.
+  settleDependants(K, done, 'completed', now, cfg)
   trimFinished(K.completed, now, cfg.result_ttl_ms, cfg.keep_completed,
-    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress })
+    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress, K.deps,
+      K.dependants })
 end
 return codes

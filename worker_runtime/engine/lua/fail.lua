@@ -10,6 +10,7 @@
   Keys: K.running  K.lease  K.att  K.hist  K.jobs  K.delayed  K.dprio  K.dead  K.reason
   K.dedupe  K.dk  K.config  K.cancelreq  K.cancelled  K.result  K.progress  K.rkey
   K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.seq  K.since
 
   ARGV[1] wake channel
   ARGV[2] id            ARGV[3] token
@@ -34,6 +35,7 @@
 --@include appendHistory
 --@include config
 --@include toCancelled
+--@include settleDependants
 --@include toDead
 --@include releaseKeySlots
 --@include eventsOn
@@ -65,6 +67,7 @@ if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
     leaseLevel(pscore)))
   tell('cancelled')
+  settleDependants(K, { id }, 'cancelled', now, cfg)
   toCancelled(K, id, now, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { -2 }
@@ -77,6 +80,7 @@ if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
     leaseLevel(pscore)))
   tell('dead')
+  settleDependants(K, { id }, 'dead', now, cfg)
   toDead(K, id, now, reason, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { 2, reason }

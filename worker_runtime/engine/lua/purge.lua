@@ -6,8 +6,8 @@
   (its lease is gone). At most ARGV[1] jobs per call: callers loop until it returns 0.
 
   Keys: K.state, the state's sorted set (pending, delayed, running, completed, dead,
-  cancelled); K.jobs  K.hist  K.result  K.reason  K.att  K.dedupe  K.dk  K.dprio  K.lease
-  K.cancelreq  K.progress  K.rkey  K.keyrun  K.since
+  cancelled, waiting); K.jobs  K.hist  K.result  K.reason  K.att  K.dedupe  K.dk  K.dprio  K.lease
+  K.cancelreq  K.progress  K.rkey  K.keyrun  K.since  K.deps  K.dependants
 
   ARGV[1] max jobs per call
   ARGV[2] age ms: only jobs whose score (finish time) is older than now - age;
@@ -31,7 +31,7 @@ for _, id in ipairs(ids) do releaseDedupe(K.dedupe, K.dk, id) end
 releaseKeySlots(K, ids)
 redis.call('ZREM', K.state, unpack(ids))
 for _, k in ipairs({ K.jobs, K.hist, K.result, K.reason, K.att, K.dprio, K.lease, K.progress,
-  K.since }) do
+  K.since, K.deps, K.dependants }) do
   redis.call('HDEL', k, unpack(ids))
 end
 redis.call('SREM', K.cancelreq, unpack(ids))

@@ -20,6 +20,7 @@
     K.recovery  hash  at -> last recover call ms, grace -> recover nothing before
     K.dprio     hash  id -> priority (delayed jobs)
   K.progress  K.rkey  K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.seq  K.since
 
   ARGV[1] wake channel
   ARGV[2] max jobs per call
@@ -40,6 +41,7 @@
 --@include appendHistory
 --@include config
 --@include toCancelled
+--@include settleDependants
 --@include toDead
 --@include releaseKeySlots
 --@include eventsOn
@@ -83,6 +85,7 @@ for _, id in ipairs(expired) do
   if rec and not attempt then
     -- A lease that is missing or unreadable (written by hand): never drop the job.
     tell('dead')
+    settleDependants(K, { id }, 'dead', now, cfg)
     toDead(K, id, now, 'LeaseCorrupt', cfg)
     dead = dead + 1
     final[#final + 1] = id
@@ -94,6 +97,7 @@ for _, id in ipairs(expired) do
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
         leaseLevel(pscore)))
       tell('cancelled')
+      settleDependants(K, { id }, 'cancelled', now, cfg)
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
       final[#final + 1] = id
@@ -101,6 +105,7 @@ for _, id in ipairs(expired) do
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
         leaseLevel(pscore)))
       tell('dead')
+      settleDependants(K, { id }, 'dead', now, cfg)
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
       final[#final + 1] = id

@@ -8,6 +8,7 @@
   Keys: K.running  K.lease  K.att  K.pending  K.cancelreq  K.cancelled  K.reason
   K.dedupe  K.dk  K.jobs  K.hist  K.result  K.config  K.progress  K.rkey  K.keyrun
   K.since  hash  id -> when it became pending again (aging counts its wait from now)
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.delayed  K.dprio  K.seq
 
   ARGV[1] wake channel
   ARGV[2] done channel (ids cancelled here, newline-joined, for waiters)
@@ -23,6 +24,7 @@
 --@include config
 --@include finishConfig
 --@include toCancelled
+--@include settleDependants
 --@include releaseKeySlots
 --@include eventsOn
 --@include publishEvents
@@ -50,6 +52,7 @@ for i = 3, #ARGV, 2 do
           evs[#evs + 1] = { type = 'cancelled', id = id, attempt = tonumber(attempt),
             name = rec and recordMeta(rec).n or false }
         end
+        settleDependants(K, { id }, 'cancelled', now, cfg)
         toCancelled(K, id, now, cfg)
         cancelledIds[#cancelledIds + 1] = id
       else
