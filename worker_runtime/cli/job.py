@@ -15,7 +15,7 @@ from worker_runtime.cli.params import Duration, Instant, JsonDocument, PriorityT
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.prepare import MAX_DELAY_S, MAX_TIMEOUT_S
 from worker_runtime.errors import JobNotFoundError
-from worker_runtime.models import Job, JobEvent
+from worker_runtime.models import DependencyPolicy, Job, JobEvent
 
 queue_option = click.option(
     "--queue", "-q", help="The job's queue; without it every known queue is searched."
@@ -75,6 +75,21 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
 @click.option("--dedupe-key", help="While a job with this key is unfinished, add no other.")
 @click.option("--id", "job_id", help="The job's id (default: a random one).")
 @click.option("--rate-key", help="Tenant or API the job is limited by (per-key limits).")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID",
+    help="Wait until this job (of the same queue) has completed; repeatable.",
+)
+@click.option(
+    "--on-dependency-failure",
+    type=click.Choice(["cancel", "run", "wait"]),
+    default="cancel",
+    show_default=True,
+    help="When a dependency ends dead or cancelled: be cancelled too, run anyway, or wait "
+    "for it to be retried.",
+)
 @output_option
 @pass_app
 def enqueue_job(
@@ -90,6 +105,8 @@ def enqueue_job(
     dedupe_key: str | None,
     job_id: str | None,
     rate_key: str | None,
+    depends_on: tuple[str, ...],
+    on_dependency_failure: DependencyPolicy,
 ) -> None:
     """Adds a job to QUEUE for the handler registered as JOB_NAME."""
     done = app.client.enqueue(
@@ -104,6 +121,8 @@ def enqueue_job(
         dedupe_key=dedupe_key,
         job_id=job_id,
         rate_key=rate_key,
+        depends_on=list(depends_on) or None,
+        on_dependency_failure=on_dependency_failure,
     )
     job = app.client.get_job(done.id, done.queue)
     if job is None:  # already finished and trimmed by retention: report what we know
