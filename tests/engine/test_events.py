@@ -158,3 +158,14 @@ def test_sync_client_iterates_events(sync_client: SyncClient, redis_url: str) ->
     finally:
         stream.close()
         producer.close()
+
+
+async def test_a_cron_run_is_told_as_enqueued(client: Client) -> None:
+    from worker_runtime.cron.schedules import ScheduleSpec
+
+    await client.add_schedule(ScheduleSpec("nightly", "@daily", "q", "report"))
+    stream = await _subscribed(client, ["q"])
+    run = await client.trigger_schedule("nightly")
+    [e] = await _take(stream, 1)
+    assert (e.type, e.id, e.name, e.attempt) == ("enqueued", run.id, "report", 0)
+    await stream.aclose()
