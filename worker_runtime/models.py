@@ -308,7 +308,16 @@ class Job:
 
 #: What happened to a job, as ``Client.events`` reports it.
 EventType = Literal[
-    "enqueued", "started", "progress", "completed", "failed", "retried", "dead", "cancelled"
+    "enqueued",
+    "started",
+    "progress",
+    "completed",
+    "failed",
+    "retried",
+    "dead",
+    "cancelled",
+    #: A waiting job's dependencies are settled: it is pending (or delayed) now.
+    "released",
 ]
 
 

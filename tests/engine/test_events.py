@@ -169,3 +169,25 @@ async def test_a_cron_run_is_told_as_enqueued(client: Client) -> None:
     [e] = await _take(stream, 1)
     assert (e.type, e.id, e.name, e.attempt) == ("enqueued", run.id, "report", 0)
     await stream.aclose()
+
+
+async def test_dependants_are_told_released_or_cancelled(client: Client) -> None:
+    a = (await client.enqueue("q", "a", max_attempts=1)).id
+    b = (await client.enqueue("q", "b")).id
+    stream = await _subscribed(client, ["q"])
+    x = (await client.enqueue("q", "x", depends_on=[a])).id
+    y = (await client.enqueue("q", "y", depends_on=[b])).id
+    got = await _take(stream, 2)
+    assert [(e.type, e.id, e.name) for e in got] == [("enqueued", x, "x"), ("enqueued", y, "y")]
+    claimed = {j.id: j for j in (await client.store.run(writes.claim("q", "w", 2))).jobs}
+    await _take(stream, 2)
+    await client.store.run(writes.complete("q", "w", [(b, claimed[b].token, "")]))
+    got = await _take(stream, 2)
+    assert [(e.type, e.id, e.name) for e in got] == [("completed", b, "b"), ("released", y, "y")]
+    await client.store.run(writes.fail("q", a, claimed[a].token, reason="E", error="e"))
+    got = await _take(stream, 2)
+    assert [(e.type, e.id, e.name, e.reason) for e in got] == [
+        ("dead", a, "a", "E"),
+        ("cancelled", x, "x", "DependencyFailed"),
+    ]
+    await stream.aclose()

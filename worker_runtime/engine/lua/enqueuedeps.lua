@@ -33,6 +33,8 @@
 --@include commitJobs
 --@include toCancelled
 --@include releaseWaiting
+--@include eventsOn
+--@include publishEvents
 
 local STRIDE = 8
 local now = nowMs()
@@ -65,7 +67,7 @@ for i = 0, n - 1 do
 end
 
 local seqBase = redis.call('INCRBY', K.seq, n) - n
-local out, pend, done = {}, {}, {}
+local out, pend, done, evs = {}, {}, {}, {}
 local written = false
 for i = 0, n - 1 do
   local b = 3 + i * STRIDE
@@ -76,6 +78,7 @@ for i = 0, n - 1 do
   written = written or code == 1
   out[#out + 1] = code
   out[#out + 1] = id
+  if code == 1 then evs[#evs + 1] = { type = 'enqueued', id = id, attempt = 0 } end
   if code == 1 and #deps > 0 then
     local due = -1
     if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end
@@ -108,6 +111,8 @@ for i = 0, n - 1 do
       d.left = nil
       redis.call('HSET', K.deps, id, cjson.encode(d))
       redis.call('ZREM', K.waiting, id)
+      evs[#evs + 1] = { type = 'cancelled', id = id, attempt = 0, reason = 'DependencyFailed',
+        name = recordMeta('0\n' .. ARGV[b + 5]).n }
       toCancelled(K, id, now, cfg, 'DependencyFailed')
       done[#done + 1] = id
     elseif #d.left == 0 then
@@ -118,6 +123,7 @@ for i = 0, n - 1 do
   end
 end
 commitJobs(K, pend, ARGV[1], written)
+if written then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
 if #done > 0 then
   redis.call('PUBLISH', string.sub(K.jobs, 1, #K.jobs - 4) .. 'done', table.concat(done, '\n'))
 end

@@ -5,9 +5,12 @@
 -- is released. One HMGET for the whole batch when no job of it has dependants.
 -- K holds the calling script's keys (waiting deps dependants pending delayed dprio seq since
 -- and those of toCancelled); cfg holds FINISH_CONFIG. Wakes workers and tells waiters
--- itself (channels derived from K.jobs). Returns the number of jobs released.
+-- itself (channels derived from K.jobs), and publishes one events message (released,
+-- cancelled) when anyone listens. Returns the number of jobs released.
 --@include releaseWaiting
 --@include toCancelled
+--@include eventsOn
+--@include publishEvents
 
 local function settleDependants(K, ids, outcome, now, cfg)
   if #ids == 0 then return 0 end
@@ -16,7 +19,7 @@ local function settleDependants(K, ids, outcome, now, cfg)
   for i, list in ipairs(lists) do
     if list then work[#work + 1] = { ids[i], outcome, list } end
   end
-  local released, cancelled = 0, {}
+  local released, cancelled, evs = 0, {}, {}
   while #work > 0 do
     local dep, how, list = unpack(table.remove(work))
     for id in string.gmatch(list, '[^\n]+') do
@@ -34,6 +37,7 @@ local function settleDependants(K, ids, outcome, now, cfg)
         if #d.left == 0 then
           releaseWaiting(K, id, d, now)
           released = released + 1
+          evs[#evs + 1] = { type = 'released', id = id, attempt = 0 }
         else
           redis.call('HSET', K.deps, id, cjson.encode(d))
         end
@@ -42,6 +46,9 @@ local function settleDependants(K, ids, outcome, now, cfg)
         redis.call('HSET', K.deps, id, cjson.encode(d))
         redis.call('ZREM', K.waiting, id)
         local more = redis.call('HGET', K.dependants, id)
+        local rec = redis.call('HGET', K.jobs, id)
+        evs[#evs + 1] = { type = 'cancelled', id = id, attempt = 0, reason = 'DependencyFailed',
+          name = rec and recordMeta(rec).n or false }
         toCancelled(K, id, now, cfg, 'DependencyFailed')
         cancelled[#cancelled + 1] = id
         if more then work[#work + 1] = { id, 'cancelled', more } end
@@ -52,6 +59,7 @@ local function settleDependants(K, ids, outcome, now, cfg)
       end
     end
   end
+  if #evs > 0 then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
   local tag = string.sub(K.jobs, 1, #K.jobs - 4)
   if released > 0 then redis.call('PUBLISH', tag .. 'wake', '1') end
   if #cancelled > 0 then redis.call('PUBLISH', tag .. 'done', table.concat(cancelled, '\n')) end
