@@ -86,7 +86,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
 
     def parse(reply: list[Any]) -> list[Enqueued]:
         if reply and int(reply[0]) == UNKNOWN_DEPENDENCY:
-            job, dep = jobs[int(reply[1])], jobs[int(reply[1])].depends_on[int(reply[2])]
+            dep = jobs[int(reply[1])].depends_on[int(reply[2])]
             raise errors.InvalidArgumentError(
                 f"depends_on: no job {dep} in queue {queue!r} (a job may depend only on "
                 "existing jobs of its own queue, or on earlier jobs of the same call)",
