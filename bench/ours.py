@@ -209,6 +209,12 @@ async def latency(url: str, r: redis.Redis, n: int = 1000, rate: float = 100.0) 
     }
 
 
+def _script_usec(r: redis.Redis) -> int:
+    """Microseconds Redis spent in scripts so far (its own CPU clock, less noisy than rates)."""
+    stats = r.info("commandstats")
+    return sum(int(v["usec"]) for k, v in stats.items() if k.startswith("cmdstat_eval"))
+
+
 async def _claim_complete(c: Client, queue: str, n: int, batch: int) -> None:
     for _ in range(n // batch):
         got = await c.store.run(writes.claim(queue, "w", batch))
@@ -216,9 +222,9 @@ async def _claim_complete(c: Client, queue: str, n: int, batch: int) -> None:
 
 
 async def events_cost(url: str, r: redis.Redis, n: int = 1000, runs: int = 3) -> dict[str, Any]:
-    """What job events cost: Redis commands per job for claim + complete (single jobs and
-    batches of 100) and the drain rate of one worker (concurrency 10), with nobody
-    listening to the queue's events and with one listener; runs alternate, medians."""
+    """What job events cost: Redis commands and Redis CPU (µs in scripts) per job for claim +
+    complete (single jobs and batches of 100) and the drain rate of one worker (concurrency
+    10), with nobody listening to the queue's events and with one listener; medians."""
     out: dict[str, Any] = {}
     channel = "brq:{ev}:events"
     for listening in (False, True):
@@ -227,13 +233,17 @@ async def events_cost(url: str, r: redis.Redis, n: int = 1000, runs: int = 3) ->
             listener.subscribe(channel)
         row: dict[str, Any] = {}
         for label, batch in (("single", 1), ("batch100", 100)):
-            r.flushall()
-            async with Client.from_url(url) as c:
-                await c.enqueue_many([JobSpec("ev", "noop")] * n)
-                before = _cmdstats(r)
-                await _claim_complete(c, "ev", n, batch)
-                counts = _delta(before, _cmdstats(r))
+            usec = []
+            for _ in range(runs):
+                r.flushall()
+                async with Client.from_url(url) as c:
+                    await c.enqueue_many([JobSpec("ev", "noop")] * n)
+                    before, t0 = _cmdstats(r), _script_usec(r)
+                    await _claim_complete(c, "ev", n, batch)
+                    counts = _delta(before, _cmdstats(r))
+                    usec.append(round((_script_usec(r) - t0) / n, 2))
             row[f"claim_complete_{label}"] = _per_job(counts, n)["commands_incl_in_script"]
+            row[f"claim_complete_{label}_redis_usec_per_job_median"] = statistics.median(usec)
         out["listener" if listening else "no_listener"] = row
         listener.close()
     rates: dict[str, list[float]] = {"no_listener": [], "listener": []}
