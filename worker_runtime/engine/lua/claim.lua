@@ -217,7 +217,9 @@ end
 local events = #out > 2 and eventsOn(K.jobs)
 if events then
   local started = {}
-  for i = 3, #out, 4 do started[#started + 1] = { type = 'started', id = out[i], attempt = out[i + 2] } end
+  for i = 3, #out, 4 do
+    started[#started + 1] = { type = 'started', id = out[i], attempt = out[i + 2] }
+  end
   publishEvents(events, K.jobs, now, started)
 end
 

@@ -8,7 +8,8 @@
 
   Keys: K.running  K.lease  K.att  K.hist  K.completed  K.result  K.jobs  K.dedupe  K.dk
   K.cancelreq  K.config  K.cancelled  K.reason  K.progress  K.rkey  K.keyrun
-  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.delayed  K.dprio  K.seq  K.since
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.delayed
+  K.dprio  K.seq  K.since
 
   ARGV[1] worker name
   ARGV[2] wake channel (published when a running cap frees a slot)

@@ -19,7 +19,8 @@
   ARGV[1] wake channel
   ARGV[2] n, the number of jobs; then 8 entries per job: id, priority (0-10), delay ms
           (-1: none), run_at ms (-1: none), dedupe key ("" for none), body, dependency
-          ids newline-joined (ids have no whitespace) ("" for none), policy on a failed dependency (cancel|run|wait)
+          ids newline-joined (ids have no whitespace; "" for none), policy on a failed
+          dependency (cancel|run|wait)
 
   Returns {code1, id1, ...} as enqueue. Errors (nothing written): {-10, index} payload
   over max_payload_bytes, {-11, index} priority out of range, {-12, index, dependency
