@@ -113,15 +113,23 @@ async def test_one_message_per_script_call_and_only_the_watched_queues(
     pubsub = r.pubsub()  # type: ignore[no-untyped-call]  # untyped in redis-py
     pubsub.subscribe(QueueKeys.of("q").events)
     assert pubsub.get_message(timeout=5)["type"] == "subscribe"
-    await client.enqueue_many([JobSpec("q", "j")] * 50)
+    jobs = await client.enqueue_many([JobSpec("q", "j")] * 50)
     await client.enqueue("other", "j")
-    await client.store.run(writes.claim("q", "w", 50))
+    claimed = (await client.store.run(writes.claim("q", "w", 50))).jobs
+    await client.enqueue_many([JobSpec("q", "after", depends_on=[j.id]) for j in jobs[:10]])
+    done = [(j.id, j.token, "") for j in claimed]
+    await client.store.run(writes.complete("q", "w", done))
     messages = []
     while (m := pubsub.get_message(timeout=1)) is not None:
         messages.append(json.loads(m["data"]))
     pubsub.close()
-    assert [len(m["events"]) for m in messages] == [50, 50]
-    assert [{e["type"] for e in m["events"]} for m in messages] == [{"enqueued"}, {"started"}]
+    assert [len(m["events"]) for m in messages] == [50, 50, 10, 60]
+    assert [{e["type"] for e in m["events"]} for m in messages] == [
+        {"enqueued"},
+        {"started"},
+        {"enqueued"},
+        {"completed", "released"},  # the batch ack and the dependants it released
+    ]
 
 
 async def test_no_listener_no_message_and_bad_arguments(client: Client, r: redis.Redis) -> None:

@@ -37,11 +37,13 @@ redis.call('HDEL', K.since, id)
 local cfg = readConfig(K.config, FINISH_CONFIG)
 local now = nowMs()
 local events = eventsOn(K.jobs)
+local evs = {}
 if events then
-  publishEvents(events, K.jobs, now, { { type = 'cancelled', id = id,
-    attempt = tonumber(redis.call('HGET', K.att, id)) or 0, reason = 'Cancelled' } })
+  evs[1] = { type = 'cancelled', id = id, attempt = tonumber(redis.call('HGET', K.att, id)) or 0,
+    reason = 'Cancelled' }
 end
-settleDependants(K, { id }, 'cancelled', now, cfg)
+settleDependants(K, { id }, 'cancelled', now, cfg, evs)
+publishEvents(events, K.jobs, now, evs)
 toCancelled(K, id, now, cfg)
 redis.call('PUBLISH', ARGV[2], id)
 return 1

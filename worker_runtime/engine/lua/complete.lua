@@ -73,7 +73,7 @@ for i, id in ipairs(ids) do
       codes[i] = -2
       -- Written before the move: toCancelled may trim the job, history included.
       redis.call('HSET', K.hist, id, history)
-      settleDependants(K, { id }, 'cancelled', now, cfg)
+      settleDependants(K, { id }, 'cancelled', now, cfg, evs)
       toCancelled(K, id, now, cfg)
     else
       histArgs[#histArgs + 1] = id
@@ -97,7 +97,6 @@ if #finished > 0 then
   releaseKeySlots(K, finished)
   if cfg.max_running or cfg.key_max_running then redis.call('PUBLISH', ARGV[2], '1') end
   redis.call('PUBLISH', ARGV[3], table.concat(finished, '\n'))
-  publishEvents(events, K.jobs, now, evs)
 end
 if #done > 0 then
   redis.call('HDEL', K.att, unpack(done))
@@ -111,9 +110,11 @@ if #done > 0 then
   redis.call('ZADD', K.completed, unpack(doneArgs))
   if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
   -- Before the trim, which may drop a completed job's list of dependants.
-  settleDependants(K, done, 'completed', now, cfg)
+  settleDependants(K, done, 'completed', now, cfg, evs)
   trimFinished(K.completed, now, cfg.result_ttl_ms, cfg.keep_completed,
     math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress, K.deps,
       K.dependants })
 end
+-- One message for the whole batch: its jobs, then what their dependants did.
+publishEvents(events, K.jobs, now, evs)
 return codes

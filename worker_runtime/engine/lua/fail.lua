@@ -55,19 +55,23 @@ redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
 local events = eventsOn(K.jobs)
--- Published before the move: a terminal move may trim the record, name included.
+-- The job's event, then (dead, cancelled) what its dependants did, as one message;
+-- before the terminal move, which may trim the record, name included.
 local function tell(kind, extra)
-  if not events then return end
-  local e = { type = kind, id = id, attempt = tonumber(attempt), reason = reason }
-  for k2, v2 in pairs(extra or {}) do e[k2] = v2 end
-  publishEvents(events, K.jobs, now, { e })
+  local evs = {}
+  if events then
+    local e = { type = kind, id = id, attempt = tonumber(attempt), reason = reason }
+    for k2, v2 in pairs(extra or {}) do e[k2] = v2 end
+    evs[1] = e
+  end
+  if kind ~= 'failed' then settleDependants(K, { id }, kind, now, cfg, evs) end
+  publishEvents(events, K.jobs, now, evs)
 end
 
 if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
     leaseLevel(pscore)))
   tell('cancelled')
-  settleDependants(K, { id }, 'cancelled', now, cfg)
   toCancelled(K, id, now, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { -2 }
@@ -80,7 +84,6 @@ if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
     leaseLevel(pscore)))
   tell('dead')
-  settleDependants(K, { id }, 'dead', now, cfg)
   toDead(K, id, now, reason, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { 2, reason }

@@ -85,7 +85,7 @@ for _, id in ipairs(expired) do
   if rec and not attempt then
     -- A lease that is missing or unreadable (written by hand): never drop the job.
     tell('dead')
-    settleDependants(K, { id }, 'dead', now, cfg)
+    settleDependants(K, { id }, 'dead', now, cfg, evs)
     toDead(K, id, now, 'LeaseCorrupt', cfg)
     dead = dead + 1
     final[#final + 1] = id
@@ -97,7 +97,7 @@ for _, id in ipairs(expired) do
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
         leaseLevel(pscore)))
       tell('cancelled')
-      settleDependants(K, { id }, 'cancelled', now, cfg)
+      settleDependants(K, { id }, 'cancelled', now, cfg, evs)
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
       final[#final + 1] = id
@@ -105,7 +105,7 @@ for _, id in ipairs(expired) do
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
         leaseLevel(pscore)))
       tell('dead')
-      settleDependants(K, { id }, 'dead', now, cfg)
+      settleDependants(K, { id }, 'dead', now, cfg, evs)
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
       final[#final + 1] = id

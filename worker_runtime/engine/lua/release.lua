@@ -52,7 +52,7 @@ for i = 3, #ARGV, 2 do
           evs[#evs + 1] = { type = 'cancelled', id = id, attempt = tonumber(attempt),
             name = rec and recordMeta(rec).n or false }
         end
-        settleDependants(K, { id }, 'cancelled', now, cfg)
+        settleDependants(K, { id }, 'cancelled', now, cfg, evs)
         toCancelled(K, id, now, cfg)
         cancelledIds[#cancelledIds + 1] = id
       else

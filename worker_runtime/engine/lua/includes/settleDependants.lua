@@ -5,21 +5,22 @@
 -- is released. One HMGET for the whole batch when no job of it has dependants.
 -- K holds the calling script's keys (waiting deps dependants pending delayed dprio seq since
 -- and those of toCancelled); cfg holds FINISH_CONFIG. Wakes workers and tells waiters
--- itself (channels derived from K.jobs), and publishes one events message (released,
--- cancelled) when anyone listens. Returns the number of jobs released.
+-- itself (channels derived from K.jobs). Its events (released, cancelled) go into the
+-- caller's list `into`, which the caller publishes with its own as one message; without
+-- one, it publishes them itself when anyone listens. Returns the number of jobs released.
 --@include releaseWaiting
 --@include toCancelled
 --@include eventsOn
 --@include publishEvents
 
-local function settleDependants(K, ids, outcome, now, cfg)
+local function settleDependants(K, ids, outcome, now, cfg, into)
   if #ids == 0 then return 0 end
   local lists = redis.call('HMGET', K.dependants, unpack(ids))
   local work = {}
   for i, list in ipairs(lists) do
     if list then work[#work + 1] = { ids[i], outcome, list } end
   end
-  local released, cancelled, evs = 0, {}, {}
+  local released, cancelled, evs = 0, {}, into or {}
   while #work > 0 do
     local dep, how, list = unpack(table.remove(work))
     for id in string.gmatch(list, '[^\n]+') do
@@ -59,7 +60,7 @@ local function settleDependants(K, ids, outcome, now, cfg)
       end
     end
   end
-  if #evs > 0 then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
+  if not into and #evs > 0 then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
   local tag = string.sub(K.jobs, 1, #K.jobs - 4)
   if released > 0 then redis.call('PUBLISH', tag .. 'wake', '1') end
   if #cancelled > 0 then redis.call('PUBLISH', tag .. 'done', table.concat(cancelled, '\n')) end
