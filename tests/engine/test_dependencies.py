@@ -193,3 +193,38 @@ def test_purge_and_delete_clear_the_dependency_keys(
     c.enqueue(Q, "b", depends_on=[a])
     assert c.delete_queue(Q) == 2
     assert not [k for k in map(str, r.keys()) if "{deps}" in k]
+
+
+@pytest.mark.parametrize("state", ["pending", "dead"])
+def test_purging_a_dependency_applies_the_policies(sync_client: SyncClient, state: str) -> None:
+    c = sync_client
+    a = c.enqueue(Q, "a", max_attempts=1).id
+    cancel = c.enqueue(Q, "cancel", depends_on=[a]).id
+    run = c.enqueue(Q, "run", depends_on=[a], on_dependency_failure="run").id
+    wait = c.enqueue(Q, "wait", depends_on=[a], on_dependency_failure="wait").id
+    if state == "dead":
+        _run(c, a, "fail")
+        assert _state(c, wait) is JobState.WAITING  # waits for a retry of a
+    # One call (Client.purge loops, and would take the released job too).
+    assert c.run(writes.purge(Q, state)) == 1
+    assert c.get_job(a, Q) is None
+    job = c.get_job(cancel, Q)
+    assert job is not None and job.state is JobState.CANCELLED
+    if state == "pending":
+        assert job.dependency_note == f"dependency {a} was purged"
+    job = c.get_job(wait, Q)
+    # Nothing is left to retry: a waiting dependant of a purged job is cancelled.
+    assert job is not None and job.state is JobState.CANCELLED
+    assert job.dependency_note == f"dependency {a} was purged"
+    assert _state(c, run) is JobState.PENDING
+    assert c.stats(Q).waiting == 0
+
+
+def test_purging_waiting_jobs_leaves_no_trace(sync_client: SyncClient, r: redis.Redis) -> None:
+    c = sync_client
+    a = c.enqueue(Q, "a").id
+    b = c.enqueue(Q, "b", depends_on=[a]).id
+    c.enqueue(Q, "d", depends_on=[b])
+    assert c.purge(Q, ["waiting"]) == 2
+    assert c.stats(Q).cancelled == 0  # d was purged with b, not cancelled into another set
+    assert r.hkeys("brq:{deps}:deps") == []

@@ -228,7 +228,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since"),
     "purge": ScriptKeys.of(
         "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun "
-        "since deps dependants"
+        "since deps dependants waiting pending delayed seq cancelled config"
     ),
     "stats": ScriptKeys.of("pending delayed running completed dead cancelled jobs config waiting"),
     "workerbeat": ScriptKeys.of("workers worker"),

@@ -1,8 +1,9 @@
--- Tells the waiting dependants of jobs that just finished (outcome "completed", "dead" or
--- "cancelled") in one step: a completed dependency is crossed off; a failed one follows
--- each dependant's policy (cancel: it is cancelled too, and its own dependants learn of
--- it; run: crossed off; wait: it keeps waiting for a retry). A dependant with nothing left
--- is released. One HMGET for the whole batch when no job of it has dependants.
+-- Tells the waiting dependants of jobs that just finished (outcome "completed", "dead",
+-- "cancelled", or "purged": deleted) in one step: a completed dependency is crossed off; a
+-- failed one follows each dependant's policy (cancel: it is cancelled too, and its own
+-- dependants learn of it; run: crossed off; wait: it keeps waiting for a retry, unless the
+-- dependency was purged: then nothing can be retried and it is cancelled). A dependant
+-- with nothing left is released. One HMGET for the whole batch when no job of it has dependants.
 -- K holds the calling script's keys (waiting deps dependants pending delayed dprio seq since
 -- and those of toCancelled); cfg holds FINISH_CONFIG. Wakes workers and tells waiters
 -- itself (channels derived from K.jobs). Its events (released, cancelled) go into the
@@ -30,11 +31,13 @@ local function settleDependants(K, ids, outcome, now, cfg, into)
       for j, left in ipairs(d and d.left or {}) do
         if left == dep then at = j end
       end
-      if at and (how == 'completed' or d.policy == 'run') then
+      local policy = d and d.policy
+      if how == 'purged' and policy == 'wait' then policy = 'cancel' end
+      local ended = 'dependency ' .. dep
+        .. (how == 'purged' and ' was purged' or (' ended ' .. how))
+      if at and (how == 'completed' or policy == 'run') then
         table.remove(d.left, at)
-        if how ~= 'completed' then
-          d.note = 'dependency ' .. dep .. ' ended ' .. how .. '; ran anyway (policy run)'
-        end
+        if how ~= 'completed' then d.note = ended .. '; ran anyway (policy run)' end
         if #d.left == 0 then
           releaseWaiting(K, id, d, now)
           released = released + 1
@@ -42,8 +45,8 @@ local function settleDependants(K, ids, outcome, now, cfg, into)
         else
           redis.call('HSET', K.deps, id, cjson.encode(d))
         end
-      elseif at and d.policy == 'cancel' then
-        d.note = 'dependency ' .. dep .. ' ended ' .. how
+      elseif at and policy == 'cancel' then
+        d.note = ended
         redis.call('HSET', K.deps, id, cjson.encode(d))
         redis.call('ZREM', K.waiting, id)
         local more = redis.call('HGET', K.dependants, id)
@@ -54,8 +57,7 @@ local function settleDependants(K, ids, outcome, now, cfg, into)
         cancelled[#cancelled + 1] = id
         if more then work[#work + 1] = { id, 'cancelled', more } end
       elseif at then
-        d.note = 'dependency ' .. dep .. ' ended ' .. how .. '; waits for it to be retried '
-          .. '(policy wait)'
+        d.note = ended .. '; waits for it to be retried (policy wait)'
         redis.call('HSET', K.deps, id, cjson.encode(d))
       end
     end
