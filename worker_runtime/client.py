@@ -228,8 +228,8 @@ class Client:
 
     def events(self, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
         """The job events of ``queues`` as they happen (enqueued, started, progress,
-        completed, failed, retried, dead, cancelled), from the moment of subscription:
-        ``async for e in client.events(["emails"])``. Live and at-most-once (a
+        completed, failed, retried, dead, cancelled, released), from the moment of
+        subscription: ``async for e in client.events(["emails"])``. Live and at-most-once (a
         disconnected listener misses events); a queue nobody listens to pays next to
         nothing for it."""
         return job_events.listen(self.store, queues)

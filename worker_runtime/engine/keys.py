@@ -40,7 +40,7 @@ queue on one slot and every Lua script touches one slot only):
                        newline-joined: what Client.wait listens to
     brq:{q}:events     pub/sub channel: one JSON message per script call listing its job
                        events (enqueued, started, progress, completed, failed, retried,
-                       dead, cancelled), published only while someone subscribes
+                       dead, cancelled, released), published only while someone subscribes
                        (lua/includes/eventsOn.lua): what Client.events listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
