@@ -228,8 +228,8 @@ def wait_job(app: AppContext, job_id: str, queue: str | None, timeout: int | Non
 @pass_app
 def watch_jobs(app: AppContext, queues: tuple[str, ...]) -> None:
     """Prints the events of jobs (enqueued, started, progress, completed, failed, retried,
-    dead, cancelled, released) as they happen, one line each (-o json: one JSON object per line),
-    until Ctrl-C. Without QUEUE, every queue known now."""
+    dead, cancelled, released) as they happen, one line each (-o json: one JSON object per
+    line), until Ctrl-C. Without QUEUE, every queue known now."""
     names = list(queues) or app.client.queues()
     if not names:
         raise CliError("no queues yet; name one: blackroad job watch QUEUE")
