@@ -209,10 +209,72 @@ async def latency(url: str, r: redis.Redis, n: int = 1000, rate: float = 100.0) 
     }
 
 
+def _script_usec(r: redis.Redis) -> int:
+    """Microseconds Redis spent in scripts so far (its own CPU clock, less noisy than rates)."""
+    stats = r.info("commandstats")
+    return sum(int(v["usec"]) for k, v in stats.items() if k.startswith("cmdstat_eval"))
+
+
+async def _claim_complete(c: Client, queue: str, n: int, batch: int) -> None:
+    for _ in range(n // batch):
+        got = await c.store.run(writes.claim(queue, "w", batch))
+        await c.store.run(writes.complete(queue, "w", [(j.id, j.token, "") for j in got.jobs]))
+
+
+async def events_cost(url: str, r: redis.Redis, n: int = 1000, runs: int = 3) -> dict[str, Any]:
+    """What job events cost: Redis commands and Redis CPU (µs in scripts) per job for claim +
+    complete (single jobs and batches of 100) and the drain rate of one worker (concurrency
+    10), with nobody listening to the queue's events and with one listener; medians."""
+    out: dict[str, Any] = {}
+    channel = "brq:{ev}:events"
+    for listening in (False, True):
+        listener = r.pubsub()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        if listening:
+            listener.subscribe(channel)
+        row: dict[str, Any] = {}
+        for label, batch in (("single", 1), ("batch100", 100)):
+            usec = []
+            for _ in range(runs):
+                r.flushall()
+                async with Client.from_url(url) as c:
+                    await c.enqueue_many([JobSpec("ev", "noop")] * n)
+                    before, t0 = _cmdstats(r), _script_usec(r)
+                    await _claim_complete(c, "ev", n, batch)
+                    counts = _delta(before, _cmdstats(r))
+                    usec.append(round((_script_usec(r) - t0) / n, 2))
+            row[f"claim_complete_{label}"] = _per_job(counts, n)["commands_incl_in_script"]
+            row[f"claim_complete_{label}_redis_usec_per_job_median"] = statistics.median(usec)
+        out["listener" if listening else "no_listener"] = row
+        listener.close()
+    rates: dict[str, list[float]] = {"no_listener": [], "listener": []}
+    for _ in range(runs):
+        for key in rates:
+            listener = r.pubsub()  # type: ignore[no-untyped-call]
+            if key == "listener":
+                listener.subscribe("brq:{drain}:events")
+            rates[key].append((await drain(url, r, 10, 5000))["jobs_per_s"])
+            listener.close()
+    for key, values in rates.items():
+        out[key]["drain_c10_jobs_per_s_median"] = statistics.median(values)
+        out[key]["drain_c10_jobs_per_s_runs"] = values
+    return out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(ROOT / "bench" / "ours.json"))
+    parser.add_argument("--only", choices=["events"], help="Run one section and print it.")
     args = parser.parse_args()
+    if args.only == "events":
+        with tempfile.TemporaryDirectory() as tmp:
+            server = RedisServer(Path(tmp))
+            server.start()
+            try:
+                r = redis.Redis.from_url(server.url, decode_responses=True)
+                print(json.dumps(await events_cost(server.url, r), indent=2))
+            finally:
+                server.stop()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
         server.start()
@@ -223,6 +285,7 @@ async def main() -> None:
                 "policy_costs": await policy_costs(server.url, r),
                 "memory": await memory_per_pending_job(server.url, r),
                 "drain": [await drain(server.url, r, c) for c in (1, 10, 50)],
+                "events": await events_cost(server.url, r),
                 "latency": await latency(server.url, r),
                 "redis": r.info("server")["redis_version"],
             }

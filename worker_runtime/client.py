@@ -11,13 +11,14 @@ import contextlib
 import dataclasses
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import pydantic
 
+from worker_runtime.engine import events as job_events
 from worker_runtime.engine import operation, reads, writes
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
 from worker_runtime.engine.connection import DEFAULT_URL, connect_async
@@ -36,8 +37,10 @@ from worker_runtime.errors import (
     WaitTimeoutError,
 )
 from worker_runtime.models import (
+    DependencyPolicy,
     Enqueued,
     Job,
+    JobEvent,
     JobSpec,
     JobState,
     Priority,
@@ -106,12 +109,17 @@ class Client:
         dedupe_key: str | None = None,
         job_id: str | None = None,
         rate_key: str | None = None,
+        depends_on: Sequence[str] | None = None,
+        on_dependency_failure: DependencyPolicy = "cancel",
     ) -> Enqueued:
         """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
         seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
         tenant, an external API) is subject to the queue's per-key rate limit and running
-        cap. Raises before writing anything when an argument or the payload is invalid or
-        over the queue's size limit."""
+        cap. With ``depends_on`` (ids of jobs of the same queue) the job waits until each
+        has completed; ``on_dependency_failure`` says what it does when one ends dead or
+        cancelled: "cancel" (with it, reason DependencyFailed), "run" or "wait" (for a
+        retry). Raises before writing anything when an argument or the payload is invalid,
+        over the queue's size limit, or a dependency is unknown (field ``depends_on``)."""
         spec = JobSpec(
             queue,
             job_name,
@@ -124,6 +132,8 @@ class Client:
             dedupe_key,
             job_id,
             rate_key,
+            depends_on,
+            on_dependency_failure,
         )
         return (await self.enqueue_many([spec]))[0]
 
@@ -230,6 +240,14 @@ class Client:
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+    def events(self, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
+        """The job events of ``queues`` as they happen (enqueued, started, progress,
+        completed, failed, retried, dead, cancelled, released), from the moment of
+        subscription: ``async for e in client.events(["emails"])``. Live and at-most-once (a
+        disconnected listener misses events); a queue nobody listens to pays next to
+        nothing for it."""
+        return job_events.listen(self.store, queues)
 
     async def cancel(self, job_id: str, queue: str | None = None) -> writes.CancelResult:
         """ "cancelled", "requested" (running: its worker stops it), or "finished"."""
@@ -414,6 +432,17 @@ async def _next_mention(pubsub: PubSub, job_id: str, seconds: float) -> None:
             return
 
 
+async def _next_event(stream: AsyncGenerator[JobEvent, None]) -> JobEvent:
+    return await anext(stream)
+
+
+async def _close_stream(stream: AsyncGenerator[JobEvent, None]) -> None:
+    """Unsubscribes, once a step cancelled from another thread has finished unwinding."""
+    while getattr(stream, "ag_running", False):
+        await asyncio.sleep(0.01)
+    await stream.aclose()
+
+
 def _given_id(job: PreparedJob) -> str:
     """`` of job ID`` when the caller chose the id; a generated one names nothing real."""
     return "" if job.generated_id else f" of job {job.id}"
@@ -464,6 +493,24 @@ class SyncClient:
     def run(self, op: operation.Op[R]) -> R:
         """Runs one engine operation (tests, tools); see worker_runtime.engine.writes."""
         return self._call(self._client.store.run(op))
+
+    def events(self, queues: Sequence[str]) -> Generator[JobEvent, None, None]:
+        """Client.events, blocking: one event per iteration; closing the iterator (or
+        leaving the loop) unsubscribes."""
+        stream = self._client.events(queues)
+        try:
+            while True:
+                step = asyncio.run_coroutine_threadsafe(_next_event(stream), self._loop)
+                try:
+                    yield step.result()
+                except StopAsyncIteration:
+                    return
+                except BaseException:  # Ctrl-C in the caller's thread: stop the step too
+                    step.cancel()
+                    raise
+        finally:
+            with contextlib.suppress(Exception):
+                self._call(_close_stream(stream))
 
     def close(self) -> None:
         if self._loop.is_running():

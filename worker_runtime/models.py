@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -72,6 +73,8 @@ class JobState(StrEnum):
     COMPLETED = "completed"
     DEAD = "dead"
     CANCELLED = "cancelled"
+    #: Enqueued with dependencies that have not all completed yet.
+    WAITING = "waiting"
 
 
 class AgingRule(BaseModel):
@@ -219,7 +222,15 @@ class JobSpec:
     dedupe_key: str | None = None
     job_id: str | None = None
     rate_key: str | None = None
+    #: Ids of jobs of the same queue that must complete before this one may run.
+    depends_on: Sequence[str] | None = None
+    #: What this job does when a dependency ends dead or cancelled.
+    on_dependency_failure: DependencyPolicy = "cancel"
 
+
+#: What a dependant does when one of its dependencies ends dead or cancelled: is cancelled
+#: too (reason DependencyFailed), runs anyway, or waits (a retried dependency may complete).
+DependencyPolicy = Literal["cancel", "run", "wait"]
 
 #: "created", "exists" (the id was taken) or "deduplicated" (the dedupe key was held).
 EnqueueOutcome = Literal["created", "exists", "deduplicated"]
@@ -280,12 +291,59 @@ class Job:
     rate_key: str | None = None
     #: {"pct": 0-100, "msg": str, "at": ms} as last reported by the handler.
     progress: dict[str, Any] | None = None
+    #: The jobs it depends on, those of them it still waits for, its policy on a failed
+    #: dependency and what a failed one did (``note``); the jobs that depend on it.
+    depends_on: list[str] = field(default_factory=list)
+    waiting_on: list[str] = field(default_factory=list)
+    on_dependency_failure: DependencyPolicy | None = None
+    dependency_note: str | None = None
+    dependants: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "history"}
         d["state"] = str(self.state)
         d["history"] = [a.__dict__ for a in self.history]
         return d
+
+
+#: What happened to a job, as ``Client.events`` reports it.
+EventType = Literal[
+    "enqueued",
+    "started",
+    "progress",
+    "completed",
+    "failed",
+    "retried",
+    "dead",
+    "cancelled",
+    #: A waiting job's dependencies are settled: it is pending (or delayed) now.
+    "released",
+]
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One thing that happened to a job, published by the script that made it happen."""
+
+    queue: str
+    type: EventType
+    id: str
+    #: None when the record was gone already (a foreign or trimmed one).
+    name: str | None
+    #: The attempt it concerns; 0 for enqueued and retried (no attempt made yet).
+    attempt: int | None
+    #: When it happened, ms on the Redis clock.
+    at_ms: int
+    #: Why a job failed, died or was cancelled.
+    reason: str | None = None
+    #: When a failed job is due again (ms).
+    due_ms: int | None = None
+    #: Progress events: percent and message.
+    pct: float | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -299,6 +357,8 @@ class QueueStats:
     cancelled: int
     oldest_pending_age_ms: int | None
     paused: bool
+    #: Jobs waiting for their dependencies.
+    waiting: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 import redis
@@ -36,7 +37,7 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
     assert set(r.hkeys(k.dprio)) == delayed
     pending = {i for i, s in owner.items() if s == "pending"}
     assert set(r.hkeys(k.since)) <= pending, "a job that is not pending has a pending-since"
-    unfinished = {i for i, s in owner.items() if s in ("pending", "delayed", "running")}
+    unfinished = {i for i, s in owner.items() if s in ("pending", "delayed", "running", "waiting")}
     for key, holder in cast(dict[str, str], r.hgetall(k.dedupe)).items():
         assert holder in unfinished, f"dedupe key {key} held by finished job {holder}"
     assert set(r.smembers(k.cancelreq)) <= running
@@ -46,4 +47,19 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
     for rk in keys_of_running.values():
         counts[rk] = counts.get(rk, 0) + 1
     assert {rk: int(n) for rk, n in r.hgetall(k.keyrun).items()} == counts
+    check_dependencies(r, k, owner)
     return owner
+
+
+def check_dependencies(r: redis.Redis, k: QueueKeys, owner: dict[str, str]) -> None:
+    """Every waiting job has a dependency entry that still lists one that has not completed;
+    dependency data belongs to existing jobs only."""
+    deps = cast(dict[str, str], r.hgetall(k.deps))
+    assert set(deps) <= set(owner), "dependency data of a deleted job"
+    assert set(cast(list[str], r.hkeys(k.dependants))) <= set(owner)
+    for job_id, state in owner.items():
+        if state != "waiting":
+            continue
+        left = json.loads(deps[job_id]).get("left")
+        assert isinstance(left, list) and left, f"{job_id} waits for nothing"
+        assert all(owner.get(d) != "completed" for d in left), f"{job_id} waits for a completed job"

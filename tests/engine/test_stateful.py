@@ -37,6 +37,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.stale: list[tuple[str, str]] = []
         self.terminal: set[str] = set()
         self.counter = 0
+        self.deps: dict[str, tuple[list[str], str]] = {}  # dependant -> (dependencies, policy)
 
     def teardown(self) -> None:
         if hasattr(self, "c"):
@@ -65,6 +66,21 @@ class EngineMachine(RuleBasedStateMachine):
             self.created.add(e.id)
         else:
             assert e.id in self.created and e.id not in self.terminal
+
+    @precondition(lambda self: self.created)
+    @rule(data=st.data(), policy=st.sampled_from(["cancel", "run", "wait"]))
+    def enqueue_dependant(self, data: st.DataObject, policy: str) -> None:
+        deps = data.draw(st.lists(st.sampled_from(sorted(self.created)), min_size=1, max_size=3))
+        self.counter += 1
+        e = self.c.enqueue(
+            Q,
+            "j",
+            job_id=f"job{self.counter}",
+            depends_on=deps,
+            on_dependency_failure=policy,  # type: ignore[arg-type]
+        )
+        self.created.add(e.id)
+        self.deps[e.id] = (deps, policy)
 
     @rule(n=st.integers(1, 4))
     def claim(self, n: int) -> None:
@@ -154,6 +170,11 @@ class EngineMachine(RuleBasedStateMachine):
             assert states[job_id] == "running"
         for job_id in self.terminal:
             assert states[job_id] in ("completed", "dead", "cancelled")
+        for job_id, (deps, policy) in self.deps.items():
+            # Released only once every dependency completed (policy run: finished).
+            if states[job_id] in ("pending", "delayed", "running", "completed"):
+                done = ("completed", "dead", "cancelled") if policy == "run" else ("completed",)
+                assert all(states[d] in done for d in deps), (job_id, deps, policy)
 
 
 def test_engine_state_machine(redis_url: str) -> None:

@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Any
 
 import click
+import yaml
 from rich.console import Group
 
 from worker_runtime.cli.context import AppContext, CliError, output_option, pass_app
-from worker_runtime.cli.output import compact, emit, job_view, jobs_table
+from worker_runtime.cli.output import compact, emit, job_view, jobs_table, when
 from worker_runtime.cli.params import Duration, Instant, JsonDocument, PriorityType
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.prepare import MAX_DELAY_S, MAX_TIMEOUT_S
 from worker_runtime.errors import JobNotFoundError
-from worker_runtime.models import Job
+from worker_runtime.models import DependencyPolicy, Job, JobEvent
 
 queue_option = click.option(
     "--queue", "-q", help="The job's queue; without it every known queue is searched."
@@ -79,6 +80,21 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
     is_flag=True,
     help="Return only once a replica holds the job (Redis WAIT): a failover cannot lose it.",
 )
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID",
+    help="Wait until this job (of the same queue) has completed; repeatable.",
+)
+@click.option(
+    "--on-dependency-failure",
+    type=click.Choice(["cancel", "run", "wait"]),
+    default="cancel",
+    show_default=True,
+    help="When a dependency ends dead or cancelled: be cancelled too, run anyway, or wait "
+    "for it to be retried.",
+)
 @output_option
 @pass_app
 def enqueue_job(
@@ -95,6 +111,8 @@ def enqueue_job(
     job_id: str | None,
     rate_key: str | None,
     durable: bool,
+    depends_on: tuple[str, ...],
+    on_dependency_failure: DependencyPolicy,
 ) -> None:
     """Adds a job to QUEUE for the handler registered as JOB_NAME."""
     app.durable = app.durable or durable
@@ -110,6 +128,8 @@ def enqueue_job(
         dedupe_key=dedupe_key,
         job_id=job_id,
         rate_key=rate_key,
+        depends_on=list(depends_on) or None,
+        on_dependency_failure=on_dependency_failure,
     )
     job = app.client.get_job(done.id, done.queue)
     if job is None:  # already finished and trimmed by retention: report what we know
@@ -207,3 +227,37 @@ def wait_job(app: AppContext, job_id: str, queue: str | None, timeout: int | Non
     found = fetch(app, job_id, queue)
     result = app.client.wait(job_id, None if timeout is None else timeout / 1000, found.queue)
     emit(app, result, lambda: compact(result))
+
+
+@job_group.command("watch")
+@click.argument("queues", nargs=-1, metavar="[QUEUE]...")
+@output_option
+@pass_app
+def watch_jobs(app: AppContext, queues: tuple[str, ...]) -> None:
+    """Prints the events of jobs (enqueued, started, progress, completed, failed, retried,
+    dead, cancelled, released) as they happen, one line each (-o json: one JSON object per
+    line), until Ctrl-C. Without QUEUE, every queue known now."""
+    names = list(queues) or app.client.queues()
+    if not names:
+        raise CliError("no queues yet; name one: blackroad job watch QUEUE")
+    try:
+        for event in app.client.events(names):
+            click.echo(event_line(app.output, event))
+    except KeyboardInterrupt:
+        pass
+
+
+def event_line(output: str, e: JobEvent) -> str:
+    """One event in the chosen output: a line of text, a line of JSON, or a YAML document."""
+    if output == "json":
+        return compact(e.to_dict())
+    if output == "yaml":
+        return "---\n" + yaml.safe_dump(e.to_dict(), sort_keys=False, allow_unicode=True).rstrip()
+    extra = [f"attempt {e.attempt}" if e.attempt else ""]
+    if e.type == "progress":
+        extra.append(f"{e.pct:g}% {e.message or ''}".strip() if e.pct is not None else "")
+    extra.append(e.reason or "")
+    if e.due_ms is not None:
+        extra.append(f"due {when(e.due_ms)}")
+    parts = [when(e.at_ms), e.queue, f"{e.type:<9}", e.id, e.name or "-", *filter(None, extra)]
+    return "  ".join(parts)

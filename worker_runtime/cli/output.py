@@ -110,7 +110,7 @@ def grid(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> T
     return table
 
 
-_STATS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
+_STATS = ("pending", "delayed", "running", "completed", "dead", "cancelled", "waiting")
 
 
 def stats_table(stats: Sequence[QueueStats]) -> Table:
@@ -177,6 +177,15 @@ def job_view(
         ("payload", head(compact(job.payload), 200)),
         ("result", head(compact(job.result), 200) if job.result is not None else None),
     ]
+    if job.depends_on:
+        rows += [
+            ("depends on", ", ".join(job.depends_on)),
+            ("waiting on", ", ".join(job.waiting_on) or None),
+            ("if one fails", job.on_dependency_failure),
+            ("dependencies", job.dependency_note),
+        ]
+    if job.dependants:
+        rows.append(("dependants", ", ".join(job.dependants)))
     parts: list[RenderableType] = [fields(f"Job {job.id}", rows)]
     if job.history:
         history = [
@@ -230,6 +239,7 @@ _LISTED_TIME = {
     "completed": ("finished_ms", "finished"),
     "dead": ("finished_ms", "died"),
     "cancelled": ("finished_ms", "cancelled"),
+    "waiting": ("enqueued_ms", "enqueued"),
 }
 
 

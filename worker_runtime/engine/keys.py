@@ -32,9 +32,18 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:progress   hash  id -> {"pct", "msg", "at"} reported by the handler
     brq:{q}:enqueued   hash  "<priority>\\n<job name>" -> jobs created since the queue was
                        made (blackroad_jobs_enqueued_total; deleting the queue resets it)
+    brq:{q}:waiting    zset  id -> enqueue ms: jobs waiting for their dependencies
+    brq:{q}:deps       hash  id -> {"on": [ids], "left": [ids still unfinished], "policy":
+                       cancel|run|wait, "due": ms or -1, "note": what a failed dependency
+                       did, "released": ms}: a job's dependencies (kept for job info)
+    brq:{q}:dependants hash  id -> newline-joined ids of the jobs that depend on it
     brq:{q}:wake       pub/sub channel: something became pending or due
     brq:{q}:done       pub/sub channel: ids that finished (completed, dead, cancelled),
                        newline-joined: what Client.wait listens to
+    brq:{q}:events     pub/sub channel: one JSON message per script call listing its job
+                       events (enqueued, started, progress, completed, failed, retried,
+                       dead, cancelled, released), published only while someone subscribes
+                       (lua/includes/eventsOn.lua): what Client.events listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
 tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a
@@ -71,7 +80,7 @@ SCHEDULES = f"{PREFIX}:schedules"
 OPERATOR_CLAIMS = f"{PREFIX}:operator:claims"
 
 #: State sets, in the order the stats script reports them.
-STATE_SETS = ("pending", "delayed", "running", "completed", "dead", "cancelled")
+STATE_SETS = ("pending", "delayed", "running", "completed", "dead", "cancelled", "waiting")
 
 
 def limiter_key(name: str) -> str:
@@ -93,7 +102,7 @@ SUFFIXES = (
     *("jobs", "pending", "delayed", "dprio", "running", "lease", "att", "hist", "completed"),
     *("dead", "cancelled", "result", "reason", "dedupe", "dk", "cancelreq", "seq", "config"),
     *("recovery", "policy", "limiter", "keyrate", "keyrun", "rkey", "progress", "since"),
-    "enqueued",
+    *("enqueued", "waiting", "deps", "dependants"),
 )
 
 
@@ -129,8 +138,12 @@ class QueueKeys:
     progress: str
     since: str
     enqueued: str
+    waiting: str
+    deps: str
+    dependants: str
     wake: str
     done: str
+    events: str
     schedules: str
     schedstate: str
 
@@ -139,7 +152,7 @@ class QueueKeys:
     def of(cls, name: str) -> QueueKeys:
         tag = f"{PREFIX}:{{{name}}}:"
         keys = {s: tag + s for s in SUFFIXES}
-        extra = {s: tag + s for s in ("wake", "done", "schedules", "schedstate")}
+        extra = {s: tag + s for s in ("wake", "done", "events", "schedules", "schedstate")}
         return cls(name=name, **keys, **extra)
 
     def state_set(self, state: str) -> str:
@@ -182,6 +195,10 @@ class ScriptKeys:
 #: and ``limiter`` or ``config`` when a shared limiter stands in for the queue's own).
 SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk enqueued"),
+    "enqueuedeps": ScriptKeys.of(
+        "jobs pending delayed dprio seq config dedupe dk enqueued waiting deps dependants completed dead "
+        "cancelled reason cancelreq att hist result progress since"
+    ),
     "claim": ScriptKeys.of(
         "pending delayed dprio running lease jobs att seq config policy limiter keyrate keyrun "
         "rkey since",
@@ -190,33 +207,33 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "heartbeat": ScriptKeys.of("running lease cancelreq"),
     "complete": ScriptKeys.of(
         "running lease att hist completed result jobs dedupe dk cancelreq config cancelled "
-        "reason progress rkey keyrun"
+        "reason progress rkey keyrun waiting deps dependants pending delayed dprio seq since"
     ),
     "fail": ScriptKeys.of(
         "running lease att hist jobs delayed dprio dead reason dedupe dk config cancelreq "
-        "cancelled result progress rkey keyrun"
+        "cancelled result progress rkey keyrun waiting deps dependants pending seq since"
     ),
     "recover": ScriptKeys.of(
         "running lease att hist jobs delayed dead reason dedupe dk config cancelreq cancelled "
-        "result recovery dprio progress rkey keyrun"
+        "result recovery dprio progress rkey keyrun waiting deps dependants pending seq since"
     ),
     "release": ScriptKeys.of(
-        "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result config "
-        "progress rkey keyrun since"
+        "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result "
+        "config progress rkey keyrun since waiting deps dependants delayed dprio seq"
     ),
-    "progress": ScriptKeys.of("lease progress"),
+    "progress": ScriptKeys.of("lease progress jobs"),
     "configure": ScriptKeys.of("config"),
     "dropqueue": ScriptKeys.of(" ".join(SUFFIXES) + " schedules"),
     "cancel": ScriptKeys.of(
-        "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att hist "
-        "result progress since"
+        "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att "
+        "hist result progress since waiting deps dependants seq"
     ),
     "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since"),
     "purge": ScriptKeys.of(
         "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun "
-        "since"
+        "since deps dependants waiting pending delayed seq cancelled config"
     ),
-    "stats": ScriptKeys.of("pending delayed running completed dead cancelled jobs config"),
+    "stats": ScriptKeys.of("pending delayed running completed dead cancelled jobs config waiting"),
     "workerbeat": ScriptKeys.of("workers worker"),
     "schedput": ScriptKeys.of("schedules schedstate"),
     "schedsuspend": ScriptKeys.of("schedules"),

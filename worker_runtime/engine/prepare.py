@@ -42,6 +42,9 @@ class PreparedJob:
     generated_id: bool = False
     #: The job name: the enqueue script counts jobs per name and priority.
     name: str = ""
+    #: Ids of jobs of the same queue it waits for (the enqueuedeps script), and its policy.
+    depends_on: tuple[str, ...] = ()
+    dependency_policy: str = "cancel"
 
 
 #: One encoder for every job: json.dumps with options builds a new encoder per call,
@@ -197,6 +200,7 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     if spec.rate_key is not None:
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
+    depends_on = _dependencies(spec)
     payload, payload_bytes = _payload(spec.payload, spec.name)
     return PreparedJob(
         queue=spec.queue,
@@ -210,4 +214,38 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
         name=spec.name,
+        depends_on=depends_on,
+        dependency_policy=spec.on_dependency_failure,
     )
+
+
+#: Most dependencies of one job.
+MAX_DEPENDENCIES = 100
+
+
+def _dependencies(spec: JobSpec) -> tuple[str, ...]:
+    """The checked, de-duplicated ids a job depends on; its policy is checked too."""
+    if spec.on_dependency_failure not in ("cancel", "run", "wait"):
+        raise errors.InvalidArgumentError(
+            "on_dependency_failure: one of cancel, run, wait; "
+            f"got {shown(spec.on_dependency_failure)}",
+            field="on_dependency_failure",
+        )
+    if spec.depends_on is None:
+        return ()
+    if isinstance(spec.depends_on, str) or not isinstance(spec.depends_on, Sequence):
+        raise errors.InvalidArgumentError(
+            f"depends_on: a list of job ids, got {shown(spec.depends_on)}", field="depends_on"
+        )
+    ids = tuple(dict.fromkeys(spec.depends_on))
+    if len(ids) > MAX_DEPENDENCIES:
+        raise errors.InvalidArgumentError(
+            f"depends_on: at most {MAX_DEPENDENCIES} jobs, got {len(ids)}", field="depends_on"
+        )
+    for dep in ids:
+        check_job_id(dep, field="depends_on")
+        if dep == spec.job_id:
+            raise errors.InvalidArgumentError(
+                f"depends_on: job {dep} cannot depend on itself", field="depends_on"
+            )
+    return ids

@@ -34,6 +34,7 @@ def stats(queue: str) -> Op[QueueStats]:
             cancelled,
             oldest_pending_age_ms=max(0, now - oldest) if oldest >= 0 else None,
             paused=bool(int(r[8])),
+            waiting=int(r[9]),
         )
 
     return Op(parse, "stats", k.for_script("stats"), [])
@@ -88,6 +89,8 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
     commands += [("ZSCORE", getattr(k, s), job_id) for s in STATE_SETS]
     commands += [("HGET", key, job_id) for key in (k.lease, k.att, k.hist, k.result, k.reason)]
     commands += [("SISMEMBER", k.cancelreq, job_id), ("HGET", k.progress, job_id)]
+    commands += [("HGET", k.deps, job_id), ("HGET", k.dependants, job_id)]
+    states = len(STATE_SETS)
 
     def parse(r: list[Any]) -> Job | None:
         if r[0] is None:
@@ -97,9 +100,9 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             meta["n"], meta["p"] = str(meta["n"]), int(meta["p"])
         except (ValueError, KeyError, TypeError):  # a foreign producer's malformed record
             enq, meta, payload = 0, {"n": "(undecodable record)", "p": 5}, json.dumps(r[0])
-        scores = dict(zip(STATE_SETS, r[1:7], strict=True))
+        scores = dict(zip(STATE_SETS, r[1 : 1 + states], strict=True))
         state = next((JobState(s) for s, v in scores.items() if v is not None), None)
-        lease, att, hist, result, reason, cancel_req, prog = r[7:14]
+        lease, att, hist, result, reason, cancel_req, prog, deps, dependants = r[1 + states :]
         history = _history(hist)
         job = Job(
             id=job_id,
@@ -121,6 +124,7 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             rate_key=meta.get("rk"),
             progress=json.loads(prog) if prog else None,
         )
+        _dependencies(job, deps, dependants)
         if state is JobState.PENDING and scores["pending"] is not None:
             job.priority = int(float(scores["pending"]) // 10**13)  # raised by aging
         if state is JobState.RUNNING and lease:
@@ -139,6 +143,23 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
         return job
 
     return Op(parse, commands=commands)
+
+
+def _dependencies(job: Job, deps: str | None, dependants: str | None) -> None:
+    """Fills in what ``job`` depends on (the ``deps`` entry) and what depends on it."""
+    job.dependants = dependants.split("\n") if dependants else []
+    if not deps:
+        return
+    try:
+        d = json.loads(deps)
+    except ValueError:
+        return
+    # Lua's cjson writes an empty list as {}: any non-list reads as empty.
+    on, left = d.get("on"), d.get("left")
+    job.depends_on = [str(i) for i in on] if isinstance(on, list) else []
+    job.waiting_on = [str(i) for i in left] if isinstance(left, list) else []
+    job.on_dependency_failure = d.get("policy")
+    job.dependency_note = d.get("note")
 
 
 def live_workers() -> Op[list[str]]:

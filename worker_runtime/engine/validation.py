@@ -42,11 +42,12 @@ def check_utf8(text: str, what: str, field: str) -> None:
             ) from None
 
 
-def check_job_id(job_id: str) -> None:
+def check_job_id(job_id: str, field: str = "job_id") -> None:
     if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        what = "job id:" if field == "job_id" else f"{field}: job id"
         raise InvalidArgumentError(
-            f"job id: {shown(job_id)} must be 1-200 printable characters without spaces",
-            field="job_id",
+            f"{what} {shown(job_id)} must be 1-200 printable characters without spaces",
+            field=field,
         )
 
 

@@ -67,18 +67,32 @@ def _check_batch(n: int) -> None:
         raise errors.InvalidArgumentError(f"batch: at most {MAX_BATCH} jobs per call, got {n}")
 
 
+#: The enqueuedeps script's code for a dependency that names no job of the queue.
+UNKNOWN_DEPENDENCY = -12
+
 _OUTCOMES: dict[int, EnqueueOutcome] = {1: "created", 0: "exists", 2: "deduplicated"}
 
 
 def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
     _check_batch(len(jobs))
     k = QueueKeys.of(queue)
+    # Jobs with dependencies take the heavier script; the common enqueue stays light.
+    script = "enqueuedeps" if any(j.depends_on for j in jobs) else "enqueue"
     args: list[str | int | float] = [k.wake, len(jobs)]
     for j in jobs:
         args += [j.id, j.priority, j.delay_ms, j.run_at_ms, j.dedupe_key, j.body]
+        if script == "enqueuedeps":
+            args += ["\n".join(j.depends_on), j.dependency_policy]
     args += _counter_runs(jobs)
 
     def parse(reply: list[Any]) -> list[Enqueued]:
+        if reply and int(reply[0]) == UNKNOWN_DEPENDENCY:
+            dep = jobs[int(reply[1])].depends_on[int(reply[2])]
+            raise errors.InvalidArgumentError(
+                f"depends_on: no job {dep} in queue {queue!r} (a job may depend only on "
+                "existing jobs of its own queue, or on earlier jobs of the same call)",
+                field="depends_on",
+            )
         if reply and int(reply[0]) < 0:
             job = jobs[int(reply[1])]
             # A generated id names a job that was never created: say only what was refused.
@@ -89,7 +103,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
             for i in range(0, len(reply), 2)
         ]
 
-    return Op(parse, "enqueue", k.for_script("enqueue"), args)
+    return Op(parse, script, k.for_script(script), args)
 
 
 def _counter_runs(jobs: Sequence[PreparedJob]) -> list[str | int | float]:

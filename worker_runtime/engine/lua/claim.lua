@@ -49,6 +49,8 @@
 --@include windowCharge
 --@include gcraAllowance
 --@include gcraCharge
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
@@ -214,6 +216,15 @@ if #cand > 0 then
     for i, c in ipairs(cand) do members[i] = c[1] .. ':' .. fmt(tok + i) end
     windowCharge(K.limiter, now, ratePeriod, members)
   end
+end
+
+local events = #out > 2 and eventsOn(K.jobs)
+if events then
+  local started = {}
+  for i = 3, #out, 5 do
+    started[#started + 1] = { type = 'started', id = out[i], attempt = out[i + 2] }
+  end
+  publishEvents(events, K.jobs, now, started)
 end
 
 local head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')

@@ -8,6 +8,8 @@
 
   Keys: K.running  K.lease  K.att  K.hist  K.completed  K.result  K.jobs  K.dedupe  K.dk
   K.cancelreq  K.config  K.cancelled  K.reason  K.progress  K.rkey  K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.delayed
+  K.dprio  K.seq  K.since
 
   ARGV[1] worker name
   ARGV[2] wake channel (published when a running cap frees a slot)
@@ -24,7 +26,11 @@
 --@include config
 --@include trimFinished
 --@include toCancelled
+--@include settleDependants
 --@include releaseKeySlots
+--@include eventsOn
+--@include recordMeta
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
@@ -43,6 +49,10 @@ local flags = redis.call('SMISMEMBER', K.cancelreq, unpack(ids))
 local codes, done, doneArgs, resArgs, histArgs = {}, {}, {}, {}, {}
 local hists = redis.call('HMGET', K.hist, unpack(ids))
 local finished = {}
+local events = eventsOn(K.jobs)
+local evs = {}
+-- Named before any move: a job cancelled here may be trimmed with its record.
+local recs = events and redis.call('HMGET', K.jobs, unpack(ids)) or {}
 for i, id in ipairs(ids) do
   local v = leases[i]
   local token, worker, attempt, start, pscore = nil, nil, nil, nil, nil
@@ -51,6 +61,10 @@ for i, id in ipairs(ids) do
     codes[i] = -1
   else
     finished[#finished + 1] = id
+    if events then
+      evs[#evs + 1] = { type = flags[i] == 1 and 'cancelled' or 'completed', id = id,
+        attempt = tonumber(attempt), name = recs[i] and recordMeta(recs[i]).n or false }
+    end
     local outcome = 'completed'
     if flags[i] == 1 then outcome = 'cancelled' end
     local entry = histEntry(attempt, worker, start, now, outcome, '', '', leaseLevel(pscore))
@@ -59,6 +73,7 @@ for i, id in ipairs(ids) do
       codes[i] = -2
       -- Written before the move: toCancelled may trim the job, history included.
       redis.call('HSET', K.hist, id, history)
+      settleDependants(K, { id }, 'cancelled', now, cfg, evs)
       toCancelled(K, id, now, cfg)
     else
       histArgs[#histArgs + 1] = id
@@ -94,7 +109,12 @@ if #done > 0 then
   end
   redis.call('ZADD', K.completed, unpack(doneArgs))
   if #resArgs > 0 then redis.call('HSET', K.result, unpack(resArgs)) end
+  -- Before the trim, which may drop a completed job's list of dependants.
+  settleDependants(K, done, 'completed', now, cfg, evs)
   trimFinished(K.completed, now, cfg.result_ttl_ms, cfg.keep_completed,
-    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress })
+    math.max(100, 2 * #done), { K.jobs, K.hist, K.result, K.reason, K.progress, K.deps,
+      K.dependants })
 end
+-- One message for the whole batch: its jobs, then what their dependants did.
+publishEvents(events, K.jobs, now, evs)
 return codes

@@ -8,7 +8,7 @@
   Keys: K.jobs  K.pending  K.delayed  K.dprio  K.running  K.lease  K.att  K.hist
     K.completed  K.dead  K.cancelled  K.result  K.reason  K.dedupe  K.dk  K.cancelreq  K.seq
     K.config  K.recovery  K.policy  K.limiter  K.keyrate  K.keyrun  K.rkey  K.progress
-    K.since  K.enqueued  (every data key of the queue)
+    K.since  K.enqueued  K.waiting  K.deps  K.dependants  (every data key of the queue)
     K.schedules  hash  the queue's cron schedules (only read)
 
   ARGV[1] "force": delete even while jobs are running

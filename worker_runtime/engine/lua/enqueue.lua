@@ -34,6 +34,9 @@
 --@include bodyFits
 --@include addJob
 --@include commitJobs
+--@include countEnqueued
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'max_payload_bytes' })
@@ -64,12 +67,13 @@ for i = 0, n - 1 do
   out[#out + 1] = id
 end
 commitJobs(K, pend, ARGV[1], written)
-local at, made = 0, {}
-for r = 4 + n * 6, 3 + n * 6 + 2 * (tonumber(ARGV[3 + n * 6]) or 0), 2 do
-  for i = at + 1, at + tonumber(ARGV[r + 1]) do
-    if out[2 * i - 1] == 1 then made[ARGV[r]] = (made[ARGV[r]] or 0) + 1 end
+countEnqueued(K, out, 3 + n * 6)
+local events = written and eventsOn(K.jobs)
+if events then
+  local added = {}
+  for i = 1, #out, 2 do
+    if out[i] == 1 then added[#added + 1] = { type = 'enqueued', id = out[i + 1], attempt = 0 } end
   end
-  at = at + tonumber(ARGV[r + 1])
+  publishEvents(events, K.jobs, now, added)
 end
-for field, count in pairs(made) do redis.call('HINCRBY', K.enqueued, field, count) end
 return out

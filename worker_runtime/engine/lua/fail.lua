@@ -10,6 +10,7 @@
   Keys: K.running  K.lease  K.att  K.hist  K.jobs  K.delayed  K.dprio  K.dead  K.reason
   K.dedupe  K.dk  K.config  K.cancelreq  K.cancelled  K.result  K.progress  K.rkey
   K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.seq  K.since
 
   ARGV[1] wake channel
   ARGV[2] id            ARGV[3] token
@@ -34,8 +35,11 @@
 --@include appendHistory
 --@include config
 --@include toCancelled
+--@include settleDependants
 --@include toDead
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local id, reason = ARGV[2], ARGV[4]
 local now = nowMs()
@@ -50,10 +54,24 @@ local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_
 redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
+local events = eventsOn(K.jobs)
+-- The job's event, then (dead, cancelled) what its dependants did, as one message;
+-- before the terminal move, which may trim the record, name included.
+local function tell(kind, extra)
+  local evs = {}
+  if events then
+    local e = { type = kind, id = id, attempt = tonumber(attempt), reason = reason }
+    for k2, v2 in pairs(extra or {}) do e[k2] = v2 end
+    evs[1] = e
+  end
+  if kind ~= 'failed' then settleDependants(K, { id }, kind, now, cfg, evs) end
+  publishEvents(events, K.jobs, now, evs)
+end
 
 if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', reason, ARGV[5],
     leaseLevel(pscore)))
+  tell('cancelled')
   toCancelled(K, id, now, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { -2 }
@@ -65,6 +83,7 @@ local maxAttempts = tonumber(meta.ma) or cfg.max_attempts
 if ARGV[6] == 'permanent' or attempt >= maxAttempts or not rec then
   appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', reason, ARGV[5],
     leaseLevel(pscore)))
+  tell('dead')
   toDead(K, id, now, reason, cfg)
   redis.call('PUBLISH', ARGV[9], id)
   return { 2, reason }
@@ -83,4 +102,5 @@ redis.call('HSET', K.att, id, attempt)
 redis.call('ZADD', K.delayed, fmt(due), id)
 redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
 redis.call('PUBLISH', ARGV[1], '1')
+tell('failed', { due = due })
 return { 1, fmt(due) }

@@ -40,6 +40,8 @@
 --@include commitJobs
 --@include readState
 --@include writeState
+--@include eventsOn
+--@include publishEvents
 
 local name, mode, at, jobId = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local raw = redis.call('HGET', K.schedules, name)
@@ -90,6 +92,8 @@ if code ~= 1 then
   writeState(K.schedstate, name, state)
   return { 7, jobId }
 end
+publishEvents(eventsOn(K.jobs), K.jobs, nowMs(),
+  { { type = 'enqueued', id = jobId, attempt = 0 } })
 if mode == 'tick' then state.last = at end
 state.fired = state.fired + 1
 state.job = jobId

@@ -5,6 +5,7 @@
 
   Keys:
     K.lease     hash  id -> "token|..."
+    K.jobs      hash  id -> record (the job's name, for the progress event)
     K.progress  hash  id -> {"pct":N,"msg":"...","at":ms}
 
   ARGV[1] id  ARGV[2] token  ARGV[3] percent (0-100)  ARGV[4] message
@@ -12,9 +13,19 @@
   Returns 1, or -1 when the lease was lost.
 ]]
 --@include nowMs
+--@include splitLease
+--@include eventsOn
+--@include publishEvents
 
 local v = redis.call('HGET', K.lease, ARGV[1])
 if not v or string.sub(v, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then return -1 end
+local now = nowMs()
 redis.call('HSET', K.progress, ARGV[1],
-  cjson.encode({ pct = tonumber(ARGV[3]), msg = ARGV[4], at = nowMs() }))
+  cjson.encode({ pct = tonumber(ARGV[3]), msg = ARGV[4], at = now }))
+local events = eventsOn(K.jobs)
+if events then
+  local _, _, attempt = splitLease(v)
+  publishEvents(events, K.jobs, now, { { type = 'progress', id = ARGV[1], attempt = attempt,
+    pct = tonumber(ARGV[3]), msg = ARGV[4] } })
+end
 return 1

@@ -20,6 +20,7 @@
     K.recovery  hash  at -> last recover call ms, grace -> recover nothing before
     K.dprio     hash  id -> priority (delayed jobs)
   K.progress  K.rkey  K.keyrun
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.pending  K.seq  K.since
 
   ARGV[1] wake channel
   ARGV[2] max jobs per call
@@ -40,8 +41,11 @@
 --@include appendHistory
 --@include config
 --@include toCancelled
+--@include settleDependants
 --@include toDead
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local last = tonumber(redis.call('HGET', K.recovery, 'at'))
@@ -63,6 +67,8 @@ local spread = math.max(1, math.floor(cfg.lease_ms / 2))
 local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
 local final = {}
+local events = eventsOn(K.jobs)
+local evs = {}
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
   redis.call('ZREM', K.running, id)
@@ -70,8 +76,16 @@ for _, id in ipairs(expired) do
   local rec = redis.call('HGET', K.jobs, id)
   local _, worker, attempt, start, pscore = nil, nil, nil, nil, nil
   if v then _, worker, attempt, start, pscore = splitLease(v) end
+  local function tell(kind)
+    if events then
+      evs[#evs + 1] = { type = kind, id = id, attempt = tonumber(attempt) or false,
+        reason = 'LeaseExpired', name = rec and recordMeta(rec).n or false }
+    end
+  end
   if rec and not attempt then
     -- A lease that is missing or unreadable (written by hand): never drop the job.
+    tell('dead')
+    settleDependants(K, { id }, 'dead', now, cfg, evs)
     toDead(K, id, now, 'LeaseCorrupt', cfg)
     dead = dead + 1
     final[#final + 1] = id
@@ -82,12 +96,16 @@ for _, id in ipairs(expired) do
     if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'LeaseExpired', err,
         leaseLevel(pscore)))
+      tell('cancelled')
+      settleDependants(K, { id }, 'cancelled', now, cfg, evs)
       toCancelled(K, id, now, cfg)
       cancelled = cancelled + 1
       final[#final + 1] = id
     elseif attempt >= maxAttempts then
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'dead', 'LeaseExpired', err,
         leaseLevel(pscore)))
+      tell('dead')
+      settleDependants(K, { id }, 'dead', now, cfg, evs)
       toDead(K, id, now, 'LeaseExpired', cfg)
       dead = dead + 1
       final[#final + 1] = id
@@ -98,10 +116,12 @@ for _, id in ipairs(expired) do
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
       redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
+      tell('failed')
       requeued = requeued + 1
     end
   end
 end
 if requeued > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+publishEvents(events, K.jobs, now, evs)
 if #final > 0 then redis.call('PUBLISH', ARGV[5], table.concat(final, '\n')) end
 return { requeued, dead, cancelled }

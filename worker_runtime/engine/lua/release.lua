@@ -8,6 +8,7 @@
   Keys: K.running  K.lease  K.att  K.pending  K.cancelreq  K.cancelled  K.reason
   K.dedupe  K.dk  K.jobs  K.hist  K.result  K.config  K.progress  K.rkey  K.keyrun
   K.since  hash  id -> when it became pending again (aging counts its wait from now)
+  Dependants (settleDependants): K.waiting  K.deps  K.dependants  K.delayed  K.dprio  K.seq
 
   ARGV[1] wake channel
   ARGV[2] done channel (ids cancelled here, newline-joined, for waiters)
@@ -23,12 +24,17 @@
 --@include config
 --@include finishConfig
 --@include toCancelled
+--@include settleDependants
 --@include releaseKeySlots
+--@include eventsOn
+--@include publishEvents
 
 local now = nowMs()
 local cfg = readConfig(K.config, FINISH_CONFIG)
 local released = 0
 local cancelledIds = {}
+local events = eventsOn(K.jobs)
+local evs = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local v = redis.call('HGET', K.lease, id)
@@ -41,6 +47,12 @@ for i = 3, #ARGV, 2 do
       if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
         appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'cancelled', 'Cancelled', '',
           leaseLevel(pscore)))
+        if events then
+          local rec = redis.call('HGET', K.jobs, id)
+          evs[#evs + 1] = { type = 'cancelled', id = id, attempt = tonumber(attempt),
+            name = rec and recordMeta(rec).n or false }
+        end
+        settleDependants(K, { id }, 'cancelled', now, cfg, evs)
         toCancelled(K, id, now, cfg)
         cancelledIds[#cancelledIds + 1] = id
       else
@@ -58,4 +70,5 @@ for i = 3, #ARGV, 2 do
 end
 if released > 0 then redis.call('PUBLISH', ARGV[1], '1') end
 if #cancelledIds > 0 then redis.call('PUBLISH', ARGV[2], table.concat(cancelledIds, '\n')) end
+publishEvents(events, K.jobs, now, evs)
 return released

@@ -21,6 +21,8 @@
 --@include recordMeta
 --@include safePriority
 --@include nowMs
+--@include eventsOn
+--@include publishEvents
 
 local ids = {}
 if ARGV[2] == 'all' then
@@ -30,7 +32,7 @@ else
 end
 
 local now = nowMs()
-local codes, count = {}, 0
+local codes, count, retried = {}, 0, {}
 for i, id in ipairs(ids) do
   local rec = redis.call('HGET', K.jobs, id)
   if not rec then
@@ -50,9 +52,13 @@ for i, id in ipairs(ids) do
     redis.call('ZADD', K.pending, fmt(safePriority(meta.p) * PRIO_SPAN + seq), id)
     redis.call('HSET', K.since, id, now)
     codes[i] = 1
+    retried[#retried + 1] = { type = 'retried', id = id, attempt = 0, name = meta.n }
     count = count + 1
   end
 end
-if count > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+if count > 0 then
+  redis.call('PUBLISH', ARGV[1], '1')
+  publishEvents(eventsOn(K.jobs), K.jobs, now, retried)
+end
 if ARGV[2] == 'all' then return { count } end
 return codes

@@ -3,9 +3,10 @@
   Read-only; one call, so the figures are one consistent snapshot.
 
   Keys: K.pending  K.delayed  K.running  K.completed  K.dead  K.cancelled  K.jobs  K.config
+  K.waiting
 
   Returns {now ms, pending, delayed, running, completed, dead, cancelled,
-  enqueue ms of the oldest pending job (-1: none), paused (0/1)}.
+  enqueue ms of the oldest pending job (-1: none), paused (0/1), waiting}.
 ]]
 --@include prioSpan
 --@include nowMs
@@ -31,4 +32,5 @@ for p = 0, 10 do
 end
 out[#out + 1] = oldest
 out[#out + 1] = readConfig(K.config, { 'paused' }).paused == '1' and 1 or 0
+out[#out + 1] = redis.call('ZCARD', K.waiting)
 return out

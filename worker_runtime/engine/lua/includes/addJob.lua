@@ -3,10 +3,11 @@
 -- The job is due at runAt (ms, -1: none) or after delay (ms, -1: none). A pending job's
 -- score/id pair is appended to pend, for one ZADD by commitJobs.
 -- Returns 1 created, 0 id exists, 2 dedupe key held; and the id (the holder's on 2).
+-- With hold, the job goes to K.waiting (enqueuedeps: it has dependencies) instead.
 --@include prioSpan
 --@include fmt
 
-local function addJob(K, now, seq, id, prio, delay, runAt, dedupe, body, pend)
+local function addJob(K, now, seq, id, prio, delay, runAt, dedupe, body, pend, hold)
   if dedupe ~= '' then
     local existing = redis.call('HGET', K.dedupe, dedupe)
     if existing then return 2, existing end
@@ -17,6 +18,10 @@ local function addJob(K, now, seq, id, prio, delay, runAt, dedupe, body, pend)
   if dedupe ~= '' then
     redis.call('HSET', K.dedupe, dedupe, id)
     redis.call('HSET', K.dk, id, dedupe)
+  end
+  if hold then
+    redis.call('ZADD', K.waiting, now, id)
+    return 1, id
   end
   local due = now
   if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end

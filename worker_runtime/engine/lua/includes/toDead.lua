@@ -9,5 +9,5 @@ local function toDead(K, id, now, reason, cfg)
   redis.call('HDEL', K.att, id)
   releaseDedupe(K.dedupe, K.dk, id)
   trimFinished(K.dead, now, cfg.dead_ttl_ms, cfg.keep_dead, 100,
-    { K.jobs, K.hist, K.result, K.reason, K.progress })
+    { K.jobs, K.hist, K.result, K.reason, K.progress, K.deps, K.dependants })
 end

@@ -1,0 +1,83 @@
+"""The live job events of queues: subscribing to their events channels and decoding them.
+
+Each script call that changes jobs publishes ONE message on ``brq:{q}:events`` listing its
+events, and only while someone subscribes (``lua/includes/eventsOn.lua``). Pub/sub is
+at-most-once: a listener that is disconnected misses what happened meanwhile, so events
+tell what is happening; ``get_job`` tells what is true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any, cast, get_args
+
+from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.validation import check_queue_name
+from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.models import EventType, JobEvent
+
+_TYPES = frozenset(get_args(EventType))
+#: How long one read of the subscription blocks; the loop goes on until it is closed.
+POLL_S = 1.0
+
+
+def _opt_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def parse_message(queue: str, data: str | bytes) -> list[JobEvent]:
+    """The events of one message; anything malformed (a foreign publisher) is skipped."""
+    try:
+        body = json.loads(data)
+        at, items = int(body["at"]), body["events"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    out = []
+    for e in items if isinstance(items, list) else []:
+        if not isinstance(e, dict) or e.get("type") not in _TYPES or "id" not in e:
+            continue
+        name, reason, msg = e.get("name"), e.get("reason"), e.get("msg")
+        pct = e.get("pct")
+        out.append(
+            JobEvent(
+                queue=queue,
+                type=cast(EventType, e["type"]),
+                id=str(e["id"]),
+                name=name if isinstance(name, str) else None,
+                attempt=_opt_int(e.get("attempt")),
+                at_ms=at,
+                reason=reason if isinstance(reason, str) else None,
+                due_ms=_opt_int(e.get("due")),
+                pct=float(pct) if isinstance(pct, int | float) else None,
+                message=msg if isinstance(msg, str) else None,
+            )
+        )
+    return out
+
+
+async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
+    """Every event of ``queues`` from the moment of subscription, until the caller stops."""
+    if isinstance(queues, str) or not queues:
+        raise InvalidArgumentError("queues: give a list of one or more queue names", field="queues")
+    for q in queues:
+        check_queue_name(q)
+    channels = {QueueKeys.of(q).events: q for q in queues}
+    pubsub = store.redis.pubsub()
+    try:
+        await store.call(pubsub.subscribe(*channels))
+        while True:
+            message = await store.call(
+                pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_S)
+            )
+            if message is None or message.get("type") != "message":
+                continue
+            queue = channels.get(str(message["channel"]))
+            if queue is not None:
+                for event in parse_message(queue, message["data"]):
+                    yield event
+    finally:
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py

@@ -1,0 +1,134 @@
+--[[
+  enqueuedeps: adds jobs of which some depend on other jobs of the same queue, all or
+  nothing (enqueue without dependencies stays the lighter enqueue script).
+
+  Guarantee: every job and every dependency is checked before anything is written: a
+  dependency must be a job of this queue (or an earlier job of this call), so cycles
+  cannot be built. A job with dependencies waits in `waiting` until each has completed;
+  the script that completes the last one releases it (settleDependants). Dependencies
+  that completed already count at once; a dead or cancelled one applies the job's policy
+  now (cancel, run or wait).
+
+  Keys: K.jobs  K.pending  K.delayed  K.dprio  K.seq  K.config  K.dedupe  K.dk  K.enqueued
+    K.waiting     zset  id -> enqueue ms, jobs waiting for dependencies
+    K.deps        hash  id -> {"on": [ids], "left": [ids], "policy", "due", "note"}
+    K.dependants  hash  id -> newline-joined ids of the jobs that depend on it
+    K.completed  K.dead  K.cancelled  (a dependency's state)
+    K.reason  K.cancelreq  K.att  K.hist  K.result  K.progress  K.since
+
+  ARGV[1] wake channel
+  ARGV[2] n, the number of jobs; then 8 entries per job: id, priority (0-10), delay ms
+          (-1: none), run_at ms (-1: none), dedupe key ("" for none), body, dependency
+          ids newline-joined (ids have no whitespace; "" for none), policy on a failed
+          dependency (cancel|run|wait)
+  then the enqueue counters' runs, as in enqueue
+
+  Returns {code1, id1, ...} as enqueue. Errors (nothing written): {-10, index} payload
+  over max_payload_bytes, {-11, index} priority out of range, {-12, index, dependency
+  position} no such job in this queue.
+]]
+--@include nowMs
+--@include config
+--@include finishConfig
+--@include bodyFits
+--@include addJob
+--@include commitJobs
+--@include countEnqueued
+--@include toCancelled
+--@include releaseWaiting
+--@include eventsOn
+--@include publishEvents
+
+local STRIDE = 8
+local now = nowMs()
+local cfg = readConfig(K.config, { 'max_payload_bytes', 'result_ttl_ms', 'keep_completed',
+  'dead_ttl_ms', 'keep_dead' })
+local n = tonumber(ARGV[2])
+
+local function split(joined)
+  local out = {}
+  for id in string.gmatch(joined, '[^\n]+') do out[#out + 1] = id end
+  return out
+end
+
+local earlier = {}
+for i = 0, n - 1 do
+  local b = 3 + i * STRIDE
+  local prio = tonumber(ARGV[b + 1])
+  if prio == nil or prio < 0 or prio > 10 or prio ~= math.floor(prio) then
+    return { -11, i }
+  end
+  if not bodyFits(ARGV[b + 5], cfg.max_payload_bytes) then
+    return { -10, i }
+  end
+  for j, dep in ipairs(split(ARGV[b + 6])) do
+    if not earlier[dep] and redis.call('HEXISTS', K.jobs, dep) == 0 then
+      return { -12, i, j - 1 }
+    end
+  end
+  earlier[ARGV[b]] = true
+end
+
+local seqBase = redis.call('INCRBY', K.seq, n) - n
+local out, pend, done, evs = {}, {}, {}, {}
+local written = false
+for i = 0, n - 1 do
+  local b = 3 + i * STRIDE
+  local deps = split(ARGV[b + 6])
+  local delay, runAt = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local code, id = addJob(K, now, seqBase + i + 1, ARGV[b], tonumber(ARGV[b + 1]), delay, runAt,
+    ARGV[b + 4], ARGV[b + 5], pend, #deps > 0)
+  written = written or code == 1
+  out[#out + 1] = code
+  out[#out + 1] = id
+  if code == 1 then evs[#evs + 1] = { type = 'enqueued', id = id, attempt = 0 } end
+  if code == 1 and #deps > 0 then
+    local due = -1
+    if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end
+    local d = { on = deps, left = {}, policy = ARGV[b + 7], due = due }
+    local failed = nil
+    for _, dep in ipairs(deps) do
+      local how = nil
+      if redis.call('ZSCORE', K.completed, dep) then how = 'completed'
+      elseif redis.call('ZSCORE', K.dead, dep) then how = 'dead'
+      elseif redis.call('ZSCORE', K.cancelled, dep) then how = 'cancelled'
+      -- An earlier job of this call that was not created (its dedupe key was held).
+      elseif redis.call('HEXISTS', K.jobs, dep) == 0 then how = 'missing' end
+      if how == nil or (how ~= 'completed' and d.policy == 'wait') then
+        d.left[#d.left + 1] = dep
+      end
+      if how ~= nil and how ~= 'completed' then
+        failed = failed or { dep, how }
+      end
+      local list = redis.call('HGET', K.dependants, dep)
+      redis.call('HSET', K.dependants, dep, list and (list .. '\n' .. id) or id)
+    end
+    if failed then
+      d.note = 'dependency ' .. failed[1] .. ' ended ' .. failed[2]
+      if d.policy == 'run' then d.note = d.note .. '; ran anyway (policy run)' end
+      if d.policy == 'wait' then
+        d.note = d.note .. '; waits for it to be retried (policy wait)'
+      end
+    end
+    if failed and d.policy == 'cancel' then
+      d.left = nil
+      redis.call('HSET', K.deps, id, cjson.encode(d))
+      redis.call('ZREM', K.waiting, id)
+      evs[#evs + 1] = { type = 'cancelled', id = id, attempt = 0, reason = 'DependencyFailed',
+        name = recordMeta('0\n' .. ARGV[b + 5]).n }
+      toCancelled(K, id, now, cfg, 'DependencyFailed')
+      done[#done + 1] = id
+    elseif #d.left == 0 then
+      releaseWaiting(K, id, d, now)
+    else
+      redis.call('HSET', K.deps, id, cjson.encode(d))
+    end
+  end
+end
+commitJobs(K, pend, ARGV[1], written)
+countEnqueued(K, out, 3 + n * STRIDE)
+if written then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
+if #done > 0 then
+  redis.call('PUBLISH', string.sub(K.jobs, 1, #K.jobs - 4) .. 'done', table.concat(done, '\n'))
+end
+return out
