@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
 from dashboard import state
-from dashboard.security import CSRF_FIELD, SESSION_COOKIE
+from dashboard.security import CSRF_FIELD, SESSION_COOKIE, matches
 from worker_runtime.client import Client
 from worker_runtime.errors import QueueError
 
@@ -129,7 +128,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     guard = request.app[state.GUARD]
-    if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
+    if not matches(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
         raise web.HTTPForbidden(text="403 forbidden: missing or wrong CSRF token")
     response = web.HTTPSeeOther("/")
     response.del_cookie(SESSION_COOKIE)

@@ -13,6 +13,12 @@ SESSION_COOKIE = "brq_session"
 CSRF_FIELD = "csrf"
 
 
+def matches(given: str, expected: str) -> bool:
+    """Constant-time equality of two texts; any characters (``hmac.compare_digest`` raises
+    TypeError on ``str`` with non-ASCII ones, and cookies and forms may hold them)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 class TokenFileError(Exception):
     """The token file cannot be used; the message says why."""
 
@@ -51,7 +57,7 @@ class Guard:
 
     def session_for(self, token: str) -> str | None:
         """The session cookie's value for a correct token, else None."""
-        if self.token is None or not hmac.compare_digest(token.encode(), self.token.encode()):
+        if self.token is None or not matches(token, self.token):
             return None
         return self._sign("session", self.token)
 
@@ -61,7 +67,7 @@ class Guard:
             return None
         cookie = request.cookies.get(SESSION_COOKIE, "")
         expected = self._sign("session", str(self.token))
-        return cookie if cookie and hmac.compare_digest(cookie, expected) else None
+        return cookie if cookie and matches(cookie, expected) else None
 
     def bearer(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -84,6 +90,6 @@ class Guard:
         if self.session(request) is None:
             return "not signed in: actions need the dashboard's token (sign in at /login)"
         expected = self.csrf_for(request)
-        if not hmac.compare_digest(form.get(CSRF_FIELD, ""), expected):
+        if not matches(form.get(CSRF_FIELD, ""), expected):
             return "missing or wrong CSRF token: reload the page and try again"
         return None
