@@ -81,8 +81,12 @@ ACTIONS: dict[str, Action] = {
 
 
 def safe_back(target: str) -> str:
-    """Where to go after an action: a path on this site only (never //host or a scheme)."""
-    ok = target.startswith("/") and not target.startswith(("//", "/\\"))
+    """Where to go after an action: a path on this site only (never //host or a scheme).
+
+    URL parsers drop tabs and newlines, so "/\\t/evil.example" would become //evil.example;
+    the pages send their raw (percent-encoded) path, which has no such characters."""
+    clean = target.isascii() and target.isprintable() and " " not in target
+    ok = clean and "\\" not in target and target.startswith("/") and not target.startswith("//")
     return target if ok else "/"
 
 

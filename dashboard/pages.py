@@ -29,7 +29,7 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
             writable=guard.writable,
             signed_in=guard.session(request) is not None,
             csrf=guard.csrf_for(request),
-            back=request.path_qs,
+            back=request.rel_url.raw_path_qs,  # decoded, an id with ? or # would break it
             flash=message,
             flash_ok=kind == "ok",
             **context,

@@ -42,3 +42,23 @@ def test_non_ascii_session_or_csrf_is_refused_not_a_crash(
     assert signed_in_posts(dashboard, "/actions/pause", [form]) == [403]
     assert signed_in_posts(dashboard, "/logout", [{"csrf": "é"}]) == [403]
     assert not paused(dashboard, "emails")
+
+
+def test_an_action_goes_back_only_to_a_path_of_this_site(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    async def go() -> list[str]:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await http.post(dashboard.url + "/login", data={"token": TOKEN})
+            async with http.get(dashboard.url + "/") as r:
+                token = CSRF.findall(await r.text())[0]
+            locations = []
+            for back in ("/\t/evil.example/", "/\n/evil.example/"):
+                form = {"queue": "emails", "csrf": token, "back": back}
+                async with http.post(
+                    dashboard.url + "/actions/pause", data=form, allow_redirects=False
+                ) as r:
+                    locations.append(r.headers["Location"])
+            return locations
+
+    assert dashboard.run(go()) == ["/", "/"]

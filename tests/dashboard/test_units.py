@@ -53,6 +53,13 @@ def test_after_an_action_only_a_path_of_this_site() -> None:
     assert safe_back("/queues/a?state=dead") == "/queues/a?state=dead"
     for target in ("//evil.example/", "/\\\\evil.example", "https://evil.example/", ""):
         assert safe_back(target) == "/"
+    # A URL parser drops tabs and newlines ("/\t/evil.example" is //evil.example to yarl and to
+    # browsers); a path of this site never holds them, nor spaces or backslashes.
+    for target in ("/\t/evil.example/", "/\n/evil.example", "/\r\n/evil.example", "/ /x", "/a\\b"):
+        assert safe_back(target) == "/"
+    assert safe_back("/queues/emails/jobs/x%3Fy%23z?state=dead") == (
+        "/queues/emails/jobs/x%3Fy%23z?state=dead"
+    )
 
 
 def test_token_file(tmp_path: Path) -> None:
