@@ -8,8 +8,11 @@ from typing import Any
 
 import jinja2
 
-#: Most characters of a payload or result shown on a list row; the job page shows all.
+#: Most characters of a payload or result shown on a list row.
 SNIPPET = 80
+#: Most characters of one payload, result, name or error on the job page: a 1 MB payload
+#: would otherwise be a 1 MB page (and more, indented).
+SHOWN = 20_000
 
 
 def age(ms: int | float | None) -> str:
@@ -54,6 +57,14 @@ def snippet(value: Any) -> str:
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
 
+def clip(text: str, whole: str = "") -> str:
+    """``text`` up to SHOWN characters, then how many more there are and where to read them."""
+    if len(text) <= SHOWN:
+        return text
+    where = f" ({whole} shows them all)" if whole else ""
+    return f"{text[:SHOWN]}\n… {len(text) - SHOWN:,} more characters{where}"
+
+
 def error_line(text: str | None) -> str:
     """The line that names an error: a traceback's last one."""
     return text.strip().splitlines()[-1] if text and text.strip() else ""
@@ -69,6 +80,12 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        age=age, when=when, rate=rate, pretty=pretty, snippet=snippet, error_line=error_line
+        age=age,
+        when=when,
+        rate=rate,
+        pretty=pretty,
+        snippet=snippet,
+        clip=clip,
+        error_line=error_line,
     )
     return env

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import aiohttp
+import redis
 
 from tests.dashboard.conftest import TOKEN, Dashboard
 from tests.dashboard.seed import Seeded
@@ -62,3 +66,23 @@ def test_an_action_goes_back_only_to_a_path_of_this_site(
             return locations
 
     assert dashboard.run(go()) == ["/", "/"]
+
+
+def put_record(r: redis.Redis, queue: str, job_id: str, name: str, payload: str) -> None:
+    """A pending job as a foreign producer might write it, past any size limit."""
+    record = f'{int(time.time() * 1000)}\n{{"n":{json.dumps(name)},"p":5}}\n{payload}'
+    r.hset(f"brq:{{{queue}}}:jobs", job_id, record)
+    r.zadd(f"brq:{{{queue}}}:pending", {job_id: 5e13})
+    r.sadd("brq:queues", queue)
+
+
+def test_a_megabyte_payload_is_clipped_on_the_job_page(
+    r: redis.Redis, dashboard: Dashboard
+) -> None:
+    put_record(r, "big", "huge", "n" * 10_000, json.dumps({"blob": ["x" * 100] * 10_000}))
+    status, page, _ = request(dashboard, "GET", "/queues/big/jobs/huge")
+    assert status == 200
+    assert len(page) < 100_000
+    assert "more characters" in page and "blackroad job info huge --queue big" in page
+    status, page, _ = request(dashboard, "GET", "/queues/big?state=pending")
+    assert status == 200 and len(page) < 8_000  # the 10,000-character name is cut too
