@@ -51,6 +51,7 @@ def make_app(client: Client, guard: Guard) -> web.Application:
     app.router.add_get("/", pages.queues)
     app.router.add_get("/queues/{queue}", pages.queue)
     app.router.add_get("/queues/{queue}/jobs/{job}", pages.job)
+    app.router.add_get("/queues/{queue}/job", pages.job)  # ?id=, for ids like ".."
     app.router.add_get("/workers", pages.workers)
     app.router.add_get("/schedules", pages.schedules)
     app.router.add_get("/login", pages.login_form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import jinja2
 
@@ -70,6 +71,14 @@ def error_line(text: str | None) -> str:
     return text.strip().splitlines()[-1] if text and text.strip() else ""
 
 
+def job_url(job_id: str, queue: str) -> str:
+    """The job page's address: its id as one path segment (a slash encoded), or as a query
+    parameter when it is a dot segment, which browsers resolve away even percent-encoded."""
+    if job_id in (".", ".."):
+        return f"/queues/{quote(queue, safe='')}/job?{urlencode({'id': job_id})}"
+    return f"/queues/{quote(queue, safe='')}/jobs/{quote(job_id, safe='')}"
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dashboard", "templates"),
@@ -87,5 +96,6 @@ def environment() -> jinja2.Environment:
         snippet=snippet,
         clip=clip,
         error_line=error_line,
+        job_url=job_url,
     )
     return env

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 
 import aiohttp
@@ -11,6 +13,7 @@ import redis
 from tests.dashboard.conftest import TOKEN, Dashboard
 from tests.dashboard.seed import Seeded
 from tests.dashboard.test_http import CSRF, paused, request
+from worker_runtime.client import Client
 
 
 def signed_in_posts(dash: Dashboard, path: str, forms: list[dict[str, str]]) -> list[int]:
@@ -86,3 +89,25 @@ def test_a_megabyte_payload_is_clipped_on_the_job_page(
     assert "more characters" in page and "blackroad job info huge --queue big" in page
     status, page, _ = request(dashboard, "GET", "/queues/big?state=pending")
     assert status == 200 and len(page) < 8_000  # the 10,000-character name is cut too
+
+
+def test_every_job_id_links_to_its_own_page(dashboard: Dashboard, seeded: Seeded) -> None:
+    # Ids may hold any printable ASCII: a slash, dot segments, ? and #, a percent sign.
+    odd = ["a/b", "..", ".", "x?y#z", "%2e%2e", "a%2Fb"]
+
+    async def enqueue(client: Client) -> None:
+        for job_id in odd:
+            await client.enqueue("odd", "n", {}, job_id=job_id)
+
+    dashboard.with_client(enqueue)
+    _, page, _ = request(dashboard, "GET", "/queues/odd?state=pending")
+    links = [html.unescape(h) for h in re.findall(r'href="(/queues/odd/job[^"]*)"', page)]
+    assert len(links) == len(odd)
+    shown = []
+    for link in links:
+        status, job_page, _ = request(dashboard, "GET", link)
+        assert status == 200, link
+        shown += [html.unescape(i) for i in re.findall(r'id="job-id">([^<]*)<', job_page)]
+    assert sorted(shown) == sorted(odd)
+    for missing in ("/queues/odd/job", "/queues/odd/job?id=", "/queues/odd/job?id=%20x"):
+        assert request(dashboard, "GET", missing)[0] == 404
