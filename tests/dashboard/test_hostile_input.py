@@ -111,3 +111,22 @@ def test_every_job_id_links_to_its_own_page(dashboard: Dashboard, seeded: Seeded
     assert sorted(shown) == sorted(odd)
     for missing in ("/queues/odd/job", "/queues/odd/job?id=", "/queues/odd/job?id=%20x"):
         assert request(dashboard, "GET", missing)[0] == 404
+
+
+def test_an_offset_past_the_end_shows_no_rows_and_a_way_back(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    _, page, _ = request(dashboard, "GET", "/queues/emails?state=pending&offset=5000&limit=2")
+    assert re.search(r'id="range">pending: 0–0 of 3\b', page)
+    assert 'id="next"' not in page
+    assert 'id="prev" href="?state=pending&amp;offset=1&amp;limit=2"' in page  # the last page
+
+
+def test_a_malformed_progress_record_is_not_a_crash(
+    r: redis.Redis, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    (running,) = seeded.running
+    for foreign in ("[40, 2]", '"<b>half</b>"', '{"pct": "<i>x</i>"}'):
+        r.hset("brq:{emails}:progress", running, foreign)
+        status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{running}")
+        assert status == 200 and "<b>" not in page and "<i>" not in page
