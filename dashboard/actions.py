@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from dashboard import state
-from dashboard.security import CSRF_FIELD, SESSION_COOKIE, matches
+from dashboard.security import CSRF_FIELD, SESSION_COOKIE, SESSION_TTL_S, matches
 from worker_runtime.client import Client
 from worker_runtime.errors import QueueError
 
@@ -122,9 +122,17 @@ async def login(request: web.Request) -> web.StreamResponse:
     session = guard.session_for(str(form.get("token", "")))
     if session is None:
         raise web.HTTPForbidden(text="403 forbidden: wrong token")
+    # Behind a TLS-terminating proxy the hop to us is plain HTTP: trust its word for the
+    # flag (a forged header only makes the forger's own cookie stricter).
+    secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
     response = web.HTTPSeeOther("/")
     response.set_cookie(
-        SESSION_COOKIE, session, httponly=True, samesite="Strict", secure=request.secure
+        SESSION_COOKIE,
+        session,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        max_age=SESSION_TTL_S,
     )
     return response
 
@@ -134,6 +142,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     guard = request.app[state.GUARD]
     if not matches(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
         raise web.HTTPForbidden(text="403 forbidden: missing or wrong CSRF token")
+    session = guard.session(request)
+    if session is not None:
+        guard.sign_out(session)  # a copy of the cookie is refused too
     response = web.HTTPSeeOther("/")
     response.del_cookie(SESSION_COOKIE)
     return response

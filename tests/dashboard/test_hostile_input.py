@@ -10,6 +10,7 @@ import time
 import aiohttp
 import redis
 
+from dashboard.security import SESSION_COOKIE, SESSION_TTL_S, Guard
 from tests.dashboard.conftest import TOKEN, Dashboard
 from tests.dashboard.seed import Seeded
 from tests.dashboard.test_http import CSRF, paused, request
@@ -130,3 +131,54 @@ def test_a_malformed_progress_record_is_not_a_crash(
         r.hset("brq:{emails}:progress", running, foreign)
         status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{running}")
         assert status == 200 and "<b>" not in page and "<i>" not in page
+
+
+def test_a_session_signed_out_or_expired_cannot_act(dashboard: Dashboard, seeded: Seeded) -> None:
+    async def sign_in_copy_then_sign_out() -> tuple[str, str]:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(
+                dashboard.url + "/login", data={"token": TOKEN}, allow_redirects=False
+            ) as r:
+                cookie = r.cookies[SESSION_COOKIE]
+                assert cookie["max-age"] == str(SESSION_TTL_S)
+            async with http.get(dashboard.url + "/") as r:
+                token = CSRF.findall(await r.text())[0]
+            await http.post(dashboard.url + "/logout", data={"csrf": token})
+            return cookie.value, token
+
+    stolen, token = dashboard.run(sign_in_copy_then_sign_out())
+    replay = {"Cookie": f"{SESSION_COOKIE}={stolen}"}
+    status, body, _ = request(
+        dashboard, "POST", "/actions/pause", data={"queue": "emails", "csrf": token}, headers=replay
+    )
+    assert status == 403 and "not signed in" in body
+    assert not paused(dashboard, "emails")
+
+
+def test_sessions_expire() -> None:
+    guard = Guard("a-token-of-sixteen-or-more")
+    issued = guard.session_for("a-token-of-sixteen-or-more", now=1_000_000.0)
+    assert issued is not None
+    assert guard.valid_session(issued, now=1_000_000.0 + SESSION_TTL_S - 1)
+    assert not guard.valid_session(issued, now=1_000_000.0 + SESSION_TTL_S + 1)
+    assert not guard.valid_session(issued, now=1_000_000.0 - 120)  # from the future
+    assert not guard.valid_session(issued.replace(".", "0."), now=1_000_000.0)
+    other = Guard("a-token-of-sixteen-or-more")  # a restart: a new secret
+    assert not other.valid_session(issued, now=1_000_000.0)
+
+
+def test_behind_a_tls_proxy_the_session_cookie_is_secure(dashboard: Dashboard) -> None:
+    async def cookie_flags(headers: dict[str, str]) -> bool:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                dashboard.url + "/login",
+                data={"token": TOKEN},
+                headers=headers,
+                allow_redirects=False,
+            ) as r,
+        ):
+            return bool(r.cookies[SESSION_COOKIE]["secure"])
+
+    assert dashboard.run(cookie_flags({"X-Forwarded-Proto": "https"}))
+    assert not dashboard.run(cookie_flags({}))
