@@ -106,7 +106,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     except QueueError as exc:
         message, ok = str(exc), False
     request.app[state.SNAPSHOT].invalidate()
-    if "Authorization" in request.headers:  # a script: the result, no page to return to
+    if guard.bearer(request):  # a script: the result, no page to return to
         return web.json_response({"ok": ok, "message": message}, status=200 if ok else 409)
     response = web.HTTPSeeOther(safe_back(form.get("back", "/")))
     flash = quote(("ok:" if ok else "error:") + message[:500])

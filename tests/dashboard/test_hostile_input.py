@@ -182,3 +182,23 @@ def test_behind_a_tls_proxy_the_session_cookie_is_secure(dashboard: Dashboard) -
 
     assert dashboard.run(cookie_flags({"X-Forwarded-Proto": "https"}))
     assert not dashboard.run(cookie_flags({}))
+
+
+def test_a_form_behind_a_basic_auth_proxy_still_returns_to_its_page(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    # A browser sends the proxy's "Authorization: Basic" with every request, forms too.
+    async def go() -> tuple[int, str]:
+        basic = {"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await http.post(dashboard.url + "/login", data={"token": TOKEN}, headers=basic)
+            async with http.get(dashboard.url + "/", headers=basic) as r:
+                token = CSRF.findall(await r.text())[0]
+            form = {"queue": "emails", "csrf": token, "back": "/queues/emails"}
+            async with http.post(
+                dashboard.url + "/actions/pause", data=form, headers=basic, allow_redirects=False
+            ) as r:
+                return r.status, r.headers.get("Location", "")
+
+    assert dashboard.run(go()) == (303, "/queues/emails")
+    assert paused(dashboard, "emails")
