@@ -106,20 +106,42 @@ class Snapshot:
         return QueueRow(stats, enqueued, completed)
 
 
+#: A job whose record and result hold more bytes than this is listed by id and size only:
+#: a page of 200 half-megabyte payloads would be 100 MB read and decoded per view.
+ROW_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    #: None for a heavy job (its page shows it, clipped).
+    job: Job | None
+    size: int
+
+
 @dataclass(frozen=True)
 class JobPage:
     state: str
     offset: int
     limit: int
     total: int
-    jobs: list[Job]
+    rows: list[JobRow]
 
 
 async def job_page(client: Client, queue: str, state: str, offset: int, limit: int) -> JobPage:
-    """One page of a state set: only its ids and records are read, whatever the set's size."""
+    """One page of a state set: only its ids and light records are read, whatever the set's
+    size and the size of its payloads."""
     page = await client.store.run(activity.page(queue, state, offset, limit))
-    jobs = await client.store.run(reads.jobs_info(queue, page.ids)) if page.ids else []
-    return JobPage(state, offset, limit, page.total, jobs)
+    found = await client.store.run(activity.sizes(queue, page.ids)) if page.ids else []
+    light = [i for i, size in zip(page.ids, found, strict=True) if 0 < size <= ROW_BYTES]
+    jobs = await client.store.run(reads.jobs_info(queue, light)) if light else []
+    by_id = {j.id: j for j in jobs}
+    rows = [
+        JobRow(i, by_id.get(i), size)
+        for i, size in zip(page.ids, found, strict=True)
+        if i in by_id or size > ROW_BYTES  # else gone since the ids were read
+    ]
+    return JobPage(state, offset, limit, page.total, rows)
 
 
 @dataclass(frozen=True)

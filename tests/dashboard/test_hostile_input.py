@@ -202,3 +202,18 @@ def test_a_form_behind_a_basic_auth_proxy_still_returns_to_its_page(
 
     assert dashboard.run(go()) == (303, "/queues/emails")
     assert paused(dashboard, "emails")
+
+
+def test_heavy_jobs_are_listed_without_reading_their_records(
+    r: redis.Redis, dashboard: Dashboard
+) -> None:
+    # 200 rows of half a megabyte would be 100 MB read and decoded for one page view.
+    heavy = json.dumps({"blob": ["x" * 100] * 1000})
+    for n in range(3):
+        put_record(r, "fat", f"heavy{n}", "big", heavy)
+    put_record(r, "fat", "light", "small", '{"to": "a@x"}')
+    status, page, _ = request(dashboard, "GET", "/queues/fat?state=pending")
+    assert status == 200 and len(page) < 12_000
+    assert page.count('<tr class="job">') == 4 and "1–4 of 4" in page
+    assert page.count("bytes: open the job") == 3
+    assert 'href="/queues/fat/jobs/heavy2"' in page and "a@x" in page

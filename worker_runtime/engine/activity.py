@@ -5,6 +5,7 @@ The dashboard (and any other reader) derives rates from these instead of reading
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,20 @@ def page(queue: str, state: str, offset: int, limit: int) -> Op[Page]:
         return Page(int(r[0]), ids.parse(r[1:]))
 
     return Op(parse, commands=[("ZCARD", QueueKeys.of(queue).state_set(state)), *ids.commands])
+
+
+def sizes(queue: str, job_ids: Sequence[str]) -> Op[list[int]]:
+    """Bytes of each job's record plus its result (0: no such job), without reading them:
+    a reader can leave out the heavy ones (a payload may be up to max_payload_bytes)."""
+    k = QueueKeys.of(queue)
+
+    def parse(r: list[Any]) -> list[int]:
+        return [int(r[n]) + int(r[n + 1]) if int(r[n]) else 0 for n in range(0, len(r), 2)]
+
+    commands = [
+        (c, key, i) for i in job_ids for c, key in (("HSTRLEN", k.jobs), ("HSTRLEN", k.result))
+    ]
+    return Op(parse, commands=commands)
 
 
 def server_time_ms() -> Op[int]:
