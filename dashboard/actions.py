@@ -10,7 +10,7 @@ from aiohttp import web
 from dashboard import state
 from dashboard.security import CSRF_FIELD, SESSION_COOKIE, SESSION_TTL_S, matches
 from worker_runtime.client import Client
-from worker_runtime.errors import QueueError
+from worker_runtime.errors import InvalidArgumentError, QueueError
 
 FLASH_COOKIE = "brq_flash"
 Action = Callable[[Client, dict[str, str]], Awaitable[str]]
@@ -47,6 +47,8 @@ async def _retry_dead(client: Client, form: dict[str, str]) -> str:
 
 
 async def _purge_dead(client: Client, form: dict[str, str]) -> str:
+    if form.get("confirm") != "yes":  # irreversible: the form's box, or a script's field
+        raise InvalidArgumentError("purge: not confirmed (send confirm=yes)", field="confirm")
     await client.require_queue(form["queue"])
     n = await client.purge(form["queue"], ["dead"])
     return f"{n} dead jobs of {form['queue']} purged"

@@ -217,3 +217,29 @@ def test_heavy_jobs_are_listed_without_reading_their_records(
     assert page.count('<tr class="job">') == 4 and "1–4 of 4" in page
     assert page.count("bytes: open the job") == 3
     assert 'href="/queues/fat/jobs/heavy2"' in page and "a@x" in page
+
+
+def test_purging_the_dead_letters_needs_a_ticked_confirmation(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    _, page, _ = request(dashboard, "GET", "/queues/emails?state=dead", signed_in=True)
+    form = page[page.index('action="/actions/purge-dead"') :]
+    assert re.search(r'<input type="checkbox" name="confirm" value="yes" required', form)
+    bearer = {"Authorization": "Bearer " + TOKEN}
+    status, body, _ = request(
+        dashboard, "POST", "/actions/purge-dead", data={"queue": "emails"}, headers=bearer
+    )
+    assert status == 409 and "confirm" in body
+
+    async def dead(client: Client) -> int:
+        return (await client.stats("emails")).dead
+
+    assert dashboard.with_client(dead) == 2
+    status, body, _ = request(
+        dashboard,
+        "POST",
+        "/actions/purge-dead",
+        data={"queue": "emails", "confirm": "yes"},
+        headers=bearer,
+    )
+    assert status == 200 and "2 dead jobs of emails purged" in body
