@@ -94,16 +94,19 @@ class Snapshot:
     async def queues(self) -> list[QueueRow]:
         async with self._lock:
             if time.monotonic() - self._at >= REFRESH_S:
-                self._rows = [await self._row(q) for q in sorted(await self.client.queues())]
+                self._rows = await self._read()
                 self._at = time.monotonic()
             return self._rows
 
-    async def _row(self, queue: str) -> QueueRow:
+    async def _read(self) -> list[QueueRow]:
+        """Every queue's row in two round trips (1,000 queues one by one took most of a second)."""
+        queues = sorted(await self.client.queues())
+        if not queues:
+            return []
         store = self.client.store
-        stats = await store.run(reads.stats(queue))
-        seen = await store.run(activity.activity(queue, self.rates.since_ms(queue)))
-        enqueued, completed = self.rates.add(queue, seen)
-        return QueueRow(stats, enqueued, completed)
+        stats = await store.run_many([reads.stats(q) for q in queues])
+        seen = await store.run(activity.activity({q: self.rates.since_ms(q) for q in queues}))
+        return [QueueRow(s, *self.rates.add(s.queue, seen[s.queue])) for s in stats]
 
 
 #: A job whose record and result hold more bytes than this is listed by id and size only:

@@ -243,3 +243,15 @@ def test_purging_the_dead_letters_needs_a_ticked_confirmation(
         headers=bearer,
     )
     assert status == 200 and "2 dead jobs of emails purged" in body
+
+
+def test_the_overview_of_many_queues_is_read_in_one_multi(
+    r: redis.Redis, dashboard: Dashboard
+) -> None:
+    # 1,000 queues took 0.6-0.9 s a refresh, one MULTI per queue, refreshed every second.
+    r.sadd("brq:queues", *[f"q{n}" for n in range(50)])
+    r.config_resetstat()
+    status, body, _ = request(dashboard, "GET", "/api/overview")
+    assert status == 200 and len(json.loads(body)) == 50
+    multis = r.info("commandstats").get("cmdstat_multi", {"calls": 0})["calls"]
+    assert multis == 1
