@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +58,19 @@ class Rates:
     def __init__(self) -> None:
         self._flows: dict[str, _Flow] = {}
 
-    def since_ms(self, queue: str) -> int:
+    def seen(self, queue: str) -> bool:
+        return queue in self._flows
+
+    def since_ms(self, queue: str, redis_now_ms: int) -> int:
+        """Finishes after this instant are new to us: since the last read, or for a queue
+        read for the first time, the last minute (by the Redis clock, as finish times are)."""
         flow = self._flows.get(queue)
-        return flow.last.now_ms if flow else int(time.time() * 1000) - RATE_WINDOW_MS
+        return flow.last.now_ms if flow else redis_now_ms - RATE_WINDOW_MS
+
+    def keep_only(self, queues: Collection[str]) -> None:
+        """Forgets the queues gone from the registry (deleted), so memory stays bounded."""
+        for gone in self._flows.keys() - set(queues):
+            del self._flows[gone]
 
     def add(self, queue: str, seen: activity.Activity) -> tuple[float | None, float | None]:
         flow = self._flows.get(queue)
@@ -105,7 +116,12 @@ class Snapshot:
             return []
         store = self.client.store
         stats = await store.run_many([reads.stats(q) for q in queues])
-        seen = await store.run(activity.activity({q: self.rates.since_ms(q) for q in queues}))
+        self.rates.keep_only(queues)
+        # One more round trip only when a queue is new: its window ends at Redis's now.
+        fresh = not all(self.rates.seen(q) for q in queues)
+        now_ms = await store.run(activity.server_time_ms()) if fresh else 0
+        since = {q: self.rates.since_ms(q, now_ms) for q in queues}
+        seen = await store.run(activity.activity(since))
         return [QueueRow(s, *self.rates.add(s.queue, seen[s.queue])) for s in stats]
 
 

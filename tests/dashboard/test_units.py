@@ -84,3 +84,13 @@ def test_the_command_refuses_a_bad_token_file_in_one_line(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("error: --token-file: cannot read") and result.stdout == ""
     assert "dashboard" in CliRunner().invoke(cli, ["--help"]).output
+
+
+def test_rates_forget_deleted_queues() -> None:
+    rates = Rates()
+    rates.add("gone", Activity(1_000, 0, 0, 0, 0))
+    rates.add("kept", Activity(1_000, 0, 0, 0, 0))
+    rates.keep_only(["kept"])
+    assert not rates.seen("gone") and rates.seen("kept")
+    assert rates.since_ms("gone", 500_000) == 500_000 - RATE_WINDOW_MS
+    assert rates.since_ms("kept", 500_000) == 1_000
