@@ -34,7 +34,10 @@ def when(ms: int | float | None) -> str:
     """A Unix-ms instant as UTC text."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):  # a foreign record's time past year 9999
+        return f"{ms} ms (not a date)"
 
 
 def rate(per_s: float | None) -> str:

@@ -255,3 +255,14 @@ def test_the_overview_of_many_queues_is_read_in_one_multi(
     assert status == 200 and len(json.loads(body)) == 50
     multis = r.info("commandstats").get("cmdstat_multi", {"calls": 0})["calls"]
     assert multis == 1
+
+
+def test_an_absurd_time_in_a_record_is_shown_not_a_crash(
+    r: redis.Redis, dashboard: Dashboard
+) -> None:
+    r.hset("brq:{odd}:jobs", "far", '99999999999999999999\n{"n":"far","p":5}\n{}')
+    r.zadd("brq:{odd}:pending", {"far": 5e13})
+    r.sadd("brq:queues", "odd")
+    for path in ("/queues/odd?state=pending", "/queues/odd/jobs/far"):
+        status, page, _ = request(dashboard, "GET", path)
+        assert status == 200 and "far" in page
