@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
 from dashboard import state
-from dashboard.security import CSRF_FIELD, SESSION_COOKIE
+from dashboard.security import CSRF_FIELD, SESSION_COOKIE, SESSION_TTL_S, matches
 from worker_runtime.client import Client
-from worker_runtime.errors import QueueError
+from worker_runtime.errors import InvalidArgumentError, QueueError
 
 FLASH_COOKIE = "brq_flash"
 Action = Callable[[Client, dict[str, str]], Awaitable[str]]
@@ -48,6 +47,8 @@ async def _retry_dead(client: Client, form: dict[str, str]) -> str:
 
 
 async def _purge_dead(client: Client, form: dict[str, str]) -> str:
+    if form.get("confirm") != "yes":  # irreversible: the form's box, or a script's field
+        raise InvalidArgumentError("purge: not confirmed (send confirm=yes)", field="confirm")
     await client.require_queue(form["queue"])
     n = await client.purge(form["queue"], ["dead"])
     return f"{n} dead jobs of {form['queue']} purged"
@@ -82,8 +83,12 @@ ACTIONS: dict[str, Action] = {
 
 
 def safe_back(target: str) -> str:
-    """Where to go after an action: a path on this site only (never //host or a scheme)."""
-    ok = target.startswith("/") and not target.startswith(("//", "/\\"))
+    """Where to go after an action: a path on this site only (never //host or a scheme).
+
+    URL parsers drop tabs and newlines, so "/\\t/evil.example" would become //evil.example;
+    the pages send their raw (percent-encoded) path, which has no such characters."""
+    clean = target.isascii() and target.isprintable() and " " not in target
+    ok = clean and "\\" not in target and target.startswith("/") and not target.startswith("//")
     return target if ok else "/"
 
 
@@ -103,7 +108,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     except QueueError as exc:
         message, ok = str(exc), False
     request.app[state.SNAPSHOT].invalidate()
-    if "Authorization" in request.headers:  # a script: the result, no page to return to
+    if guard.bearer(request):  # a script: the result, no page to return to
         return web.json_response({"ok": ok, "message": message}, status=200 if ok else 409)
     response = web.HTTPSeeOther(safe_back(form.get("back", "/")))
     flash = quote(("ok:" if ok else "error:") + message[:500])
@@ -119,9 +124,17 @@ async def login(request: web.Request) -> web.StreamResponse:
     session = guard.session_for(str(form.get("token", "")))
     if session is None:
         raise web.HTTPForbidden(text="403 forbidden: wrong token")
+    # Behind a TLS-terminating proxy the hop to us is plain HTTP: trust its word for the
+    # flag (a forged header only makes the forger's own cookie stricter).
+    secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
     response = web.HTTPSeeOther("/")
     response.set_cookie(
-        SESSION_COOKIE, session, httponly=True, samesite="Strict", secure=request.secure
+        SESSION_COOKIE,
+        session,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        max_age=SESSION_TTL_S,
     )
     return response
 
@@ -129,8 +142,11 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     guard = request.app[state.GUARD]
-    if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
+    if not matches(str(form.get(CSRF_FIELD, "")), guard.csrf_for(request)):
         raise web.HTTPForbidden(text="403 forbidden: missing or wrong CSRF token")
+    session = guard.session(request)
+    if session is not None:
+        guard.sign_out(session)  # a copy of the cookie is refused too
     response = web.HTTPSeeOther("/")
     response.del_cookie(SESSION_COOKIE)
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +58,19 @@ class Rates:
     def __init__(self) -> None:
         self._flows: dict[str, _Flow] = {}
 
-    def since_ms(self, queue: str) -> int:
+    def seen(self, queue: str) -> bool:
+        return queue in self._flows
+
+    def since_ms(self, queue: str, redis_now_ms: int) -> int:
+        """Finishes after this instant are new to us: since the last read, or for a queue
+        read for the first time, the last minute (by the Redis clock, as finish times are)."""
         flow = self._flows.get(queue)
-        return flow.last.now_ms if flow else int(time.time() * 1000) - RATE_WINDOW_MS
+        return flow.last.now_ms if flow else redis_now_ms - RATE_WINDOW_MS
+
+    def keep_only(self, queues: Collection[str]) -> None:
+        """Forgets the queues gone from the registry (deleted), so memory stays bounded."""
+        for gone in self._flows.keys() - set(queues):
+            del self._flows[gone]
 
     def add(self, queue: str, seen: activity.Activity) -> tuple[float | None, float | None]:
         flow = self._flows.get(queue)
@@ -94,16 +105,37 @@ class Snapshot:
     async def queues(self) -> list[QueueRow]:
         async with self._lock:
             if time.monotonic() - self._at >= REFRESH_S:
-                self._rows = [await self._row(q) for q in sorted(await self.client.queues())]
+                self._rows = await self._read()
                 self._at = time.monotonic()
             return self._rows
 
-    async def _row(self, queue: str) -> QueueRow:
+    async def _read(self) -> list[QueueRow]:
+        """Every queue's row in two round trips (1,000 queues one by one took most of a second)."""
+        queues = sorted(await self.client.queues())
+        if not queues:
+            return []
         store = self.client.store
-        stats = await store.run(reads.stats(queue))
-        seen = await store.run(activity.activity(queue, self.rates.since_ms(queue)))
-        enqueued, completed = self.rates.add(queue, seen)
-        return QueueRow(stats, enqueued, completed)
+        stats = await store.run_many([reads.stats(q) for q in queues])
+        self.rates.keep_only(queues)
+        # One more round trip only when a queue is new: its window ends at Redis's now.
+        fresh = not all(self.rates.seen(q) for q in queues)
+        now_ms = await store.run(activity.server_time_ms()) if fresh else 0
+        since = {q: self.rates.since_ms(q, now_ms) for q in queues}
+        seen = await store.run(activity.activity(since))
+        return [QueueRow(s, *self.rates.add(s.queue, seen[s.queue])) for s in stats]
+
+
+#: A job whose record and result hold more bytes than this is listed by id and size only:
+#: a page of 200 half-megabyte payloads would be 100 MB read and decoded per view.
+ROW_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    #: None for a heavy job (its page shows it, clipped).
+    job: Job | None
+    size: int
 
 
 @dataclass(frozen=True)
@@ -112,14 +144,23 @@ class JobPage:
     offset: int
     limit: int
     total: int
-    jobs: list[Job]
+    rows: list[JobRow]
 
 
 async def job_page(client: Client, queue: str, state: str, offset: int, limit: int) -> JobPage:
-    """One page of a state set: only its ids and records are read, whatever the set's size."""
+    """One page of a state set: only its ids and light records are read, whatever the set's
+    size and the size of its payloads."""
     page = await client.store.run(activity.page(queue, state, offset, limit))
-    jobs = await client.store.run(reads.jobs_info(queue, page.ids)) if page.ids else []
-    return JobPage(state, offset, limit, page.total, jobs)
+    found = await client.store.run(activity.sizes(queue, page.ids)) if page.ids else []
+    light = [i for i, size in zip(page.ids, found, strict=True) if 0 < size <= ROW_BYTES]
+    jobs = await client.store.run(reads.jobs_info(queue, light)) if light else []
+    by_id = {j.id: j for j in jobs}
+    rows = [
+        JobRow(i, by_id.get(i), size)
+        for i, size in zip(page.ids, found, strict=True)
+        if i in by_id or size > ROW_BYTES  # else gone since the ids were read
+    ]
+    return JobPage(state, offset, limit, page.total, rows)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
             writable=guard.writable,
             signed_in=guard.session(request) is not None,
             csrf=guard.csrf_for(request),
-            back=request.path_qs,
+            back=request.rel_url.raw_path_qs,  # decoded, an id with ? or # would break it
             flash=message,
             flash_ok=kind == "ok",
             **context,
@@ -89,7 +89,8 @@ async def queue(request: web.Request) -> web.Response:
 
 async def job(request: web.Request) -> web.Response:
     name = _queue(request)
-    found = await _client(request).get_job(request.match_info["job"], name)
+    job_id = request.match_info.get("job") or request.query.get("id", "")
+    found = await _client(request).get_job(job_id, name) if job_id else None
     if found is None:
         raise web.HTTPNotFound(text="no such job")
     return render(request, "job.html", job=found, queue=name)

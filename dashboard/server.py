@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from yarl import URL
 
 from dashboard import actions, data, pages, state, views
 from dashboard.security import Guard
@@ -23,6 +24,30 @@ CSP = (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The names a browser uses for a dashboard listening on loopback only.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def loopback(host: str) -> bool:
+    """Whether ``--host`` binds loopback only ("" and 0.0.0.0 bind every interface)."""
+    return host in LOOPBACK_HOSTS
+
+
+def host_name(request: web.Request) -> str:
+    """The Host header's name without its port, lower case ("" when it cannot be read)."""
+    try:
+        return (URL.build(scheme="http", authority=request.host).host or "").lower()
+    except ValueError:
+        return ""
+
+
+@web.middleware
+async def loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bound to loopback, serve loopback names only: a page whose name an attacker rebinds
+    to 127.0.0.1 (DNS rebinding) would otherwise read every payload through a browser."""
+    if host_name(request).strip("[]") not in LOOPBACK_HOSTS:
+        raise web.HTTPMisdirectedRequest(text="421: this dashboard answers to localhost only")
+    return await handler(request)
 
 
 @web.middleware
@@ -42,8 +67,8 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-def make_app(client: Client, guard: Guard) -> web.Application:
-    app = web.Application(middlewares=[headers])
+def make_app(client: Client, guard: Guard, on_loopback: bool = False) -> web.Application:
+    app = web.Application(middlewares=[headers, loopback_only] if on_loopback else [headers])
     app[state.CLIENT] = client
     app[state.GUARD] = guard
     app[state.VIEWS] = views.environment()
@@ -51,6 +76,7 @@ def make_app(client: Client, guard: Guard) -> web.Application:
     app.router.add_get("/", pages.queues)
     app.router.add_get("/queues/{queue}", pages.queue)
     app.router.add_get("/queues/{queue}/jobs/{job}", pages.job)
+    app.router.add_get("/queues/{queue}/job", pages.job)  # ?id=, for ids like ".."
     app.router.add_get("/workers", pages.workers)
     app.router.add_get("/schedules", pages.schedules)
     app.router.add_get("/login", pages.login_form)
@@ -67,7 +93,7 @@ async def start(
 ) -> tuple[web.AppRunner, Client, int]:
     """Starts serving; returns the runner, the client and the port (0 picks a free one)."""
     client = Client.from_url(redis_url)
-    runner = web.AppRunner(make_app(client, guard), access_log=None)
+    runner = web.AppRunner(make_app(client, guard, on_loopback=loopback(host)), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import jinja2
 
-#: Most characters of a payload or result shown on a list row; the job page shows all.
+#: Most characters of a payload or result shown on a list row.
 SNIPPET = 80
+#: Most characters of one payload, result, name or error on the job page: a 1 MB payload
+#: would otherwise be a 1 MB page (and more, indented).
+SHOWN = 20_000
 
 
 def age(ms: int | float | None) -> str:
@@ -30,7 +34,10 @@ def when(ms: int | float | None) -> str:
     """A Unix-ms instant as UTC text."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):  # a foreign record's time past year 9999
+        return f"{ms} ms (not a date)"
 
 
 def rate(per_s: float | None) -> str:
@@ -54,9 +61,25 @@ def snippet(value: Any) -> str:
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
 
+def clip(text: str, whole: str = "") -> str:
+    """``text`` up to SHOWN characters, then how many more there are and where to read them."""
+    if len(text) <= SHOWN:
+        return text
+    where = f" ({whole} shows them all)" if whole else ""
+    return f"{text[:SHOWN]}\n… {len(text) - SHOWN:,} more characters{where}"
+
+
 def error_line(text: str | None) -> str:
     """The line that names an error: a traceback's last one."""
     return text.strip().splitlines()[-1] if text and text.strip() else ""
+
+
+def job_url(job_id: str, queue: str) -> str:
+    """The job page's address: its id as one path segment (a slash encoded), or as a query
+    parameter when it is a dot segment, which browsers resolve away even percent-encoded."""
+    if job_id in (".", ".."):
+        return f"/queues/{quote(queue, safe='')}/job?{urlencode({'id': job_id})}"
+    return f"/queues/{quote(queue, safe='')}/jobs/{quote(job_id, safe='')}"
 
 
 def environment() -> jinja2.Environment:
@@ -69,6 +92,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        age=age, when=when, rate=rate, pretty=pretty, snippet=snippet, error_line=error_line
+        age=age,
+        when=when,
+        rate=rate,
+        pretty=pretty,
+        snippet=snippet,
+        clip=clip,
+        error_line=error_line,
+        job_url=job_url,
     )
     return env

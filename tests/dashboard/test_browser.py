@@ -171,6 +171,9 @@ def test_each_action_works_and_shows_its_result(
     dead = dashboard.with_client(_make_dead)
     open_page(chrome, dashboard, "/queues/emails?state=dead")
     assert dead in " ".join(texts(chrome, "#jobs tr.job"))
+    chrome.find_element(
+        "css selector", 'form[action="/actions/purge-dead"] input[name="confirm"]'
+    ).click()
     assert press(chrome, "purge-dead") == "1 dead jobs of emails purged"
     assert texts(chrome, "#jobs tr.job") == []
 

@@ -53,6 +53,13 @@ def test_after_an_action_only_a_path_of_this_site() -> None:
     assert safe_back("/queues/a?state=dead") == "/queues/a?state=dead"
     for target in ("//evil.example/", "/\\\\evil.example", "https://evil.example/", ""):
         assert safe_back(target) == "/"
+    # A URL parser drops tabs and newlines ("/\t/evil.example" is //evil.example to yarl and to
+    # browsers); a path of this site never holds them, nor spaces or backslashes.
+    for target in ("/\t/evil.example/", "/\n/evil.example", "/\r\n/evil.example", "/ /x", "/a\\b"):
+        assert safe_back(target) == "/"
+    assert safe_back("/queues/emails/jobs/x%3Fy%23z?state=dead") == (
+        "/queues/emails/jobs/x%3Fy%23z?state=dead"
+    )
 
 
 def test_token_file(tmp_path: Path) -> None:
@@ -77,3 +84,13 @@ def test_the_command_refuses_a_bad_token_file_in_one_line(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("error: --token-file: cannot read") and result.stdout == ""
     assert "dashboard" in CliRunner().invoke(cli, ["--help"]).output
+
+
+def test_rates_forget_deleted_queues() -> None:
+    rates = Rates()
+    rates.add("gone", Activity(1_000, 0, 0, 0, 0))
+    rates.add("kept", Activity(1_000, 0, 0, 0, 0))
+    rates.keep_only(["kept"])
+    assert not rates.seen("gone") and rates.seen("kept")
+    assert rates.since_ms("gone", 500_000) == 500_000 - RATE_WINDOW_MS
+    assert rates.since_ms("kept", 500_000) == 1_000

@@ -5,6 +5,7 @@ The dashboard (and any other reader) derives rates from these instead of reading
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,35 +30,28 @@ class Activity:
         return self.completed + self.dead + self.cancelled
 
 
-def activity(queue: str, since_ms: int) -> Op[Activity]:
-    """The unfinished count and the jobs finished after ``since_ms`` (Redis clock), in one
-    MULTI block. Finished jobs are counted by their finish time, so a rate computed from
-    this stays right however seldom it is read (within the queue's keep_completed limit)."""
-    k = QueueKeys.of(queue)
-    after = f"({since_ms}"
+def activity(since_ms: Mapping[str, int]) -> Op[dict[str, Activity]]:
+    """Per queue, the unfinished count and the jobs finished after its ``since_ms`` (Redis
+    clock), all in one MULTI block: one round trip however many queues. Finished jobs are
+    counted by their finish time, so a rate computed from this stays right however seldom
+    it is read (within the queue's keep_completed limit)."""
+    queues = list(since_ms)
 
-    def parse(r: list[Any]) -> Activity:
+    def parse(r: list[Any]) -> dict[str, Activity]:
         seconds, micros = r[0]
-        return Activity(
-            now_ms=int(seconds) * 1000 + int(micros) // 1000,
-            unfinished=int(r[1]) + int(r[2]) + int(r[3]),
-            completed=int(r[4]),
-            dead=int(r[5]),
-            cancelled=int(r[6]),
-        )
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        found = {}
+        for n, queue in enumerate(queues):
+            c = [int(x) for x in r[1 + n * 6 : 7 + n * 6]]
+            found[queue] = Activity(now_ms, c[0] + c[1] + c[2], c[3], c[4], c[5])
+        return found
 
-    return Op(
-        parse,
-        commands=[
-            ("TIME",),
-            ("ZCARD", k.pending),
-            ("ZCARD", k.delayed),
-            ("ZCARD", k.running),
-            ("ZCOUNT", k.completed, after, "+inf"),
-            ("ZCOUNT", k.dead, after, "+inf"),
-            ("ZCOUNT", k.cancelled, after, "+inf"),
-        ],
-    )
+    commands: list[tuple[str | int | float, ...]] = [("TIME",)]
+    for queue in queues:
+        k, after = QueueKeys.of(queue), f"({since_ms[queue]}"
+        commands += [("ZCARD", k.pending), ("ZCARD", k.delayed), ("ZCARD", k.running)]
+        commands += [("ZCOUNT", key, after, "+inf") for key in (k.completed, k.dead, k.cancelled)]
+    return Op(parse, commands=commands)
 
 
 @dataclass(frozen=True)
@@ -77,6 +71,20 @@ def page(queue: str, state: str, offset: int, limit: int) -> Op[Page]:
         return Page(int(r[0]), ids.parse(r[1:]))
 
     return Op(parse, commands=[("ZCARD", QueueKeys.of(queue).state_set(state)), *ids.commands])
+
+
+def sizes(queue: str, job_ids: Sequence[str]) -> Op[list[int]]:
+    """Bytes of each job's record plus its result (0: no such job), without reading them:
+    a reader can leave out the heavy ones (a payload may be up to max_payload_bytes)."""
+    k = QueueKeys.of(queue)
+
+    def parse(r: list[Any]) -> list[int]:
+        return [int(r[n]) + int(r[n + 1]) if int(r[n]) else 0 for n in range(0, len(r), 2)]
+
+    commands = [
+        (c, key, i) for i in job_ids for c, key in (("HSTRLEN", k.jobs), ("HSTRLEN", k.result))
+    ]
+    return Op(parse, commands=commands)
 
 
 def server_time_ms() -> Op[int]:

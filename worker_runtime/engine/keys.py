@@ -196,8 +196,8 @@ class ScriptKeys:
 SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "enqueue": ScriptKeys.of("jobs pending delayed dprio seq config dedupe dk enqueued"),
     "enqueuedeps": ScriptKeys.of(
-        "jobs pending delayed dprio seq config dedupe dk enqueued waiting deps dependants completed dead "
-        "cancelled reason cancelreq att hist result progress since"
+        "jobs pending delayed dprio seq config dedupe dk enqueued waiting deps dependants "
+        "completed dead cancelled reason cancelreq att hist result progress since"
     ),
     "claim": ScriptKeys.of(
         "pending delayed dprio running lease jobs att seq config policy limiter keyrate keyrun "
