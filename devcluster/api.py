@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from devcluster import defaults, errors, gc, meta, patching, schema
+from devcluster import defaults, errors, gc, meta, patching, schema, validation
 from devcluster.resources import CRD_KEY, Registry, ResourceType
 from devcluster.selectors import field_matcher, label_matcher
 from devcluster.store import Store
@@ -98,6 +98,8 @@ class Api:
                 opts.warnings.extend(unknown)
             if outcome.causes:
                 raise errors.invalid(rt.kind, rt.group, name, outcome.causes)
+        else:
+            validation.check(rt, obj, old)
         defaults.prepare(rt, obj, old)
 
     def create(self, rt: ResourceType, namespace: str, body: JSON, opts: WriteOptions) -> JSON:

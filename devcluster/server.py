@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from devcluster import discovery, errors, scale
+from devcluster import discovery, errors, protowire, scale
 from devcluster.api import Api, WriteOptions
 from devcluster.resources import ResourceType
 from devcluster.tables import to_table
@@ -130,17 +130,7 @@ class ApiServer:
         if not raw:
             return {}
         if "protobuf" in request.content_type:
-            # kubectl's typed generators (create configmap|secret|namespace ...) send
-            # protobuf; decoding it needs every Go type's field numbers, so ask for JSON.
-            raise errors.ApiError(
-                415,
-                "UnsupportedMediaType",
-                (
-                    "the devcluster API accepts JSON and YAML only, not protobuf: use "
-                    "`kubectl apply -f` or `kubectl create -f` with a manifest "
-                    "(kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -)"
-                ),
-            )
+            return protowire.decode(raw)
         try:
             if "yaml" in request.content_type:
                 return yaml.safe_load(raw)
