@@ -57,13 +57,17 @@ def group(registry: Registry, name: str) -> JSON | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
 
 
+def _verbs(rt: ResourceType) -> list[str]:
+    return _READ_DELETE_VERBS if rt.kubelet_owned else _ALL_VERBS
+
+
 def _resource_entries(rt: ResourceType) -> list[JSON]:
     main: JSON = {
         "name": rt.plural,
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": _READ_DELETE_VERBS if rt.kubelet_owned else _ALL_VERBS,
+        "verbs": ["create"] if rt.review else _verbs(rt),
     }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)

@@ -5,8 +5,9 @@ secret|configmap|namespace|serviceaccount|deployment`, `kubectl run`): the bytes
 `runtime.Unknown` {typeMeta, raw} whose `raw` is the object. The field numbers below are
 copied from the official definitions, which are stable API: k8s.io/api
 `core/v1/generated.proto` and `apps/v1/generated.proto`, k8s.io/apimachinery
-`pkg/apis/meta/v1/generated.proto` and `pkg/runtime/generated.proto`. A non-empty field
-not listed here is refused, never dropped.
+`pkg/apis/meta/v1/generated.proto` and `pkg/runtime/generated.proto`, authorization and
+authentication v1 for the reviews. A non-empty field not listed here is refused, never
+dropped (except `status`, which the server owns).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from devcluster import errors
 JSON = dict[str, Any]
 #: One field: (JSON name, type). Types: string, bytes, int, bool, time, a message name,
 #: "[]T" (repeated T) or "{}T" (map<string, T>); "int*" and "bool*" are Go pointers, whose
-#: zero value is a value rather than "unset".
+#: zero value is a value rather than "unset"; "ignored" is skipped.
 Field = tuple[str, str]
 
 MAGIC = b"k8s\x00"
@@ -71,9 +72,35 @@ _MESSAGES: dict[str, dict[int, Field]] = {
     "Namespace": {
         1: ("metadata", "ObjectMeta"),
         2: ("spec", "NamespaceSpec"),
-        3: ("status", "Empty"),
+        3: ("status", "ignored"),
     },
     "Empty": {},
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "SelfSubjectAccessReviewSpec"),
+        3: ("status", "ignored"),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "NonResourceAttributes"),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "string"),
+        2: ("verb", "string"),
+        3: ("group", "string"),
+        4: ("version", "string"),
+        5: ("resource", "string"),
+        6: ("subresource", "string"),
+        7: ("name", "string"),
+    },
+    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "SelfSubjectRulesReview": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "SelfSubjectRulesReviewSpec"),
+        3: ("status", "ignored"),
+    },
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta"), 2: ("status", "ignored")},
     "NamespaceSpec": {1: ("finalizers", "[]string")},
     "ServiceAccount": {
         1: ("metadata", "ObjectMeta"),
@@ -82,7 +109,7 @@ _MESSAGES: dict[str, dict[int, Field]] = {
     "Deployment": {
         1: ("metadata", "ObjectMeta"),
         2: ("spec", "DeploymentSpec"),
-        3: ("status", "Empty"),
+        3: ("status", "ignored"),
     },
     "DeploymentSpec": {
         1: ("replicas", "int*"),
@@ -92,7 +119,7 @@ _MESSAGES: dict[str, dict[int, Field]] = {
     },
     "LabelSelector": {1: ("matchLabels", "{}string")},
     "PodTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
-    "Pod": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec"), 3: ("status", "Empty")},
+    "Pod": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec"), 3: ("status", "ignored")},
     "PodSpec": {
         2: ("containers", "[]Container"),
         3: ("restartPolicy", "string"),
@@ -126,6 +153,9 @@ _MESSAGES: dict[str, dict[int, Field]] = {
 KINDS = {
     *(("v1", kind) for kind in ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "Pod")),
     ("apps/v1", "Deployment"),
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"),
+    ("authentication.k8s.io/v1", "SelfSubjectReview"),
 }
 
 
@@ -175,6 +205,8 @@ def _scalar(kind: str, value: int | bytes) -> Any:
         return base64.b64encode(value).decode()
     if kind == "raw":
         return value
+    if kind == "ignored":  # status: the server's to write, dropped on create anyway
+        return {}
     if kind == "time":
         stamp = decode_message("Time", value)
         when = dt.datetime.fromtimestamp(stamp.get("seconds", 0), dt.UTC)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from devcluster import discovery, errors, protowire, scale
+from devcluster import discovery, errors, protowire, reviews, scale
 from devcluster.api import Api, WriteOptions
 from devcluster.resources import ResourceType
 from devcluster.tables import to_table
@@ -224,6 +224,10 @@ class ApiServer:
                     to_table(rt, listing["items"], listing["metadata"]["resourceVersion"], include)
                 )
             return _json(listing)
+        if rt.review:
+            if request.method != "POST":
+                raise errors.method_not_allowed(f"{rt.plural} can only be created")
+            return _json(reviews.answer(rt, await self._body(request)), 201)
         if request.method == "POST":
             opts = self._options(request)
             body = await self._body(request)
