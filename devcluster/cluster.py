@@ -41,6 +41,8 @@ class Services:
         self.api = Api(Store(event_log_size), Registry())
         self.server = ApiServer(self.api, bookmark_interval=bookmark_interval)
         self.kubelet = Kubelet(self.api, state_dir / "pods", restart_backoff) if kubelet else None
+        if self.kubelet is not None:
+            self.server.run_starts = self.kubelet.run_starts
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port or 0))

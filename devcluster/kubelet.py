@@ -36,6 +36,13 @@ def _template_hash(deployment: JSON) -> str:
     return hashlib.sha256(template.encode()).hexdigest()[:10]
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _grace(deployment: JSON) -> float:
     pod_spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
     return float(pod_spec.get("terminationGracePeriodSeconds", 30))
@@ -51,6 +58,7 @@ class Kubelet:
         self.replicas: dict[tuple[str, str], list[Replica]] = {}
         self._terminations: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._run_starts: dict[tuple[str, str], list[int]] = {}
         self._deployments = self._type("apps", "v1", "deployments")
         self._pods = self._type("", "v1", "pods")
 
@@ -58,6 +66,10 @@ class Kubelet:
         rt = self.api.registry.lookup(group, version, plural)
         assert rt is not None
         return rt
+
+    def run_starts(self, namespace: str, pod: str) -> list[int]:
+        """Where each run of the pod's process starts in its log file (for pods/log)."""
+        return list(self._run_starts.get((namespace, pod), []))
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -101,6 +113,7 @@ class Kubelet:
         task = asyncio.get_running_loop().create_task(replica.terminate(replica.grace))
         self._terminations.add(task)
         task.add_done_callback(self._terminations.discard)
+        self._run_starts.pop((namespace, replica.pod_name), None)
         with contextlib.suppress(errors.ApiError):
             self.api.delete(self._pods, namespace, replica.pod_name, {})
 
@@ -175,6 +188,8 @@ class Kubelet:
                     replica.waiting_reason = "CreateContainerConfigError"
                     replica.waiting_message = str(exc)
                 else:
+                    key = (namespace, replica.pod_name)
+                    self._run_starts.setdefault(key, []).append(_size(replica.log_path))
                     replica.spawn(launch)
         await replica.probe(container)
         self._write_pod(deployment, container, replica)

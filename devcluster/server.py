@@ -12,6 +12,7 @@ from aiohttp import web
 
 from devcluster import discovery, errors, protowire, reviews, scale
 from devcluster.api import Api, WriteOptions
+from devcluster.podlogs import PodLogs, RunStarts
 from devcluster.resources import ResourceType
 from devcluster.tables import to_table
 from devcluster.watch import WatchRequest, WatchStream
@@ -50,6 +51,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.stopping = False
         self.address = "127.0.0.1:0"
+        #: Where each run of a pod's process starts in its log (the kubelet's, when it runs).
+        self.run_starts: RunStarts = lambda namespace, name: []
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -119,7 +122,9 @@ class ApiServer:
             return None
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub not in (None, "status", "scale", "finalize"):
+        if sub not in (None, "status", "scale", "finalize", "log"):
+            return None
+        if sub == "log" and (rt.group, rt.plural) != ("", "pods"):
             return None
         if sub == "scale" and rt.scale is None:
             return None
@@ -171,6 +176,11 @@ class ApiServer:
             return await self._collection(request, target)
         if sub == "scale":
             return await self._scale(request, rt, namespace, name)
+        if sub == "log":
+            if method != "GET":
+                raise errors.method_not_allowed("pods/log can only be read")
+            logs = PodLogs(self.api, rt, self.run_starts, lambda: self.stopping)
+            return await logs.serve(request, namespace, name)
         if method == "GET":
             return _json(self._present(request, rt, self.api.get(rt, namespace, name)))
         opts = self._options(request)
