@@ -12,7 +12,8 @@ from devcluster.resources import Registry, ResourceType
 JSON = dict[str, Any]
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-_READ_DELETE_VERBS = ["delete", "deletecollection", "get", "list", "watch"]
+#: Pods: created directly or by the kubelet, run by the kubelet, never replaced by PUT.
+_POD_VERBS = ["create", "delete", "deletecollection", "get", "list", "watch"]
 _SUB_VERBS = ["get", "patch", "update"]
 
 
@@ -58,7 +59,7 @@ def group(registry: Registry, name: str) -> JSON | None:
 
 
 def _verbs(rt: ResourceType) -> list[str]:
-    return _READ_DELETE_VERBS if rt.kubelet_owned else _ALL_VERBS
+    return _POD_VERBS if rt.kubelet_owned else _ALL_VERBS
 
 
 def _resource_entries(rt: ResourceType) -> list[JSON]:

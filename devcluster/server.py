@@ -160,9 +160,9 @@ class ApiServer:
         rt, name, sub = target.rt, target.name, target.sub
         namespace = target.namespace or ""
         method = request.method
-        if rt.kubelet_owned and method in ("POST", "PUT", "PATCH"):
+        if rt.kubelet_owned and method in ("PUT", "PATCH"):
             raise errors.method_not_allowed(
-                f"{rt.plural} are read-only views of the devcluster kubelet's processes; "
+                f"{rt.plural} are views of the devcluster kubelet's processes; "
                 "change the Deployment instead"
             )
         if rt.namespaced and target.namespace is None and (name or method != "GET"):

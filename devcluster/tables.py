@@ -48,6 +48,18 @@ def _pod_ready(obj: JSON) -> str:
     return f"{ready}/{len((obj.get('spec') or {}).get('containers') or statuses)}"
 
 
+def _pod_status(obj: JSON) -> str:
+    """The phase, or a container's waiting/terminated reason, as kube-apiserver prints it."""
+    status = obj.get("status") or {}
+    reason = str(status.get("phase", "Pending"))
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        detail = state.get("waiting") or state.get("terminated") or {}
+        if detail.get("reason"):
+            reason = str(detail["reason"])
+    return reason
+
+
 def _restarts(obj: JSON) -> int:
     statuses = (obj.get("status") or {}).get("containerStatuses") or []
     return sum(s.get("restartCount", 0) for s in statuses)
@@ -72,7 +84,7 @@ _BUILTIN: dict[str, list[tuple[JSON, Cell]]] = {
     ],
     "Pod": [
         (_col("Ready"), _pod_ready),
-        (_col("Status"), lambda o: (o.get("status") or {}).get("phase", "Pending")),
+        (_col("Status"), _pod_status),
         (_col("Restarts", "integer"), _restarts),
     ],
     "ConfigMap": [(_col("Data", "integer"), lambda o: len(o.get("data") or {}))],

@@ -1,7 +1,9 @@
-"""`kubectl logs` against the kubelet's processes: by name, by label, tail, previous, follow."""
+"""Pods run by the kubelet: `kubectl run` (pods created directly) and `kubectl logs`."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,3 +70,45 @@ def test_logs_by_name_label_tail_previous_and_follow(kubectl: KubectlFn) -> None
 def test_logs_of_a_missing_pod_is_404(kubectl: KubectlFn) -> None:
     missing = kubectl("logs", "nope", check=False)
     assert missing.returncode != 0 and 'pods "nope" not found' in missing.stderr
+
+
+def test_kubectl_run_pods_are_run_by_the_kubelet(kubectl: KubectlFn, tmp_path: Path) -> None:
+    once = "print('hello from a pod', flush=True)"
+    kubectl(
+        "run", "once", "--image=python:3.11", "--restart=Never", "--", sys.executable, "-c", once
+    )
+    kubectl("run", "fails", "--image=python", "--restart=Never", "--", sys.executable, "-c", "1/0")
+    marker = tmp_path / "alive"
+    loop = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"
+    kubectl("run", "server", "--image=python", "--", sys.executable, "-c", loop)
+    phase = "jsonpath={.status.phase}"
+    wait_for(lambda: kubectl("get", "pod", "once", "-o", phase).stdout == "Succeeded", what="once")
+    wait_for(lambda: kubectl("get", "pod", "fails", "-o", phase).stdout == "Failed", what="fails")
+    assert kubectl("logs", "once").stdout == "hello from a pod\n"
+    table = kubectl("get", "pods").stdout
+    assert " Completed " in table and " Error " in table
+    wait_for(lambda: kubectl("get", "pod", "server", "-o", phase).stdout == "Running", what="run")
+    wait_for(marker.exists, what="the server's process")
+    pid = kubectl(
+        "get",
+        "pod",
+        "server",
+        "-o",
+        "jsonpath={.metadata.annotations.devcluster\\.blackroad\\.io/pid}",
+    )
+    kubectl("delete", "pod", "server")
+    wait_for(lambda: not _alive(int(pid.stdout)), what="the deleted pod's process to stop")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_discovery_lists_create_for_pods(kubectl: KubectlFn) -> None:
+    resources = json.loads(kubectl("get", "--raw", "/api/v1").stdout)["resources"]
+    pods = next(r for r in resources if r["name"] == "pods")
+    assert "create" in pods["verbs"]
