@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from devcluster import discovery, errors, protowire, reviews, scale
+from devcluster import apply, discovery, errors, patching, protowire, reviews, scale
 from devcluster.api import Api, WriteOptions
 from devcluster.podlogs import PodLogs, RunStarts
 from devcluster.resources import ResourceType
@@ -145,9 +145,14 @@ class ApiServer:
 
     @staticmethod
     def _options(request: web.Request) -> WriteOptions:
+        # kube-apiserver names a manager after the client's user agent when none is given.
+        agent = request.headers.get("User-Agent", "").split("/", 1)[0]
         return WriteOptions(
             field_validation=request.query.get("fieldValidation") or "Warn",
             dry_run=request.query.get("dryRun") == "All",
+            field_manager=request.query.get("fieldManager") or agent or "unknown",
+            applying=request.content_type == patching.APPLY and request.method == "PATCH",
+            force=request.query.get("force") in _TRUE,
         )
 
     def _present(self, request: web.Request, rt: ResourceType, obj: JSON) -> JSON:
@@ -174,13 +179,8 @@ class ApiServer:
             )
         if name is None:
             return await self._collection(request, target)
-        if sub == "scale":
-            return await self._scale(request, rt, namespace, name)
-        if sub == "log":
-            if method != "GET":
-                raise errors.method_not_allowed("pods/log can only be read")
-            logs = PodLogs(self.api, rt, self.run_starts, lambda: self.stopping)
-            return await logs.serve(request, namespace, name)
+        if sub in ("scale", "log"):
+            return await self._subresource(request, rt, namespace, name, sub)
         if method == "GET":
             return _json(self._present(request, rt, self.api.get(rt, namespace, name)))
         opts = self._options(request)
@@ -188,6 +188,18 @@ class ApiServer:
             body = await self._body(request)
             obj = self.api.update(rt, namespace, name, body, _status_sub(sub), opts)
             return _json(obj, 200, opts.warnings)
+        if method == "PATCH" and request.content_type == patching.APPLY and sub is None:
+            if not request.query.get("fieldManager"):
+                raise errors.invalid(
+                    "PatchOptions",
+                    "meta.k8s.io",
+                    "",
+                    [("fieldManager", "Required value: is required for apply patch")],
+                )
+            applied, code = apply.apply(
+                self.api, rt, namespace, name, await self._body(request), opts
+            )
+            return _json(applied, code, opts.warnings)
         if method == "PATCH":
             body = await self._body(request)
             obj = self.api.patch(
@@ -247,6 +259,16 @@ class ApiServer:
             options = await self._body(request)
             return _json(self.api.delete_collection(rt, target.namespace, labels, fields, options))
         raise errors.method_not_allowed(f"method {request.method} is not supported here")
+
+    async def _subresource(
+        self, request: web.Request, rt: ResourceType, namespace: str, name: str, sub: str
+    ) -> web.StreamResponse:
+        if sub == "scale":
+            return await self._scale(request, rt, namespace, name)
+        if request.method != "GET":
+            raise errors.method_not_allowed("pods/log can only be read")
+        logs = PodLogs(self.api, rt, self.run_starts, lambda: self.stopping)
+        return await logs.serve(request, namespace, name)
 
     async def _scale(
         self, request: web.Request, rt: ResourceType, namespace: str, name: str
