@@ -154,7 +154,13 @@ def _operation(rt: ResourceType, action: str, body: bool) -> JSON:
     }
     if body:
         op["parameters"] = _WRITE_PARAMS
-        types = ["application/json-patch+json", "application/merge-patch+json"]
+        types = [
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        ]
+        if not rt.custom:
+            types.append("application/strategic-merge-patch+json")
         op["requestBody"] = {
             "content": {
                 t: {"schema": ref} for t in (types if action == "patch" else ["application/json"])
