@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from devcluster import errors, fieldsets, protowire
@@ -56,7 +58,7 @@ def test_pointer_zero_is_a_value_and_unknown_fields_are_refused() -> None:
 
 
 def test_field_sets_round_trip_through_fields_v1() -> None:
-    obj = {
+    obj: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "d", "labels": {"a": "1"}},
