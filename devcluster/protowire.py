@@ -1,9 +1,9 @@
 """Decodes the protobuf bodies kubectl's typed generators send into the JSON shape of the API.
 
 kubectl sends `application/vnd.kubernetes.protobuf` for built-in kinds (`kubectl create
-secret|configmap|namespace|serviceaccount|deployment`, `kubectl run`): the bytes `k8s\\x00`, then a
-`runtime.Unknown` {typeMeta, raw} whose `raw` is the object. The field numbers below are
-copied from the official definitions, which are stable API: k8s.io/api
+secret|configmap|namespace|serviceaccount|deployment|service`, `kubectl run`): the bytes
+`k8s\\x00`, then a `runtime.Unknown` {typeMeta, raw} whose `raw` is the object. The
+field numbers below are copied from the official definitions, which are stable API: k8s.io/api
 `core/v1/generated.proto` and `apps/v1/generated.proto`, k8s.io/apimachinery
 `pkg/apis/meta/v1/generated.proto` and `pkg/runtime/generated.proto`, authorization and
 authentication v1 for the reviews. A non-empty field not listed here is refused, never
@@ -106,6 +106,26 @@ _MESSAGES: dict[str, dict[int, Field]] = {
         1: ("metadata", "ObjectMeta"),
         4: ("automountServiceAccountToken", "bool*"),
     },
+    "Service": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "ServiceSpec"),
+        3: ("status", "ignored"),
+    },
+    "ServiceSpec": {
+        1: ("ports", "[]ServicePort"),
+        2: ("selector", "{}string"),
+        3: ("clusterIP", "string"),
+        4: ("type", "string"),
+        10: ("externalName", "string"),
+    },
+    "ServicePort": {
+        1: ("name", "string"),
+        2: ("protocol", "string"),
+        3: ("port", "int"),
+        4: ("targetPort", "intorstr"),
+        5: ("nodePort", "int"),
+    },
+    "IntOrString": {1: ("type", "int"), 2: ("intVal", "int"), 3: ("strVal", "string")},
     "Deployment": {
         1: ("metadata", "ObjectMeta"),
         2: ("spec", "DeploymentSpec"),
@@ -151,7 +171,10 @@ _MESSAGES: dict[str, dict[int, Field]] = {
 
 #: The kinds a protobuf body may carry, by apiVersion/kind.
 KINDS = {
-    *(("v1", kind) for kind in ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "Pod")),
+    *(
+        ("v1", kind)
+        for kind in ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "Pod", "Service")
+    ),
     ("apps/v1", "Deployment"),
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"),
@@ -205,6 +228,9 @@ def _scalar(kind: str, value: int | bytes) -> Any:
         return base64.b64encode(value).decode()
     if kind == "raw":
         return value
+    if kind == "intorstr":  # JSON has the bare number or string
+        both = decode_message("IntOrString", value)
+        return both.get("strVal", "") if both.get("type") == 1 else both.get("intVal", 0)
     if kind == "ignored":  # status: the server's to write, dropped on create anyway
         return {}
     if kind == "time":

@@ -26,6 +26,14 @@ def test_kubectl_create_generators_send_protobuf(kubectl: KubectlFn, namespace: 
     assert kubectl("get", "cm", "settings", "-o", "jsonpath={.data.mode}").stdout == "fast"
     kubectl("create", "serviceaccount", "robot")
     assert kubectl("get", "sa", "robot", "-o", "name").stdout.strip() == "serviceaccount/robot"
+    kubectl("create", "service", "clusterip", "web", "--tcp=80:8080")
+    ports = kubectl("get", "svc", "web", "-o", "jsonpath={.spec.ports[0]}").stdout
+    assert yaml.safe_load(ports) == {
+        "name": "80-8080",
+        "port": 80,
+        "protocol": "TCP",
+        "targetPort": 8080,
+    }
     kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=0")
     deployment = yaml.safe_load(kubectl("get", "deploy", "web", "-o", "yaml").stdout)
     assert deployment["spec"]["replicas"] == 0
