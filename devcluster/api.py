@@ -6,7 +6,17 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from devcluster import apply, defaults, errors, gc, meta, patching, schema, validation
+from devcluster import (
+    apply,
+    defaults,
+    errors,
+    gc,
+    meta,
+    official,
+    patching,
+    schema,
+    validation,
+)
 from devcluster.resources import CRD_KEY, Registry, ResourceType
 from devcluster.selectors import field_matcher, label_matcher
 from devcluster.store import Store
@@ -114,6 +124,8 @@ class Api:
                 raise errors.invalid(rt.kind, rt.group, name, outcome.causes)
         else:
             validation.check(rt, obj, old)
+            if opts.field_manager:  # a client's write; the kubelet's own are trusted
+                official.check(rt, obj, opts)
         defaults.prepare(rt, obj, old)
 
     def create(self, rt: ResourceType, namespace: str, body: JSON, opts: WriteOptions) -> JSON:

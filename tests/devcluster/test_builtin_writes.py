@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -68,7 +69,7 @@ def test_configmap_data_must_be_strings(kube: Kube, namespace: str) -> None:
     assert kube.post(f"/api/v1/namespaces/{namespace}/secrets", bad_secret).status == 400
 
 
-def _deployment(selector: dict[str, str], labels: dict[str, str], image: str) -> dict[str, object]:
+def _deployment(selector: dict[str, str], labels: dict[str, str], image: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -154,3 +155,28 @@ def test_make_run_kubeconfig_namespace_is_blackroad(tmp_path: Path) -> None:
             check=True,
         )
     assert plain.stdout.split() == ["configmap/here"]
+
+
+def test_builtins_are_checked_against_the_official_schemas(kubectl: KubectlFn, kube: Kube) -> None:
+    bad = _deployment({"app": "a"}, {"app": "a"}, "redis:7")
+    bad["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eighty"
+    wrong = kubectl("apply", "-f", "-", input=to_yaml(bad), check=False)
+    assert wrong.returncode != 0 and "cannot unmarshal string" in wrong.stderr
+    unknown = _deployment({"app": "a"}, {"app": "a"}, "redis:7")
+    unknown["spec"]["replica"] = 2  # a typo: kubectl asks for Strict validation
+    strict = kubectl("apply", "-f", "-", input=to_yaml(unknown), check=False)
+    assert strict.returncode != 0
+    assert 'strict decoding error: unknown field "spec.replica"' in strict.stderr
+    warned = kubectl("apply", "--validate=warn", "-f", "-", input=to_yaml(unknown))
+    assert 'unknown field "spec.replica"' in warned.stderr
+    stored = yaml.safe_load(kubectl("get", "deploy", "d", "-o", "yaml").stdout)
+    assert "replica" not in stored["spec"]  # pruned, as a real server drops it
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"ports": [{"targetPort": 80}]},  # the schema requires ports[].port
+    }
+    invalid = kubectl("apply", "-f", "-", input=to_yaml(service), check=False)
+    assert invalid.returncode != 0
+    assert 'Service "s" is invalid: spec.ports[0].port' in invalid.stderr

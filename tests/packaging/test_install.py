@@ -32,7 +32,7 @@ SOURCES = (
     "devstack",
 )
 #: Top-level modules of the extras' dependencies (celpy is cel-python's).
-EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy")
+EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy", "kubernetes_validate")
 
 
 @dataclass(frozen=True)
