@@ -32,7 +32,7 @@ SOURCES = (
     "devstack",
 )
 #: Top-level modules of the extras' dependencies (celpy is cel-python's).
-EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy", "kubernetes_validate")
+EXTRA_MODULES = ("kopf", "kubernetes", "aiohttp", "jsonpatch", "celpy")
 
 
 @dataclass(frozen=True)
