@@ -6,7 +6,17 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from devcluster import defaults, errors, gc, meta, patching, schema
+from devcluster import (
+    apply,
+    defaults,
+    errors,
+    gc,
+    meta,
+    official,
+    patching,
+    schema,
+    validation,
+)
 from devcluster.resources import CRD_KEY, Registry, ResourceType
 from devcluster.selectors import field_matcher, label_matcher
 from devcluster.store import Store
@@ -24,6 +34,11 @@ class WriteOptions:
     field_validation: str = "Warn"  # Strict | Warn | Ignore
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: Who writes (managedFields); None for the devcluster's own writes (kubelet, GC).
+    field_manager: str | None = None
+    #: A server-side apply (and whether it takes fields from other managers).
+    applying: bool = False
+    force: bool = False
 
 
 def render(rt: ResourceType, obj: JSON) -> JSON:
@@ -36,6 +51,15 @@ def render(rt: ResourceType, obj: JSON) -> JSON:
 def _spec_part(rt: ResourceType, obj: JSON) -> JSON:
     skip = {"metadata", "status"} if rt.status_subresource else {"metadata"}
     return {k: v for k, v in obj.items() if k not in skip}
+
+
+def _managed_on_create(rt: ResourceType, obj: JSON, opts: WriteOptions) -> None:
+    """An apply brings its own managedFields; any other create owns every field it sets."""
+    if opts.applying:
+        return
+    obj["metadata"].pop("managedFields", None)
+    if opts.field_manager:
+        apply.record_update(rt, None, obj, opts.field_manager)
 
 
 class Api:
@@ -98,6 +122,10 @@ class Api:
                 opts.warnings.extend(unknown)
             if outcome.causes:
                 raise errors.invalid(rt.kind, rt.group, name, outcome.causes)
+        else:
+            validation.check(rt, obj, old)
+            if opts.field_manager:  # a client's write; the kubelet's own are trusted
+                official.check(rt, obj, opts)
         defaults.prepare(rt, obj, old)
 
     def create(self, rt: ResourceType, namespace: str, body: JSON, opts: WriteOptions) -> JSON:
@@ -143,6 +171,7 @@ class Api:
             obj.pop("status", None)
         for server_field in (*_SERVER_FIELDS, "resourceVersion", "generation"):
             md.pop(server_field, None)
+        _managed_on_create(rt, obj, opts)
         self._admit(rt, obj, None, opts)
         md["uid"] = meta.new_uid()
         md["creationTimestamp"] = meta.now()
@@ -201,6 +230,7 @@ class Api:
             raise errors.bad_request("the name of the object does not match the name on the URL")
         self._check_precondition(rt, old, body)
         new = self._merge_subresource(rt, old, copy.deepcopy(body), sub)
+        self._track(rt, old, new, sub, opts)
         return self.commit(rt, old, new, opts)
 
     def patch(
@@ -219,11 +249,21 @@ class Api:
         )
         self._check_precondition(rt, old, patched)
         new = self._merge_subresource(rt, old, patched, sub)
+        self._track(rt, old, new, sub, opts)
         return self.commit(rt, old, new, opts)
+
+    @staticmethod
+    def _track(rt: ResourceType, old: JSON, new: JSON, sub: str | None, opts: WriteOptions) -> None:
+        # Status writes keep the main managers as they are (the devcluster does not track
+        # subresource managers).
+        if sub is None and opts.field_manager:
+            apply.record_update(rt, render(rt, old), new, opts.field_manager)
 
     def commit(self, rt: ResourceType, old: JSON, new: JSON, opts: WriteOptions) -> JSON:
         """Write `new` over `old`: keep server-owned metadata, bump generation, finish deletes."""
         old_md, md = old["metadata"], new.setdefault("metadata", {})
+        if "managedFields" not in md and "managedFields" in old_md:
+            md["managedFields"] = copy.deepcopy(old_md["managedFields"])
         for server_field in (*_SERVER_FIELDS, "name", "namespace", "generation"):
             if server_field in old_md:
                 md[server_field] = old_md[server_field]

@@ -16,8 +16,8 @@ from devcluster.cluster import Services
 DEFAULT_STATE_DIR = ".state/devcluster"
 
 
-async def _serve(port: int | None, state_dir: Path, kubelet: bool) -> None:
-    services = Services(port, state_dir, kubelet=kubelet)
+async def _serve(port: int | None, state_dir: Path, kubelet: bool, namespace: str) -> None:
+    services = Services(port, state_dir, kubelet=kubelet, namespace=namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -41,9 +41,14 @@ async def _serve(port: int | None, state_dir: Path, kubelet: bool) -> None:
         await services.stop()
 
 
-def main(port: int | None = None, state_dir: str | None = None, kubelet: bool = True) -> None:
+def main(
+    port: int | None = None,
+    state_dir: str | None = None,
+    kubelet: bool = True,
+    namespace: str = "default",
+) -> None:
     """Start the API emulator (and kubelet) and block until SIGINT or SIGTERM."""
-    asyncio.run(_serve(port, Path(state_dir or DEFAULT_STATE_DIR), kubelet))
+    asyncio.run(_serve(port, Path(state_dir or DEFAULT_STATE_DIR), kubelet, namespace))
 
 
 @click.command("devcluster")
@@ -55,12 +60,18 @@ def main(port: int | None = None, state_dir: str | None = None, kubelet: bool = 
     help=f"Kubeconfig and pod logs (default: {DEFAULT_STATE_DIR}).",
 )
 @click.option("--kubelet/--no-kubelet", default=True, help="Run Deployments as local processes.")
+@click.option(
+    "--namespace",
+    default="default",
+    show_default=True,
+    help="The kubeconfig context's namespace (what kubectl uses without -n).",
+)
 @click.version_option(__version__, prog_name="devcluster")
-def devcluster(port: int | None, state_dir: str | None, kubelet: bool) -> None:
+def devcluster(port: int | None, state_dir: str | None, kubelet: bool, namespace: str) -> None:
     """Run a local Kubernetes API emulator and process kubelet (dev and test only).
 
     Prints an `export KUBECONFIG=...` line for kubectl, kopf and the kubernetes client.
     Deployments become local processes from their first container's command, args and
     env. Never use this in production: no auth, no persistence, no isolation.
     """
-    main(port, state_dir, kubelet)
+    main(port, state_dir, kubelet, namespace)

@@ -34,11 +34,15 @@ class Services:
         event_log_size: int = 10_000,
         bookmark_interval: float = 5.0,
         restart_backoff: tuple[float, float] = (1.0, 30.0),
+        namespace: str = "default",
     ) -> None:
         self.state_dir = state_dir
+        self.namespace = namespace
         self.api = Api(Store(event_log_size), Registry())
         self.server = ApiServer(self.api, bookmark_interval=bookmark_interval)
         self.kubelet = Kubelet(self.api, state_dir / "pods", restart_backoff) if kubelet else None
+        if self.kubelet is not None:
+            self.server.run_starts = self.kubelet.run_starts
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port or 0))
@@ -58,7 +62,7 @@ class Services:
         )
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
-        write_kubeconfig(self.kubeconfig, self.url)
+        write_kubeconfig(self.kubeconfig, self.url, self.namespace)
         if self.kubelet is not None:
             self.kubelet.start()
 
@@ -87,6 +91,7 @@ class Cluster:
         event_log_size: int = 10_000,
         bookmark_interval: float = 5.0,
         restart_backoff: tuple[float, float] = (1.0, 30.0),
+        namespace: str = "default",
     ) -> None:
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="devcluster-"))
@@ -98,6 +103,7 @@ class Cluster:
             event_log_size=event_log_size,
             bookmark_interval=bookmark_interval,
             restart_backoff=restart_backoff,
+            namespace=namespace,
         )
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="devcluster", daemon=True

@@ -12,22 +12,55 @@ from devcluster.resources import CRD_CLEANUP_FINALIZER, ResourceType
 JSON = dict[str, Any]
 
 
+def _pull_policy(image: str) -> str:
+    # kube-apiserver: Always for an untagged or :latest image (a digest counts as a tag).
+    last = image.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "IfNotPresent"
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def pod_spec(pod: JSON) -> None:
+    """The PodSpec defaults of kube-apiserver for the fields our objects use."""
+    pod.setdefault("restartPolicy", "Always")
+    pod.setdefault("terminationGracePeriodSeconds", 30)
+    pod.setdefault("dnsPolicy", "ClusterFirst")
+    pod.setdefault("securityContext", {})
+    pod.setdefault("schedulerName", "default-scheduler")
+    for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+        if not isinstance(container, dict):
+            continue
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
+        container.setdefault("imagePullPolicy", _pull_policy(str(container.get("image", ""))))
+        container.setdefault("resources", {})
+        for port in container.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+
+
 def _deployment(obj: JSON) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    spec.setdefault(
-        "strategy",
-        {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
-    )
-    pod = spec.setdefault("template", {}).setdefault("spec", {})
-    pod.setdefault("restartPolicy", "Always")
-    pod.setdefault("terminationGracePeriodSeconds", 30)
-    pod.setdefault("dnsPolicy", "ClusterFirst")
-    for container in pod.get("containers") or []:
-        container.setdefault("terminationMessagePath", "/dev/termination-log")
-        container.setdefault("imagePullPolicy", "IfNotPresent")
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxSurge", "25%")
+        rolling.setdefault("maxUnavailable", "25%")
+    pod_spec(spec.setdefault("template", {}).setdefault("spec", {}))
+
+
+def _pod(obj: JSON) -> None:
+    spec = obj.setdefault("spec", {})
+    pod_spec(spec)
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
 def _secret(obj: JSON) -> None:
@@ -119,6 +152,8 @@ def prepare(rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         return
     if rt.kind == "Deployment":
         _deployment(obj)
+    elif rt.kind == "Pod" and old is None:
+        _pod(obj)
     elif rt.kind == "Secret":
         _secret(obj)
     elif rt.kind == "Service":

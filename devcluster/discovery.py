@@ -12,8 +12,9 @@ from devcluster.resources import Registry, ResourceType
 JSON = dict[str, Any]
 
 _ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-#: Kubelet-owned kinds (pods): clients may patch their labels and annotations only.
-_KUBELET_OWNED_VERBS = ["delete", "deletecollection", "get", "list", "patch", "watch"]
+#: Pods: created directly or by the kubelet, run by the kubelet, never replaced by PUT;
+#: clients may patch their labels and annotations only.
+_POD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "watch"]
 _SUB_VERBS = ["get", "patch", "update"]
 
 
@@ -58,13 +59,17 @@ def group(registry: Registry, name: str) -> JSON | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
 
 
+def _verbs(rt: ResourceType) -> list[str]:
+    return _POD_VERBS if rt.kubelet_owned else _ALL_VERBS
+
+
 def _resource_entries(rt: ResourceType) -> list[JSON]:
     main: JSON = {
         "name": rt.plural,
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": _KUBELET_OWNED_VERBS if rt.kubelet_owned else _ALL_VERBS,
+        "verbs": ["create"] if rt.review else _verbs(rt),
     }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)
@@ -150,7 +155,13 @@ def _operation(rt: ResourceType, action: str, body: bool) -> JSON:
     }
     if body:
         op["parameters"] = _WRITE_PARAMS
-        types = ["application/json-patch+json", "application/merge-patch+json"]
+        types = [
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        ]
+        if not rt.custom:
+            types.append("application/strategic-merge-patch+json")
         op["requestBody"] = {
             "content": {
                 t: {"schema": ref} for t in (types if action == "patch" else ["application/json"])

@@ -20,6 +20,7 @@ from devcluster.pods import deployment_status, pod_object
 from devcluster.podspec import ConfigError, build_launch, free_port, port_is_free
 from devcluster.replica import Replica, to_delete
 from devcluster.resources import ResourceType
+from devcluster.standalone import StandalonePods
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -34,6 +35,13 @@ PORTS_ANNOTATION = "devcluster.blackroad.io/ports"
 def _template_hash(deployment: JSON) -> str:
     template = json.dumps((deployment.get("spec") or {}).get("template") or {}, sort_keys=True)
     return hashlib.sha256(template.encode()).hexdigest()[:10]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _grace(deployment: JSON) -> float:
@@ -51,13 +59,21 @@ class Kubelet:
         self.replicas: dict[tuple[str, str], list[Replica]] = {}
         self._terminations: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._run_starts: dict[tuple[str, str], list[int]] = {}
+        self.standalone = StandalonePods(self)
         self._deployments = self._type("apps", "v1", "deployments")
         self._pods = self._type("", "v1", "pods")
+        self.pods_type = self._pods
+        self.ports_annotation = PORTS_ANNOTATION
 
     def _type(self, group: str, version: str, plural: str) -> ResourceType:
         rt = self.api.registry.lookup(group, version, plural)
         assert rt is not None
         return rt
+
+    def run_starts(self, namespace: str, pod: str) -> list[int]:
+        """Where each run of the pod's process starts in its log file (for pods/log)."""
+        return list(self._run_starts.get((namespace, pod), []))
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -69,7 +85,7 @@ class Kubelet:
                 await self._task
         stopping = [
             replica.terminate(min(replica.grace, STOP_GRACE_CAP))
-            for replicas in self.replicas.values()
+            for replicas in [*self.replicas.values(), self.standalone.replicas.values()]
             for replica in replicas
         ]
         await asyncio.gather(*stopping, *self._terminations)
@@ -95,19 +111,24 @@ class Kubelet:
                     self._retire(key[0], replica)
         for key, deployment in deployments.items():
             await self._sync(key, deployment)
+        await self.standalone.reconcile()
 
     def _retire(self, namespace: str, replica: Replica) -> None:
         """Stop a replica in the background (SIGTERM, grace, SIGKILL) and delete its Pod."""
         task = asyncio.get_running_loop().create_task(replica.terminate(replica.grace))
         self._terminations.add(task)
         task.add_done_callback(self._terminations.discard)
+        self._run_starts.pop((namespace, replica.pod_name), None)
         with contextlib.suppress(errors.ApiError):
             self.api.delete(self._pods, namespace, replica.pod_name, {})
+
+    def retire_in_background(self, namespace: str, replica: Replica) -> None:
+        self._retire(namespace, replica)
 
     def _used_ports(self) -> set[int]:
         return {
             local
-            for replicas in self.replicas.values()
+            for replicas in [*self.replicas.values(), self.standalone.replicas.values()]
             for r in replicas
             if r.launch is not None
             for local in r.launch.ports.values()
@@ -161,27 +182,31 @@ class Kubelet:
 
     async def _drive(self, deployment: JSON, container: JSON, replica: Replica) -> None:
         replica.check_exit()
-        if not replica.alive and time.monotonic() >= replica.next_start:
-            if not container.get("command") and not container.get("args"):
-                replica.waiting_reason = "NoCommand"
-                replica.waiting_message = (
-                    "the devcluster kubelet runs the container's command "
-                    "and args; image entrypoints are unknown to it"
-                )
-            else:
-                ports = self._map_ports(container, replica.index)
-                namespace = deployment["metadata"]["namespace"]
-                try:
-                    launch = build_launch(
-                        self.api.store, namespace, container, replica.pod_name, ports
-                    )
-                except ConfigError as exc:
-                    replica.waiting_reason = "CreateContainerConfigError"
-                    replica.waiting_message = str(exc)
-                else:
-                    replica.spawn(launch)
+        self.start_due(deployment["metadata"]["namespace"], container, replica)
         await replica.probe(container)
         self._write_pod(deployment, container, replica)
+
+    def start_due(self, namespace: str, container: JSON, replica: Replica) -> None:
+        """(Re)start the replica's process when it is down and its back-off has passed."""
+        if replica.alive or time.monotonic() < replica.next_start:
+            return
+        if not container.get("command") and not container.get("args"):
+            replica.waiting_reason = "NoCommand"
+            replica.waiting_message = (
+                "the devcluster kubelet runs the container's command "
+                "and args; image entrypoints are unknown to it"
+            )
+            return
+        ports = self._map_ports(container, replica.index)
+        try:
+            launch = build_launch(self.api.store, namespace, container, replica.pod_name, ports)
+        except ConfigError as exc:
+            replica.waiting_reason = "CreateContainerConfigError"
+            replica.waiting_message = str(exc)
+            return
+        key = (namespace, replica.pod_name)
+        self._run_starts.setdefault(key, []).append(_size(replica.log_path))
+        replica.spawn(launch)
 
     def _write_pod(self, deployment: JSON, container: JSON, replica: Replica) -> None:
         namespace = deployment["metadata"]["namespace"]

@@ -57,7 +57,8 @@ def json_patch(target: JSON, operations: Any) -> JSON:
     return result
 
 
-def _merge_key(field: str, items: list[Any]) -> str | None:
+def merge_key(field: str, items: list[Any]) -> str | None:
+    """The key that merges a list of objects (strategic merge, apply), or None: atomic."""
     if not items or not all(isinstance(item, dict) for item in items):
         return None
     key = _MERGE_KEYS.get(field, "name")
@@ -65,7 +66,7 @@ def _merge_key(field: str, items: list[Any]) -> str | None:
 
 
 def _strategic_list(field: str, current: Any, patch: list[Any], order: list[Any] | None) -> Any:
-    key = _merge_key(field, patch + (order or []))
+    key = merge_key(field, patch + (order or []))
     if key is None or not isinstance(current, list):
         return [item for item in patch if not (isinstance(item, dict) and "$patch" in item)]
     merged = {item.get(key): item for item in current if isinstance(item, dict)}

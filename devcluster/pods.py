@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 
-def _container_state(replica: Replica) -> JSON:
+def _container_state(replica: Replica, finished: bool) -> JSON:
+    if finished and replica.last_exit:
+        return dict(replica.last_exit)
     if replica.alive:
         return {"running": {"startedAt": replica.started_at}}
     if replica.waiting_reason:
@@ -22,23 +24,19 @@ def _container_state(replica: Replica) -> JSON:
     return {"waiting": {"reason": "ContainerCreating"}}
 
 
-def _phase(replica: Replica) -> str:
+def _phase(replica: Replica, finished: bool) -> str:
+    if finished:
+        code = ((replica.last_exit or {}).get("terminated") or {}).get("exitCode", 1)
+        return "Succeeded" if code == 0 else "Failed"
     if replica.alive:
         return "Running"
     return "Pending" if replica.restarts == 0 else "Running"
 
 
-def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annotation: str) -> JSON:
-    """The read-only Pod view of one replica (owned by its Deployment, for GC)."""
-    md = deployment["metadata"]
-    template = copy.deepcopy((deployment.get("spec") or {}).get("template") or {})
-    labels = {
-        **((template.get("metadata") or {}).get("labels") or {}),
-        "pod-template-hash": replica.template_hash,
-    }
-    ports = {str(k): v for k, v in (replica.launch.ports if replica.launch else {}).items()}
+def pod_status(container: JSON, replica: Replica, finished: bool = False) -> JSON:
+    """What the kubelet reports of one process; `finished` when restartPolicy ended it."""
     status: JSON = {
-        "phase": _phase(replica),
+        "phase": _phase(replica, finished),
         "hostIP": "127.0.0.1",
         "podIP": "127.0.0.1",
         "conditions": [{"type": "Ready", "status": "True" if replica.ready else "False"}],
@@ -51,13 +49,36 @@ def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annota
                 "ready": replica.ready,
                 "started": replica.alive,
                 "restartCount": replica.restarts,
-                "state": _container_state(replica),
-                **({"lastState": replica.last_exit} if replica.last_exit else {}),
+                "state": _container_state(replica, finished),
+                **({"lastState": replica.last_exit} if replica.last_exit and not finished else {}),
             }
         ],
     }
     if replica.alive and replica.process is not None:
         status["startTime"] = replica.started_at
+    return status
+
+
+def kubelet_annotations(replica: Replica, ports_annotation: str) -> dict[str, str]:
+    """The kubelet's notes on a Pod: its port mapping, log file and process id."""
+    ports = {str(k): v for k, v in (replica.launch.ports if replica.launch else {}).items()}
+    return {
+        ports_annotation: json.dumps(ports, sort_keys=True),
+        "devcluster.blackroad.io/log": str(replica.log_path),
+        "devcluster.blackroad.io/pid": str(
+            replica.process.pid if replica.alive and replica.process else ""
+        ),
+    }
+
+
+def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annotation: str) -> JSON:
+    """The read-only Pod view of one replica (owned by its Deployment, for GC)."""
+    md = deployment["metadata"]
+    template = copy.deepcopy((deployment.get("spec") or {}).get("template") or {})
+    labels = {
+        **((template.get("metadata") or {}).get("labels") or {}),
+        "pod-template-hash": replica.template_hash,
+    }
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -65,13 +86,7 @@ def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annota
             "name": replica.pod_name,
             "namespace": md["namespace"],
             "labels": labels,
-            "annotations": {
-                ports_annotation: json.dumps(ports, sort_keys=True),
-                "devcluster.blackroad.io/log": str(replica.log_path),
-                "devcluster.blackroad.io/pid": str(
-                    replica.process.pid if replica.alive and replica.process else ""
-                ),
-            },
+            "annotations": kubelet_annotations(replica, ports_annotation),
             "ownerReferences": [
                 {
                     "apiVersion": "apps/v1",
@@ -84,7 +99,7 @@ def pod_object(deployment: JSON, container: JSON, replica: Replica, ports_annota
             ],
         },
         "spec": {**(template.get("spec") or {}), "nodeName": "devcluster"},
-        "status": status,
+        "status": pod_status(container, replica),
     }
 
 

@@ -39,6 +39,8 @@ class ResourceType:
     generation: bool = False
     #: Served only for reading and deleting: the kubelet owns these objects.
     kubelet_owned: bool = False
+    #: Create-only and never stored: the answer is computed (access and identity reviews).
+    review: bool = False
     custom: bool = False
     schema: JSON | None = field(default=None, compare=False)
     printer_columns: tuple[JSON, ...] = field(default=(), compare=False)
@@ -131,6 +133,14 @@ BUILTINS: tuple[ResourceType, ...] = (
         generation=True,
     ),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", namespaced=True),
+    *(
+        _builtin(group, "v1", kind.lower() + "s", kind, namespaced=False, review=True)
+        for group, kind in (
+            ("authorization.k8s.io", "SelfSubjectAccessReview"),
+            ("authorization.k8s.io", "SelfSubjectRulesReview"),
+            ("authentication.k8s.io", "SelfSubjectReview"),
+        )
+    ),
     _builtin("events.k8s.io", "v1", "events", "Event", namespaced=True, short_names=("ev",)),
     _builtin(
         "apiextensions.k8s.io",

@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from devcluster import discovery, errors, podpatch, scale
+from devcluster import apply, discovery, errors, patching, podpatch, protowire, reviews, scale
 from devcluster.api import Api, WriteOptions
+from devcluster.podlogs import PodLogs, RunStarts
 from devcluster.resources import ResourceType
 from devcluster.tables import to_table
 from devcluster.watch import WatchRequest, WatchStream
@@ -50,6 +51,8 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.stopping = False
         self.address = "127.0.0.1:0"
+        #: Where each run of a pod's process starts in its log (the kubelet's, when it runs).
+        self.run_starts: RunStarts = lambda namespace, name: []
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -119,7 +122,9 @@ class ApiServer:
             return None
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if sub not in (None, "status", "scale", "finalize"):
+        if sub not in (None, "status", "scale", "finalize", "log"):
+            return None
+        if sub == "log" and (rt.group, rt.plural) != ("", "pods"):
             return None
         if sub == "scale" and rt.scale is None:
             return None
@@ -130,17 +135,7 @@ class ApiServer:
         if not raw:
             return {}
         if "protobuf" in request.content_type:
-            # kubectl's typed generators (create configmap|secret|namespace ...) send
-            # protobuf; decoding it needs every Go type's field numbers, so ask for JSON.
-            raise errors.ApiError(
-                415,
-                "UnsupportedMediaType",
-                (
-                    "the devcluster API accepts JSON and YAML only, not protobuf: use "
-                    "`kubectl apply -f` or `kubectl create -f` with a manifest "
-                    "(kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -)"
-                ),
-            )
+            return protowire.decode(raw)
         try:
             if "yaml" in request.content_type:
                 return yaml.safe_load(raw)
@@ -150,9 +145,14 @@ class ApiServer:
 
     @staticmethod
     def _options(request: web.Request) -> WriteOptions:
+        # kube-apiserver names a manager after the client's user agent when none is given.
+        agent = request.headers.get("User-Agent", "").split("/", 1)[0]
         return WriteOptions(
             field_validation=request.query.get("fieldValidation") or "Warn",
             dry_run=request.query.get("dryRun") == "All",
+            field_manager=request.query.get("fieldManager") or agent or "unknown",
+            applying=request.content_type == patching.APPLY and request.method == "PATCH",
+            force=request.query.get("force") in _TRUE,
         )
 
     def _present(self, request: web.Request, rt: ResourceType, obj: JSON) -> JSON:
@@ -165,7 +165,7 @@ class ApiServer:
         rt, name, sub = target.rt, target.name, target.sub
         namespace = target.namespace or ""
         method = request.method
-        if rt.kubelet_owned and (method in ("POST", "PUT") or (method == "PATCH" and sub)):
+        if rt.kubelet_owned and (method == "PUT" or (method == "PATCH" and sub)):
             raise errors.method_not_allowed(
                 f"{rt.plural} are views of the devcluster kubelet's processes (PATCH of their "
                 "labels and annotations only); change the Deployment instead"
@@ -179,8 +179,8 @@ class ApiServer:
             )
         if name is None:
             return await self._collection(request, target)
-        if sub == "scale":
-            return await self._scale(request, rt, namespace, name)
+        if sub in ("scale", "log"):
+            return await self._subresource(request, rt, namespace, name, sub)
         if method == "GET":
             return _json(self._present(request, rt, self.api.get(rt, namespace, name)))
         opts = self._options(request)
@@ -188,17 +188,8 @@ class ApiServer:
             body = await self._body(request)
             obj = self.api.update(rt, namespace, name, body, _status_sub(sub), opts)
             return _json(obj, 200, opts.warnings)
-        if method == "PATCH" and rt.kubelet_owned:
-            body = await self._body(request)
-            content_type = request.content_type
-            obj = podpatch.patch_pod(self.api, rt, namespace, name, body, content_type, opts)
-            return _json(obj, 200, opts.warnings)
         if method == "PATCH":
-            body = await self._body(request)
-            obj = self.api.patch(
-                rt, namespace, name, body, request.content_type, _status_sub(sub), opts
-            )
-            return _json(obj, 200, opts.warnings)
+            return await self._patch(request, target, opts)
         if method == "DELETE":
             options = await self._body(request)
             policy = request.query.get("propagationPolicy")
@@ -206,6 +197,35 @@ class ApiServer:
                 options = {**options, "propagationPolicy": policy}
             return _json(self.api.delete(rt, namespace, name, options, opts.dry_run))
         raise errors.method_not_allowed(f"method {method} is not supported here")
+
+    async def _patch(
+        self, request: web.Request, target: Target, opts: WriteOptions
+    ) -> web.StreamResponse:
+        """A PATCH: a pod's labels and annotations, a server-side apply, or a plain patch."""
+        rt, name, sub = target.rt, target.name or "", target.sub
+        namespace = target.namespace or ""
+        if rt.kubelet_owned:
+            body = await self._body(request)
+            content_type = request.content_type
+            obj = podpatch.patch_pod(self.api, rt, namespace, name, body, content_type, opts)
+            return _json(obj, 200, opts.warnings)
+        if request.content_type == patching.APPLY and sub is None:
+            if not request.query.get("fieldManager"):
+                raise errors.invalid(
+                    "PatchOptions",
+                    "meta.k8s.io",
+                    "",
+                    [("fieldManager", "Required value: is required for apply patch")],
+                )
+            applied, code = apply.apply(
+                self.api, rt, namespace, name, await self._body(request), opts
+            )
+            return _json(applied, code, opts.warnings)
+        body = await self._body(request)
+        obj = self.api.patch(
+            rt, namespace, name, body, request.content_type, _status_sub(sub), opts
+        )
+        return _json(obj, 200, opts.warnings)
 
     async def _collection(self, request: web.Request, target: Target) -> web.StreamResponse:
         rt, query = target.rt, request.query
@@ -239,6 +259,10 @@ class ApiServer:
                     to_table(rt, listing["items"], listing["metadata"]["resourceVersion"], include)
                 )
             return _json(listing)
+        if rt.review:
+            if request.method != "POST":
+                raise errors.method_not_allowed(f"{rt.plural} can only be created")
+            return _json(reviews.answer(rt, await self._body(request)), 201)
         if request.method == "POST":
             opts = self._options(request)
             body = await self._body(request)
@@ -248,6 +272,16 @@ class ApiServer:
             options = await self._body(request)
             return _json(self.api.delete_collection(rt, target.namespace, labels, fields, options))
         raise errors.method_not_allowed(f"method {request.method} is not supported here")
+
+    async def _subresource(
+        self, request: web.Request, rt: ResourceType, namespace: str, name: str, sub: str
+    ) -> web.StreamResponse:
+        if sub == "scale":
+            return await self._scale(request, rt, namespace, name)
+        if request.method != "GET":
+            raise errors.method_not_allowed("pods/log can only be read")
+        logs = PodLogs(self.api, rt, self.run_starts, lambda: self.stopping)
+        return await logs.serve(request, namespace, name)
 
     async def _scale(
         self, request: web.Request, rt: ResourceType, namespace: str, name: str

@@ -48,6 +48,18 @@ def _pod_ready(obj: JSON) -> str:
     return f"{ready}/{len((obj.get('spec') or {}).get('containers') or statuses)}"
 
 
+def _pod_status(obj: JSON) -> str:
+    """The phase, or a container's waiting/terminated reason, as kube-apiserver prints it."""
+    status = obj.get("status") or {}
+    reason = str(status.get("phase", "Pending"))
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        detail = state.get("waiting") or state.get("terminated") or {}
+        if detail.get("reason"):
+            reason = str(detail["reason"])
+    return reason
+
+
 def _restarts(obj: JSON) -> int:
     statuses = (obj.get("status") or {}).get("containerStatuses") or []
     return sum(s.get("restartCount", 0) for s in statuses)
@@ -72,7 +84,7 @@ _BUILTIN: dict[str, list[tuple[JSON, Cell]]] = {
     ],
     "Pod": [
         (_col("Ready"), _pod_ready),
-        (_col("Status"), lambda o: (o.get("status") or {}).get("phase", "Pending")),
+        (_col("Status"), _pod_status),
         (_col("Restarts", "integer"), _restarts),
     ],
     "ConfigMap": [(_col("Data", "integer"), lambda o: len(o.get("data") or {}))],
@@ -107,8 +119,71 @@ def _custom_cell(column: JSON) -> Cell:
     return cell
 
 
+def _event_last_seen(obj: JSON) -> str:
+    series = obj.get("series") or {}
+    stamp = (
+        obj.get("lastTimestamp")
+        or obj.get("deprecatedLastTimestamp")
+        or series.get("lastObservedTime")
+        or obj.get("eventTime")
+        or obj["metadata"].get("creationTimestamp")
+    )
+    return human_age(stamp)
+
+
+def _event_object(obj: JSON) -> str:
+    ref = obj.get("involvedObject") or obj.get("regarding") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _event_source(obj: JSON) -> str:
+    source = obj.get("source") or {}
+    component = (
+        source.get("component")
+        or obj.get("reportingComponent")
+        or obj.get("reportingController", "")
+    )
+    host = source.get("host") or obj.get("reportingInstance", "")
+    return f"{component}, {host}" if host else component
+
+
+def _wide(name: str, kind: str = "string") -> JSON:
+    return {**_col(name, kind), "priority": 1}
+
+
+#: kube-apiserver's own printer for events: no Name first, and Name only with -o wide.
+_EVENT: list[tuple[JSON, Cell]] = [
+    (_col("Last Seen"), _event_last_seen),
+    (_col("Type"), lambda o: o.get("type", "")),
+    (_col("Reason"), lambda o: o.get("reason", "")),
+    (_col("Object"), _event_object),
+    (
+        _wide("Subobject"),
+        lambda o: (o.get("involvedObject") or o.get("regarding") or {}).get("fieldPath", ""),
+    ),
+    (_wide("Source"), _event_source),
+    (_col("Message"), lambda o: o.get("message") or o.get("note") or ""),
+    (
+        _wide("First Seen"),
+        lambda o: human_age(
+            o.get("firstTimestamp")
+            or o.get("deprecatedFirstTimestamp")
+            or o.get("eventTime")
+            or o["metadata"].get("creationTimestamp")
+        ),
+    ),
+    (
+        _wide("Count", "integer"),
+        lambda o: o.get("count") or (o.get("series") or {}).get("count") or 1,
+    ),
+    ({**_NAME, "priority": 1}, lambda o: o["metadata"]["name"]),
+]
+
+
 def columns_for(rt: ResourceType) -> list[tuple[JSON, Cell]]:
     """Name first, then the CRD's additionalPrinterColumns or the built-in's columns."""
+    if rt.kind == "Event" and not rt.custom:
+        return _EVENT
     name: list[tuple[JSON, Cell]] = [(_NAME, lambda o: o["metadata"]["name"])]
     if rt.custom and rt.printer_columns:
         return name + [

@@ -145,8 +145,22 @@ class Stack:
         finally:
             conn.close()
 
+    @property
+    def cluster_argv(self) -> list[str]:
+        state = str(self.kubeconfig.parent)
+        # The context namespace: a plain `kubectl get jobqueues` shows the examples.
+        return [
+            sys.executable,
+            "-m",
+            "devcluster",
+            "--state-dir",
+            state,
+            "--namespace",
+            EXAMPLES_NAMESPACE,
+        ]
+
     def start_cluster(self) -> None:
-        argv = [sys.executable, "-m", "devcluster", "--state-dir", str(self.kubeconfig.parent)]
+        argv = self.cluster_argv
         # cwd is the repository, so worker pods import handler modules from it (e2e.handlers).
         self.cluster_proc = procs.spawn(
             argv, self.log("devcluster"), env=self.env, cwd=ROOT, stdout_pipe=True

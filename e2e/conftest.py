@@ -108,10 +108,7 @@ def system(stack: Stack) -> Iterator[LocalSystem]:
 @pytest.fixture
 def namespace(system: LocalSystem) -> Iterator[str]:
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    # `kubectl create namespace` sends protobuf, which the devcluster does not take.
-    system.kubectl(
-        "apply", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"
-    )
+    system.kubectl("create", "namespace", name)
     system.stack.apply_redis_secret(name)
     yield name
     system.kubectl("delete", "namespace", name, "--wait=false", check=False)

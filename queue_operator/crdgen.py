@@ -117,12 +117,13 @@ def render() -> dict[str, str]:
     files = {f"{k.plural}.yaml": HEADER + _dump(crd(k)) for k in KINDS}
     files["kopf-peering.yaml"] = HEADER + "---\n".join(_dump(c) for c in peering_crds())
     # kustomize only reads files below a kustomization: manifests/ includes this directory.
+    # The name without .yaml (one kustomize accepts) keeps it out of `kubectl apply -f crds/`.
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": sorted(files),
     }
-    files["kustomization.yaml"] = HEADER + _dump(kustomization)
+    files["Kustomization"] = HEADER + _dump(kustomization)
     return files
 
 

@@ -89,6 +89,7 @@ class Kube:
             "merge": "application/merge-patch+json",
             "json": "application/json-patch+json",
             "strategic": "application/strategic-merge-patch+json",
+            "apply": "application/apply-patch+yaml",
         }[kind]
         return self.request("PATCH", path, body, content_type=content_type, **kw)
 
