@@ -98,19 +98,30 @@ class ClaimResult:
     paused: bool
     #: Milliseconds until the next delayed job is due; None when nothing is delayed.
     next_due_ms: int | None
+    #: The Redis clock when the script ran (ms).
+    redis_now_ms: int = 0
+    #: The claim arrived after its ``not_after_ms`` and leased nothing.
+    expired: bool = False
 
 
 def claim(
-    queue: str, worker: str, count: int, lease_ms: int = -1, limiter: str | None = None
+    queue: str,
+    worker: str,
+    count: int,
+    lease_ms: int = -1,
+    limiter: str | None = None,
+    not_after_ms: int = -1,
 ) -> Op[ClaimResult]:
-    """``limiter`` names the shared rate limiter the queue's config refers to, if any."""
+    """``limiter`` names the shared rate limiter the queue's config refers to, if any;
+    ``not_after_ms`` (Redis clock) is when the caller stops waiting for the reply: a claim
+    Redis receives later leases nothing (-1: no limit)."""
     _check_batch(count)
     k = QueueKeys.of(queue)
 
     def parse(reply: list[Any]) -> ClaimResult:
-        status, lease = int(reply[0]), int(reply[1])
+        status, lease, now = int(reply[0]), int(reply[1]), int(reply[2])
         jobs = []
-        for i in range(2, len(reply), 4):
+        for i in range(3, len(reply), 4):
             try:
                 enq, meta, payload = parse_record(reply[i + 3])
                 name, priority = str(meta["n"]), int(meta["p"])
@@ -132,7 +143,8 @@ def claim(
                     raw_payload=payload,
                 )
             )
-        return ClaimResult(jobs, lease, status == -2, status if status >= 0 else None)
+        due = status if status >= 0 else None
+        return ClaimResult(jobs, lease, status == -2, due, now, status == -3)
 
     shared = (
         {"limiter": limiter_log_key(limiter), "shared_limiter": limiter_key(limiter)}
@@ -140,7 +152,7 @@ def claim(
         else {}
     )
     keys = k.for_script("claim", **shared)
-    return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT])
+    return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT, not_after_ms])
 
 
 def heartbeat(

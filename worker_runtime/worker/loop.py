@@ -14,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
+from worker_runtime.engine.connection import SOCKET_TIMEOUT
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
 from worker_runtime.worker.execution import JobContext
+from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.running import JobRunner
@@ -33,6 +35,10 @@ log = logging.getLogger("blackroad.worker")
 IDLE_WAIT_S = 2.0
 #: Longest wait between claims while Redis cannot serve them.
 CLAIM_RETRY_MAX_S = 1.0
+#: A claim Redis receives later than this after it was sent leases nothing: the worker
+#: may have given up on it (its first try times out after SOCKET_TIMEOUT), and jobs
+#: leased to a worker that never learns of them would each be charged an attempt.
+CLAIM_WAIT_MS = int(SOCKET_TIMEOUT * 1000 / 2)
 
 
 class Worker:
@@ -67,7 +73,12 @@ class Worker:
         self.inflight = InFlight()
         # Read at scrape time: setting a gauge on every job start and end costs a lock each.
         self.metrics.processing.labels(self.name).set_function(lambda: self.inflight.busy)
-        self.ready = False
+        self._ready = False
+        #: Not ready once no round trip to Redis succeeded for the socket timeout.
+        self.watchdog = Watchdog(SOCKET_TIMEOUT)
+        #: Redis clock minus ``time.monotonic()`` in ms, learnt from each claim's reply;
+        #: None until the first.
+        self._clock_offset_ms: float | None = None
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.settings = QueueSettings(queues, lease_ms)
@@ -101,6 +112,15 @@ class Worker:
 
     # ---- lifecycle -------------------------------------------------------------------
 
+    @property
+    def ready(self) -> bool:
+        """Serving: the last claim and heartbeat worked and Redis answered lately."""
+        return self._ready and self.watchdog.fresh()
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self._ready = value
+
     async def run(self) -> int:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
         u = self._upkeep
@@ -111,6 +131,7 @@ class Worker:
             self.acks.run,
             u.refresh_loop,
             u.timeout_loop,
+            self._watch,
         )
         self._background = [
             asyncio.create_task(supervise(loop.__name__, loop, u.is_closing), name=loop.__name__)
@@ -148,6 +169,11 @@ class Worker:
 
     def _on_beat(self, redis_ok: bool) -> None:
         self.ready = redis_ok and not self.stopping.is_set()
+        if redis_ok:
+            self.watchdog.ok()
+
+    async def _watch(self) -> None:
+        await self.watchdog.run(self.store.redis.ping, self._upkeep.is_closing)
 
     async def _drain(self) -> None:
         self.runner.flush_batches()
@@ -192,6 +218,7 @@ class Worker:
             try:
                 claimed, next_due = await self._claim(free)
                 self.ready = True
+                self.watchdog.ok()
             except REDIS_DOWN as exc:
                 # Unreachable, or refusing (OOM, MISCONF, READONLY, LOADING, ...): the same.
                 self.ready = False
@@ -236,9 +263,15 @@ class Worker:
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
                 limiter = self.settings.config[queue].rate_limiter
-                got = await self.store.run(
-                    writes.claim(queue, self.name, want, self.lease_override, limiter)
+                op = writes.claim(
+                    queue, self.name, want, self.lease_override, limiter, self._not_after()
                 )
+                got = await self.store.run(op)
+                self._clock_offset_ms = got.redis_now_ms - time.monotonic() * 1000
+                if got.expired:
+                    # Late (our event loop or the network stalled): ask again at once.
+                    log.info("a claim on %s reached Redis too late and leased nothing", queue)
+                    return total, 0
                 self.settings.learn_lease(queue, got.lease_ms)
                 if got.next_due_ms is not None:
                     due = got.next_due_ms
@@ -253,6 +286,14 @@ class Worker:
                 if self.queue_weights:
                     self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
+
+    def _not_after(self) -> int:
+        """The Redis-clock ms after which a claim sent now must lease nothing. The offset
+        is taken at the reply's arrival, after the script ran: it errs early, so the
+        window only shrinks by the reply's transit, never outlasts our wait."""
+        if self._clock_offset_ms is None:
+            return -1
+        return int(time.monotonic() * 1000 + self._clock_offset_ms) + CLAIM_WAIT_MS
 
     async def _burst_done(self, next_due: int | None) -> bool:
         if self.inflight.busy or len(self.inflight) or len(self.acks):
