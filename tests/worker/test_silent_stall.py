@@ -16,6 +16,8 @@ from tests.redis_server import RedisServer
 from tests.worker.conftest import WorkerFactory, wait_for
 from worker_runtime import Client
 from worker_runtime.engine import connection, writes
+from worker_runtime.handlers import build_handler
+from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.loop import CLAIM_WAIT_MS, Worker
 
@@ -41,7 +43,7 @@ async def test_the_worker_sends_claims_with_a_deadline_near_the_redis_clock(
     async with make_worker({}) as worker:
         await wait_for(lambda: _true(worker._clock_offset_ms is not None))
         redis_now = (await client.store.run(writes.claim("other", "w", 0))).redis_now_ms
-        not_after = worker._not_after()
+        not_after = worker._redis_now() + CLAIM_WAIT_MS
         # Never later than the worker's wait, and close to now + CLAIM_WAIT_MS.
         assert redis_now < not_after <= redis_now + CLAIM_WAIT_MS + 50
 
@@ -129,3 +131,48 @@ async def test_a_frozen_redis_clears_readiness_within_the_watchdog_limit(
         worker.stop()
         await asyncio.wait_for(task, 30)
         await c.close()
+
+
+async def test_disown_hands_back_only_the_leases_of_an_unanswered_claim_uncharged(
+    client: Client, r: redis.Redis
+) -> None:
+    ids = [(await client.enqueue("q", "t", max_attempts=1)).id for _ in range(5)]
+    held = await client.store.run(writes.claim("q", "w", 2))
+    other = await client.store.run(writes.claim("q", "other", 1))
+    sent = held.redis_now_ms
+    lost = await client.store.run(writes.claim("q", "w", 2))  # its reply "never came"
+    top = max(int(j.token) for j in held.jobs)
+    assert await client.store.run(writes.disown("q", "w", top, sent)) == 2
+    lost_ids = {j.id for j in lost.jobs}
+    assert set(r.zrange("brq:{q}:delayed", 0, -1)) == lost_ids
+    assert r.hkeys("brq:{q}:att") == []  # no attempt charged
+    running = set(r.zrange("brq:{q}:running", 0, -1))
+    assert running == {j.id for j in held.jobs} | {j.id for j in other.jobs}
+    again = await client.store.run(writes.claim("q", "x", 10))
+    assert {j.id for j in again.jobs} == lost_ids | (set(ids) - running - lost_ids)
+    assert {j.attempt for j in again.jobs} == {1}
+
+
+async def test_a_worker_hands_back_what_a_claim_without_reply_leased_before_claiming_again(
+    client: Client, r: redis.Redis, make_worker: WorkerFactory
+) -> None:
+    ran: list[str] = []
+
+    async def t(payload: object, ctx: JobContext) -> None:
+        ran.append(ctx.id)
+
+    async with make_worker({"t": build_handler("t", t)}, name="w9") as worker:
+        await wait_for(lambda: _true(worker._clock_offset_ms is not None))
+        await client.configure("q", paused=True)
+        await asyncio.sleep(0.2)
+        job = await client.enqueue("q", "t", max_attempts=1)
+        await client.configure("q", paused=False)
+        # As if the worker's last claim had been served but its reply lost in a partition.
+        sent = worker._redis_now()
+        lost = await client.store.run(writes.claim("q", "w9", 1))
+        assert [j.id for j in lost.jobs] == [job.id]
+        worker._unanswered["q"] = sent
+        worker._wake.set()
+        await wait_for(lambda: _true(ran == [job.id]), 10)
+    assert r.zscore("brq:{q}:completed", job.id) is not None
+    assert r.zcard("brq:{q}:dead") == 0

@@ -238,6 +238,16 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
     return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", k.for_script("recover"), args)
 
 
+def disown(queue: str, worker: str, max_token: int, since_ms: int) -> Op[int]:
+    """After a claim whose reply never came: ``worker``'s leases with a token above
+    ``max_token`` (the highest it received) and ending after ``since_ms`` (Redis clock)
+    become due again, no attempt charged. Returns how many (recovers nothing else)."""
+    k = QueueKeys.of(queue)
+    seed = secrets.randbelow(2**31 - 2)
+    args: list[str | int | float] = [k.wake, 500, 2**40, seed, k.done, worker, max_token, since_ms]
+    return Op(lambda r: int(r[3]), "recover", k.for_script("recover"), args)
+
+
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
     _check_batch(len(held))
     k = QueueKeys.of(queue)

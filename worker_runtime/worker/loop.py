@@ -79,6 +79,10 @@ class Worker:
         #: Redis clock minus ``time.monotonic()`` in ms, learnt from each claim's reply;
         #: None until the first.
         self._clock_offset_ms: float | None = None
+        #: Per queue: the highest lease token received, and the Redis-clock ms at which a
+        #: claim whose outcome is unknown (no reply) was sent; see ``_disown``.
+        self._max_token: dict[str, int] = {}
+        self._unanswered: dict[str, int] = {}
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.settings = QueueSettings(queues, lease_ms)
@@ -263,11 +267,24 @@ class Worker:
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
                 limiter = self.settings.config[queue].rate_limiter
+                if queue in self._unanswered:
+                    await self._disown(queue)
+                if self._clock_offset_ms is None:
+                    await self._learn_clock()
+                sent = self._redis_now()
                 op = writes.claim(
-                    queue, self.name, want, self.lease_override, limiter, self._not_after()
+                    queue, self.name, want, self.lease_override, limiter, sent + CLAIM_WAIT_MS
                 )
-                got = await self.store.run(op)
+                try:
+                    got = await self.store.run(op)
+                except REDIS_DOWN:
+                    # Served or not? Unknown: if served, its jobs wait under our name.
+                    self._unanswered.setdefault(queue, sent)
+                    raise
                 self._clock_offset_ms = got.redis_now_ms - time.monotonic() * 1000
+                if got.jobs:
+                    top = max(int(j.token) for j in got.jobs)
+                    self._max_token[queue] = max(top, self._max_token.get(queue, 0))
                 if got.expired:
                     # Late (our event loop or the network stalled): ask again at once.
                     log.info("a claim on %s reached Redis too late and leased nothing", queue)
@@ -287,13 +304,30 @@ class Worker:
                     self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
 
-    def _not_after(self) -> int:
-        """The Redis-clock ms after which a claim sent now must lease nothing. The offset
-        is taken at the reply's arrival, after the script ran: it errs early, so the
-        window only shrinks by the reply's transit, never outlasts our wait."""
-        if self._clock_offset_ms is None:
-            return -1
-        return int(time.monotonic() * 1000 + self._clock_offset_ms) + CLAIM_WAIT_MS
+    def _redis_now(self) -> int:
+        """The Redis clock now, as far as the last reply tells. The offset is taken when a
+        reply arrives, after its script ran: it errs early, so a claim's deadline only
+        shrinks by the reply's transit, never outlasts our wait for it."""
+        return int(time.monotonic() * 1000 + (self._clock_offset_ms or 0))
+
+    async def _learn_clock(self) -> None:
+        seconds, micros = await self.store.redis.time()
+        self._clock_offset_ms = seconds * 1000 + micros // 1000 - time.monotonic() * 1000
+
+    async def _disown(self, queue: str) -> None:
+        """Hands back, uncharged, the jobs a claim without reply leased to us: we never
+        started them (jobs start only from a reply). Sequential claims make every lease
+        of ours with a token above the highest we received one of those. Run only once
+        that claim's deadline has passed, so that no copy of it can lease more after."""
+        since = self._unanswered[queue]
+        wait_ms = since + CLAIM_WAIT_MS + 1 - self._redis_now()
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+        op = writes.disown(queue, self.name, self._max_token.get(queue, 0), since)
+        n = await self.store.run(op)
+        del self._unanswered[queue]
+        if n:
+            log.warning("handed back %d jobs of %s from a claim whose reply was lost", n, queue)
 
     async def _burst_done(self, next_due: int | None) -> bool:
         if self.inflight.busy or len(self.inflight) or len(self.acks):
