@@ -5,9 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test test-fast lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis nft test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
-install: $(STAMP) redis
+install: $(STAMP) redis nft
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 redis:
 	@sh scripts/ensure-redis.sh
+
+# nftables and iproute2 for the network partition tests (tests/faults), when root.
+nft:
+	@sh scripts/ensure-nft.sh
 
 test: install
 	$(BIN)/python -m pytest -q
