@@ -151,7 +151,8 @@ def test_with_a_password_it_is_found_in_no_log_resource_metric_or_command_line(
             )
             assert got.returncode == 0, got.stderr
             places[f"kubectl get {what}"] = got.stdout
-        assert "queues.blackroad.io/last-handled-configuration" in places["kubectl get jq,wp,jsched"]
+        kopf_diffbase = "queues.blackroad.io/last-handled-configuration"
+        assert kopf_diffbase in places["kubectl get jq,wp,jsched"], "nothing checked there"
         secret = subprocess.run(
             [*kubectl, "get", "secret", "blackroad-redis", "-n", "blackroad", "-o", "yaml"],
             capture_output=True,
