@@ -17,9 +17,10 @@ from tests.worker.conftest import WorkerFactory, wait_for
 from worker_runtime import Client
 from worker_runtime.engine import connection, writes
 from worker_runtime.handlers import build_handler
+from worker_runtime.worker.claims import CLAIM_WAIT_MS
 from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.health import Watchdog
-from worker_runtime.worker.loop import CLAIM_WAIT_MS, Worker
+from worker_runtime.worker.loop import Worker
 
 
 async def test_a_claim_that_arrives_after_its_deadline_leases_nothing_and_charges_nothing(
@@ -41,9 +42,9 @@ async def test_the_worker_sends_claims_with_a_deadline_near_the_redis_clock(
     client: Client, make_worker: WorkerFactory
 ) -> None:
     async with make_worker({}) as worker:
-        await wait_for(lambda: _true(worker._clock_offset_ms is not None))
+        await wait_for(lambda: _true(worker.claims.offset_ms is not None))
         redis_now = (await client.store.run(writes.claim("other", "w", 0))).redis_now_ms
-        not_after = worker._redis_now() + CLAIM_WAIT_MS
+        not_after = worker.claims.redis_now() + CLAIM_WAIT_MS
         # Never later than the worker's wait, and close to now + CLAIM_WAIT_MS.
         assert redis_now < not_after <= redis_now + CLAIM_WAIT_MS + 50
 
@@ -162,16 +163,16 @@ async def test_a_worker_hands_back_what_a_claim_without_reply_leased_before_clai
         ran.append(ctx.id)
 
     async with make_worker({"t": build_handler("t", t)}, name="w9") as worker:
-        await wait_for(lambda: _true(worker._clock_offset_ms is not None))
+        await wait_for(lambda: _true(worker.claims.offset_ms is not None))
         await client.configure("q", paused=True)
         await asyncio.sleep(0.2)
         job = await client.enqueue("q", "t", max_attempts=1)
         await client.configure("q", paused=False)
         # As if the worker's last claim had been served but its reply lost in a partition.
-        sent = worker._redis_now()
+        sent = worker.claims.redis_now()
         lost = await client.store.run(writes.claim("q", "w9", 1))
         assert [j.id for j in lost.jobs] == [job.id]
-        worker._unanswered["q"] = sent
+        worker.claims.unanswered["q"] = sent
         worker._wake.set()
         await wait_for(lambda: _true(ran == [job.id]), 10)
     assert r.zscore("brq:{q}:completed", job.id) is not None

@@ -20,6 +20,7 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
+from worker_runtime.worker.claims import ClaimGuard
 from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
@@ -35,10 +36,6 @@ log = logging.getLogger("blackroad.worker")
 IDLE_WAIT_S = 2.0
 #: Longest wait between claims while Redis cannot serve them.
 CLAIM_RETRY_MAX_S = 1.0
-#: A claim Redis receives later than this after it was sent leases nothing: the worker
-#: may have given up on it (its first try times out after SOCKET_TIMEOUT), and jobs
-#: leased to a worker that never learns of them would each be charged an attempt.
-CLAIM_WAIT_MS = int(SOCKET_TIMEOUT * 1000 / 2)
 
 
 class Worker:
@@ -76,13 +73,8 @@ class Worker:
         self._ready = False
         #: Not ready once no round trip to Redis succeeded for the socket timeout.
         self.watchdog = Watchdog(SOCKET_TIMEOUT)
-        #: Redis clock minus ``time.monotonic()`` in ms, learnt from each claim's reply;
-        #: None until the first.
-        self._clock_offset_ms: float | None = None
-        #: Per queue: the highest lease token received, and the Redis-clock ms at which a
-        #: claim whose outcome is unknown (no reply) was sent; see ``_disown``.
-        self._max_token: dict[str, int] = {}
-        self._unanswered: dict[str, int] = {}
+        #: Claim deadlines on the Redis clock; hands back what a lost reply leased.
+        self.claims = ClaimGuard(store, self.name)
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.settings = QueueSettings(queues, lease_ms)
@@ -267,27 +259,19 @@ class Worker:
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
                 limiter = self.settings.config[queue].rate_limiter
-                if queue in self._unanswered:
-                    await self._disown(queue)
-                if self._clock_offset_ms is None:
-                    await self._learn_clock()
-                sent = self._redis_now()
-                op = writes.claim(
-                    queue, self.name, want, self.lease_override, limiter, sent + CLAIM_WAIT_MS
-                )
+                not_after = await self.claims.before_claim(queue)
+                op = writes.claim(queue, self.name, want, self.lease_override, limiter, not_after)
                 try:
                     got = await self.store.run(op)
                 except REDIS_DOWN:
-                    # Served or not? Unknown: if served, its jobs wait under our name.
-                    self._unanswered.setdefault(queue, sent)
+                    self.claims.failed(queue, not_after)
                     raise
-                self._clock_offset_ms = got.redis_now_ms - time.monotonic() * 1000
-                if got.jobs:
-                    top = max(int(j.token) for j in got.jobs)
-                    self._max_token[queue] = max(top, self._max_token.get(queue, 0))
+                self.claims.answered(queue, got)
                 if got.expired:
-                    # Late (our event loop or the network stalled): ask again at once.
+                    # Late: redis-py resent it after a timeout, so an earlier copy may have
+                    # been served with its reply lost; hand that back, then claim again.
                     log.info("a claim on %s reached Redis too late and leased nothing", queue)
+                    self.claims.failed(queue, not_after)
                     return total, 0
                 self.settings.learn_lease(queue, got.lease_ms)
                 if got.next_due_ms is not None:
@@ -303,31 +287,6 @@ class Worker:
                 if self.queue_weights:
                     self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
-
-    def _redis_now(self) -> int:
-        """The Redis clock now, as far as the last reply tells. The offset is taken when a
-        reply arrives, after its script ran: it errs early, so a claim's deadline only
-        shrinks by the reply's transit, never outlasts our wait for it."""
-        return int(time.monotonic() * 1000 + (self._clock_offset_ms or 0))
-
-    async def _learn_clock(self) -> None:
-        seconds, micros = await self.store.redis.time()
-        self._clock_offset_ms = seconds * 1000 + micros // 1000 - time.monotonic() * 1000
-
-    async def _disown(self, queue: str) -> None:
-        """Hands back, uncharged, the jobs a claim without reply leased to us: we never
-        started them (jobs start only from a reply). Sequential claims make every lease
-        of ours with a token above the highest we received one of those. Run only once
-        that claim's deadline has passed, so that no copy of it can lease more after."""
-        since = self._unanswered[queue]
-        wait_ms = since + CLAIM_WAIT_MS + 1 - self._redis_now()
-        if wait_ms > 0:
-            await asyncio.sleep(wait_ms / 1000)
-        op = writes.disown(queue, self.name, self._max_token.get(queue, 0), since)
-        n = await self.store.run(op)
-        del self._unanswered[queue]
-        if n:
-            log.warning("handed back %d jobs of %s from a claim whose reply was lost", n, queue)
 
     async def _burst_done(self, next_due: int | None) -> bool:
         if self.inflight.busy or len(self.inflight) or len(self.acks):
