@@ -4,6 +4,7 @@ jobs in flight, and readiness drops during the cut and comes back by itself."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 JOBS = 3000
 WORKERS = 2
 CUT_S = 8.0
+CONCURRENCY = 10
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
 ) -> None:
     c = SyncClient(isolated.url)
     r = redis.Redis.from_url(isolated.url, decode_responses=True)
-    fleet = Fleet(isolated.url, tmp_path, concurrency=10, health=True)
+    fleet = Fleet(isolated.url, tmp_path, concurrency=CONCURRENCY, health=True)
     watch: ReadyWatch | None = None
     try:
         c.configure("q", lease_ms=3000, max_attempts=1)
@@ -94,7 +96,9 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
         hist = r.hmget("brq:{q}:hist", never_ran[:3]) if never_ran else []
         assert never_ran == [], f"{len(never_ran)} dead without running: {hist} (cut at {cut_ms})"
         duplicates = sum(n - 1 for n in starts.values())
-        assert duplicates <= in_flight + WORKERS * 10, "more reruns than jobs held at the cut"
+        # Only a job held at the cut may run twice (its lease ran out meanwhile); the log's
+        # count of them lags by a few, so bound it by every slot.
+        assert duplicates <= WORKERS * CONCURRENCY, "more reruns than jobs held at the cut"
         reasons = r.hmget("brq:{q}:reason", dead) if dead else []
 
         detected = [watch.first(i, cut_at, False) for i in range(WORKERS)]
@@ -105,7 +109,8 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
             f"not ready after {', '.join(f'{t - cut_at:.1f}' for t in detected if t)} s; "
             f"ready {', '.join(f'{t - healed_at:.1f}' for t in back if t)} s after healing; "
             f"dead {len(dead)} (never ran 0, reasons {sorted(set(map(str, reasons)))}); "
-            f"duplicates {duplicates}; lost 0"
+            f"duplicates {duplicates}; lost 0; {_handed_back(tmp_path)} jobs of unanswered "
+            f"claims handed back uncharged"
         )
     finally:
         if watch is not None:
@@ -118,3 +123,9 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
 def _finished(c: SyncClient) -> int:
     stats = c.stats("q")
     return stats.completed + stats.dead
+
+
+def _handed_back(workdir: Path) -> int:
+    found = re.compile(r"handed back (\d+) jobs")
+    logs = (log.read_text() for log in workdir.glob("worker-*.log"))
+    return sum(int(m[1]) for text in logs for m in found.finditer(text))

@@ -240,7 +240,7 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
 
 def disown(queue: str, worker: str, max_token: int, since_ms: int) -> Op[int]:
     """After a claim whose reply never came: ``worker``'s leases with a token above
-    ``max_token`` (the highest it received) and ending after ``since_ms`` (Redis clock)
+    ``max_token`` (the highest it received) and begun after ``since_ms`` (Redis clock)
     become due again, no attempt charged. Returns how many (recovers nothing else)."""
     k = QueueKeys.of(queue)
     seed = secrets.randbelow(2**31 - 2)

@@ -28,7 +28,8 @@
   ARGV[5] done channel (ids that ended dead or cancelled, newline-joined, for waiters)
   ARGV[6] optional: a worker disowning the leases of claims whose replies it never got
   ARGV[7] the highest lease token that worker received from this queue
-  ARGV[8] Redis-clock ms when the lost claim was sent (leases that end earlier are older)
+  ARGV[8] Redis-clock ms when the lost claim was sent: leases that end or began earlier
+          are older (another process under the same worker name, say)
 
   Disowning (a call with ARGV[6] only disowns: it recovers nothing and leaves the stall
   guard's clock alone, so a partition's end still gets its grace period): every lease of ARGV[6]
@@ -62,8 +63,9 @@ if ARGV[6] then
     local vals = redis.call('HMGET', K.lease, unpack(chunk))
     for i, id in ipairs(chunk) do
       if vals[i] then
-        local token, worker, _, _, pscore = splitLease(vals[i])
-        if worker == ARGV[6] and tonumber(token) and tonumber(token) > maxToken then
+        local token, worker, _, start, pscore = splitLease(vals[i])
+        if worker == ARGV[6] and tonumber(token) and tonumber(token) > maxToken
+          and start and start >= tonumber(since) then
           redis.call('ZREM', K.running, id)
           redis.call('HDEL', K.lease, id)
           releaseKeySlots(K, { id })
