@@ -1,5 +1,6 @@
 """A redis-server in its own network namespace, reached over a veth pair, whose link can be
-cut for a while: nft `drop`, nft `reject with tcp reset`, or the link set down."""
+cut for a while: nft `drop` (both ways, or Redis's replies only), nft `reject with tcp
+reset`, or the link set down."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ import redis
 
 from tests.conftest import in_ci
 
-Fault = Literal["drop", "reject", "linkdown"]
-FAULTS: tuple[Fault, ...] = ("drop", "reject", "linkdown")
+#: ``replies``: Redis's packets alone are dropped: commands run, their replies are lost
+#: (what a cut just after a claim was served does, every time).
+Fault = Literal["drop", "reject", "linkdown", "replies"]
+FAULTS: tuple[Fault, ...] = ("drop", "reject", "linkdown", "replies")
 
 
 def _sh(command: str, ns: str | None = None, stdin: str | None = None) -> None:
@@ -104,6 +107,8 @@ class IsolatedRedis:
                 f"chain i {{ type filter hook input priority 0; tcp dport {port} drop; }}\n"
                 f"chain o {{ type filter hook output priority 0; tcp sport {port} drop; }}"
             )
+        elif fault == "replies":
+            rules = f"chain o {{ type filter hook output priority 0; tcp sport {port} drop; }}"
         else:
             reject = f"tcp dport {port} reject with tcp reset"
             rules = f"chain i {{ type filter hook input priority 0; {reject}; }}"
