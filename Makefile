@@ -6,9 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis chromium prometheus screenshots test test-fast lint typecheck run bench image clean crds e2e e2e-kind
+.PHONY: install redis chromium prometheus nft screenshots test test-fast lint typecheck run bench image clean crds e2e e2e-kind
 
-install: $(STAMP) redis chromium prometheus
+install: $(STAMP) redis chromium prometheus nft
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ screenshots: install
 # tests/metrics runs promtool on dashboards/ and queries a real Prometheus.
 prometheus:
 	@sh scripts/ensure-prometheus.sh
+
+# nftables and iproute2 for the network partition tests (tests/faults), when root.
+nft:
+	@sh scripts/ensure-nft.sh
 
 test: install
 	$(BIN)/python -m pytest -q

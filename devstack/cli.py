@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import time
@@ -49,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-producer", action="store_true", help="bring the system up, enqueue none")
     p.add_argument("--plain", action="store_true", help="print tables, not a live view")
+    p.add_argument(
+        "--redis-password",
+        action="store_true",
+        help="Redis requires a generated password; it reaches the operator and the workers "
+        "only through the Redis Secret, and this terminal as a REDIS_URL_FILE (never printed)",
+    )
     return p.parse_args(argv)
 
 
@@ -63,11 +70,15 @@ def main(argv: list[str] | None = None) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, width=160)  # logs and tests: no 80-column wrap
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    stack = Stack(StackConfig(state_dir=args.state_dir, dashboard=True))
+    password = secrets.token_urlsafe(24) if args.redis_password else None
+    stack = Stack(StackConfig(state_dir=args.state_dir, redis_password=password, dashboard=True))
     code = 0
     try:
         console.print(f"export KUBECONFIG={stack.kubeconfig}")
-        console.print(f"export REDIS_URL={stack.redis_url}")
+        if password:
+            console.print(f"export REDIS_URL_FILE={stack.redis_url_file}")
+        else:
+            console.print(f"export REDIS_URL={stack.redis_url}")
         console.print(f"# operator metrics: {stack.operator_metrics_url}")
         console.print(f"# dashboard: {stack.dashboard_url} (token in {stack.dashboard_token_file})")
         stack.start()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -45,6 +46,9 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)
     #: Also serve `blackroad dashboard` (`make run` does; actions need the token file's token).
     dashboard: bool = False
+    #: Redis requires this password (``requirepass``, from a 0600 config file); the URL
+    #: with it reaches the operator and workers only through the Secret and files.
+    redis_password: str | None = None
 
 
 class Stack:
@@ -66,7 +70,14 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        password = self.config.redis_password
+        auth = f":{quote(password, safe='')}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def redis_url_file(self) -> Path:
+        """The URL in a file only its owner reads (for ``REDIS_URL_FILE``)."""
+        return self.state_dir / "redis" / "url"
 
     @property
     def operator_metrics_url(self) -> str:
@@ -117,8 +128,13 @@ class Stack:
         if binary is None:
             raise StackError("redis-server is not installed: run 'make install' (apt-get)")
         workdir = self.state_dir / "redis"
-        argv = [
-            binary,
+        argv = [binary]
+        if self.config.redis_password is not None:
+            # A config file rather than --requirepass: the process list shows arguments.
+            conf = _private(workdir / "redis.conf", f"requirepass {self.config.redis_password}\n")
+            argv.append(str(conf))
+        _private(self.redis_url_file, self.redis_url + "\n")
+        argv += [
             "--port",
             str(self.redis_port),
             "--bind",
@@ -197,7 +213,9 @@ class Stack:
         self.dashboard_token_file.chmod(0o600)
         argv = [sys.executable, "-m", "worker_runtime", "dashboard", "--port"]
         argv += [str(self.dashboard_port), "--token-file", str(self.dashboard_token_file)]
-        env = {**self.env, "REDIS_URL": self.redis_url, "KUBECONFIG": str(self.kubeconfig)}
+        # The URL (it may hold the password) through a private file, never argv or env.
+        env = {**self.env, "REDIS_URL_FILE": str(self.redis_url_file)}
+        env["KUBECONFIG"] = str(self.kubeconfig)
         self.dashboard_proc = procs.spawn(argv, self.log("dashboard"), env=env, cwd=ROOT)
 
     def apply_examples(self) -> None:
@@ -207,12 +225,18 @@ class Stack:
         self.kubectl("apply", "-k", str(ROOT / "manifests" / "examples"))
 
     def apply_redis_secret(self, namespace: str, url: str | None = None) -> None:
-        """The Secret the operator reads the Redis URL from (default name and key)."""
+        """The Secret the operator reads the Redis URL from (default name and key). Created
+        or replaced, never applied: `kubectl apply` would copy the URL, password and all,
+        into the last-applied-configuration annotation."""
         secret = (
             "apiVersion: v1\nkind: Secret\nmetadata: {name: blackroad-redis}\n"
             f"stringData: {{url: '{url or self.redis_url}'}}\n"
         )
-        self.kubectl("apply", "-n", namespace, "-f", "-", input=secret)
+        created = self.kubectl("create", "-n", namespace, "-f", "-", input=secret, check=False)
+        if created.returncode != 0:
+            if "AlreadyExists" not in created.stderr and "already exists" not in created.stderr:
+                raise StackError(f"kubectl create secret failed: {created.stderr.strip()}")
+            self.kubectl("replace", "-n", namespace, "-f", "-", input=secret)
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the example queues are Ready and the example pool has a ready worker."""
@@ -286,6 +310,14 @@ class Stack:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _private(path: Path, text: str) -> Path:
+    """Writes ``text`` to ``path``, readable by its owner alone from the first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
 
 
 def _pings(conn: redis.Redis) -> bool:

@@ -3,11 +3,15 @@
 redis-py's defaults retry quietly for a long time; a worker must instead notice an
 outage within seconds, report not-ready, and resume by itself. A Sentinel URL gives a
 client that asks the sentinels for the master on every new connection, so it follows a
-failover and never keeps writing to a demoted replica.
+failover and never keeps writing to a demoted replica. TCP sockets also carry keepalive
+and ``TCP_USER_TIMEOUT`` at the socket timeout: after a silent partition the kernel
+abandons a connection the client gave up on, instead of delivering its commands (a claim
+nobody waits for any more) once the network heals.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import redis
@@ -31,13 +35,35 @@ RETRIES = 2
 _RETRY_ON = (RedisConnectionError, RedisTimeoutError)
 
 
-def _options(**overrides: Any) -> dict[str, Any]:
+def keepalive_options(timeout_s: float = SOCKET_TIMEOUT) -> dict[int, int]:
+    """TCP options that make the kernel give up on an unanswered connection within about
+    ``timeout_s``: idle probes (first after 2 s, then every second) and, where Linux has
+    it, ``TCP_USER_TIMEOUT`` bounding how long unacknowledged data is retransmitted."""
+    idle = max(1, min(2, int(timeout_s) - 1))
+    opts: dict[int, int] = {}
+    for name, value in (
+        ("TCP_KEEPIDLE", idle),
+        ("TCP_KEEPINTVL", 1),
+        ("TCP_KEEPCNT", max(1, int(timeout_s) - idle)),
+        ("TCP_USER_TIMEOUT", int(timeout_s * 1000)),
+    ):
+        if hasattr(socket, name):
+            opts[getattr(socket, name)] = value
+    return opts
+
+
+def _options(url: str, **overrides: Any) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": SOCKET_TIMEOUT,
         "socket_connect_timeout": SOCKET_TIMEOUT,
         "health_check_interval": 15,
     }
+    if not url.startswith("unix:"):
+        opts["socket_keepalive"] = True
+        opts["socket_keepalive_options"] = keepalive_options(
+            float(overrides.get("socket_timeout") or SOCKET_TIMEOUT)
+        )
     opts.update(overrides)
     return opts
 
@@ -95,7 +121,7 @@ def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
     URL select a Redis ACL user. Raises ``RedisUrlError`` for a bad URL."""
     target = parse_url(url)
     retry = AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
-    opts = _options(retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
+    opts = _options(url, retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
     if target.kind == "sentinel":
         assert target.service is not None
         once = AsyncRetry(NoBackoff(), 0)
@@ -116,7 +142,7 @@ def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
 def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> redis.Redis:
     target = parse_url(url)
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
-    opts = _options(retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
+    opts = _options(url, retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
     if target.kind == "sentinel":
         assert target.service is not None
         once = Retry(NoBackoff(), 0)

@@ -128,19 +128,30 @@ class ClaimResult:
     paused: bool
     #: Milliseconds until the next delayed job is due; None when nothing is delayed.
     next_due_ms: int | None
+    #: The Redis clock when the script ran (ms).
+    redis_now_ms: int = 0
+    #: The claim arrived after its ``not_after_ms`` and leased nothing.
+    expired: bool = False
 
 
 def claim(
-    queue: str, worker: str, count: int, lease_ms: int = -1, limiter: str | None = None
+    queue: str,
+    worker: str,
+    count: int,
+    lease_ms: int = -1,
+    limiter: str | None = None,
+    not_after_ms: int = -1,
 ) -> Op[ClaimResult]:
-    """``limiter`` names the shared rate limiter the queue's config refers to, if any."""
+    """``limiter`` names the shared rate limiter the queue's config refers to, if any;
+    ``not_after_ms`` (Redis clock) is when the caller stops waiting for the reply: a claim
+    Redis receives later leases nothing (-1: no limit)."""
     _check_batch(count)
     k = QueueKeys.of(queue)
 
     def parse(reply: list[Any]) -> ClaimResult:
-        status, lease = int(reply[0]), int(reply[1])
+        status, lease, now = int(reply[0]), int(reply[1]), int(reply[2])
         jobs = []
-        for i in range(2, len(reply), 5):
+        for i in range(3, len(reply), 5):
             try:
                 enq, meta, payload = parse_record(reply[i + 3])
                 name, priority = str(meta["n"]), int(meta["p"])
@@ -163,7 +174,8 @@ def claim(
                     waited_ms=max(0, int(reply[i + 4])),
                 )
             )
-        return ClaimResult(jobs, lease, status == -2, status if status >= 0 else None)
+        due = status if status >= 0 else None
+        return ClaimResult(jobs, lease, status == -2, due, now, status == -3)
 
     shared = (
         {"limiter": limiter_log_key(limiter), "shared_limiter": limiter_key(limiter)}
@@ -171,7 +183,7 @@ def claim(
         else {}
     )
     keys = k.for_script("claim", **shared)
-    return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT])
+    return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT, not_after_ms])
 
 
 def heartbeat(
@@ -255,6 +267,16 @@ def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int
     seed = secrets.randbelow(2**31 - 2)
     args: list[str | int | float] = [k.wake, limit, stall_ms, seed, k.done]
     return Op(lambda r: (int(r[0]), int(r[1]), int(r[2])), "recover", k.for_script("recover"), args)
+
+
+def disown(queue: str, worker: str, max_token: int, since_ms: int) -> Op[int]:
+    """After a claim whose reply never came: ``worker``'s leases with a token above
+    ``max_token`` (the highest it received) and begun after ``since_ms`` (Redis clock)
+    become due again, no attempt charged. Returns how many (recovers nothing else)."""
+    k = QueueKeys.of(queue)
+    seed = secrets.randbelow(2**31 - 2)
+    args: list[str | int | float] = [k.wake, 500, 2**40, seed, k.done, worker, max_token, since_ms]
+    return Op(lambda r: int(r[3]), "recover", k.for_script("recover"), args)
 
 
 def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:

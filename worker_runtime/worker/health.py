@@ -1,4 +1,5 @@
-"""The worker's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (ready).
+"""The worker's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (ready),
+and the watchdog that clears readiness when Redis stops answering.
 
 A few lines on asyncio streams rather than aiohttp: the probes and one scrape are all it
 serves, and aiohttp alone would add about 20 MB to every worker's memory.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -73,3 +75,36 @@ async def start_health_server(
 
     server = await asyncio.start_server(handle, host, port, limit=MAX_HEAD)
     return HealthServer(server)
+
+
+class Watchdog:
+    """Readiness from the age of the last successful round trip to Redis.
+
+    The commands themselves notice a silent partition only after their whole retry chain
+    (a timeout, then reconnects that time out too): 15 s or more. The watchdog pings while
+    nothing else succeeded lately, and says "not ready" once no round trip succeeded for
+    ``limit_s``."""
+
+    def __init__(self, limit_s: float, interval_s: float = 1.0) -> None:
+        self.limit_s = limit_s
+        self.interval_s = interval_s
+        self.last_ok = time.monotonic()
+
+    def ok(self) -> None:
+        """A round trip to Redis just succeeded."""
+        self.last_ok = time.monotonic()
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.last_ok <= self.limit_s
+
+    async def run(self, ping: Callable[[], Awaitable[object]], closing: Callable[[], bool]) -> None:
+        """Pings whenever nothing succeeded for ``interval_s``, until ``closing()``."""
+        while not closing():
+            await asyncio.sleep(self.interval_s / 2)
+            if time.monotonic() - self.last_ok < self.interval_s:
+                continue
+            try:
+                await asyncio.wait_for(ping(), self.limit_s)
+            except Exception:  # any failed ping (timeout, refusal, reset) is simply not ok
+                continue
+            self.ok()

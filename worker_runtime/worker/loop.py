@@ -14,12 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
+from worker_runtime.engine.connection import SOCKET_TIMEOUT
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
+from worker_runtime.worker.claims import ClaimGuard
 from worker_runtime.worker.execution import JobContext
+from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
 from worker_runtime.worker.metrics import WorkerMetrics
 from worker_runtime.worker.running import JobRunner
@@ -68,7 +71,11 @@ class Worker:
         # Read at scrape time: setting a gauge on every job start and end costs a lock each.
         self.metrics.processing.labels(self.name).set_function(lambda: self.inflight.busy)
         self.metrics.concurrency.labels(self.name).set(concurrency)
-        self.ready = False
+        self._ready = False
+        #: Not ready once no round trip to Redis succeeded for the socket timeout.
+        self.watchdog = Watchdog(SOCKET_TIMEOUT)
+        #: Claim deadlines on the Redis clock; hands back what a lost reply leased.
+        self.claims = ClaimGuard(store, self.name)
         self.stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self.settings = QueueSettings(queues, lease_ms)
@@ -101,6 +108,15 @@ class Worker:
 
     # ---- lifecycle -------------------------------------------------------------------
 
+    @property
+    def ready(self) -> bool:
+        """Serving: the last claim and heartbeat worked and Redis answered lately."""
+        return self._ready and self.watchdog.fresh()
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self._ready = value
+
     async def run(self) -> int:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
         u = self._upkeep
@@ -111,6 +127,7 @@ class Worker:
             self.acks.run,
             u.refresh_loop,
             u.timeout_loop,
+            self._watch,
         )
         self._background = [
             asyncio.create_task(supervise(loop.__name__, loop, u.is_closing), name=loop.__name__)
@@ -148,6 +165,11 @@ class Worker:
 
     def _on_beat(self, redis_ok: bool) -> None:
         self.ready = redis_ok and not self.stopping.is_set()
+        if redis_ok:
+            self.watchdog.ok()
+
+    async def _watch(self) -> None:
+        await self.watchdog.run(self.store.redis.ping, self._upkeep.is_closing)
 
     async def _drain(self) -> None:
         self.runner.flush_batches()
@@ -192,6 +214,7 @@ class Worker:
             try:
                 claimed, next_due = await self._claim(free)
                 self.ready = True
+                self.watchdog.ok()
             except REDIS_DOWN as exc:
                 # Unreachable, or refusing (OOM, MISCONF, READONLY, LOADING, ...): the same.
                 self.ready = False
@@ -236,9 +259,20 @@ class Worker:
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
                 limiter = self.settings.config[queue].rate_limiter
-                got = await self.store.run(
-                    writes.claim(queue, self.name, want, self.lease_override, limiter)
-                )
+                not_after = await self.claims.before_claim(queue)
+                op = writes.claim(queue, self.name, want, self.lease_override, limiter, not_after)
+                try:
+                    got = await self.store.run(op)
+                except REDIS_DOWN:
+                    self.claims.failed(queue, not_after)
+                    raise
+                self.claims.answered(queue, got)
+                if got.expired:
+                    # Late: redis-py resent it after a timeout, so an earlier copy may have
+                    # been served with its reply lost; hand that back, then claim again.
+                    log.info("a claim on %s reached Redis too late and leased nothing", queue)
+                    self.claims.failed(queue, not_after)
+                    return total, 0
                 self.settings.learn_lease(queue, got.lease_ms)
                 if got.next_due_ms is not None:
                     due = got.next_due_ms

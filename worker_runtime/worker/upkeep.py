@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.keys import QueueKeys
@@ -128,10 +130,19 @@ class Upkeep:
             pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(*channels)
+                quick = 0
                 while not self.closing:
+                    asked = time.monotonic()
                     msg = await pubsub.get_message(timeout=5.0)
                     if msg is not None:
                         self.wake.set()
+                        continue
+                    # After the kernel dropped the connection (TCP_USER_TIMEOUT), redis-py
+                    # returns None at once, forever, without yielding: the event loop would
+                    # starve. A few instant Nones in a row: subscribe again, anew.
+                    quick = quick + 1 if time.monotonic() - asked < 0.01 else 0
+                    if quick >= 3:
+                        raise RedisConnectionError("the pub/sub connection returns nothing")
             except REDIS_DOWN:
                 await asyncio.sleep(0.5)
             finally:

@@ -28,11 +28,16 @@
   ARGV[2] max jobs to claim (at most 1,000 are claimed per call)
   ARGV[3] lease ms (-1: the queue's lease_ms)
   ARGV[4] max delayed jobs to promote
+  ARGV[5] not after: Redis-clock ms after which the caller no longer waits for the reply
+          (-1: no limit). A claim that arrives later (a command the kernel delivered once a
+          partition healed) changes nothing: no lease, no attempt charged.
 
-  Returns {status, lease_ms, id, token, attempt, record, waited ms, ...}: status -2 when
-  the queue is paused, otherwise the ms after which more may be claimable (next delayed
-  job due, next rate slot; -1: nothing known). A job has waited since it became due: its
-  `since` entry (run_at, retry time, release), else its enqueue.
+  Returns {status, lease_ms, now, id, token, attempt, record, waited ms, ...}: status -2
+  when the queue is paused, -3 when the claim came after ARGV[5], otherwise the ms after
+  which more may be claimable (next delayed job due, next rate slot; -1: nothing known).
+  `now` is the Redis clock, from which the caller learns its offset for ARGV[5]. A job has
+  waited since it became due: its `since` entry (run_at, retry time, release), else its
+  enqueue.
 ]]
 --@include prioSpan
 --@include nowMs
@@ -58,7 +63,9 @@ local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 
   'key_rate_period_ms', 'key_max_running' })
 local leaseMs = tonumber(ARGV[3])
 if leaseMs < 0 then leaseMs = cfg.lease_ms end
-if cfg.paused == '1' then return { -2, leaseMs } end
+local notAfter = tonumber(ARGV[5]) or -1
+if notAfter >= 0 and now > notAfter then return { -3, leaseMs, now } end
+if cfg.paused == '1' then return { -2, leaseMs, now } end
 
 local wait = -1
 local function soonest(ms)
@@ -178,7 +185,7 @@ if want > 0 then
   end
 end
 
-local out = { -1, leaseMs }
+local out = { -1, leaseMs, now }
 if #cand > 0 then
   local ids = {}
   for i, c in ipairs(cand) do ids[i] = c[1] end
@@ -218,10 +225,10 @@ if #cand > 0 then
   end
 end
 
-local events = #out > 2 and eventsOn(K.jobs)
+local events = #out > 3 and eventsOn(K.jobs)
 if events then
   local started = {}
-  for i = 3, #out, 5 do
+  for i = 4, #out, 5 do
     started[#started + 1] = { type = 'started', id = out[i], attempt = out[i + 2] }
   end
   publishEvents(events, K.jobs, now, started)

@@ -27,8 +27,18 @@
   ARGV[3] stall threshold ms
   ARGV[4] random seed (an integer from the caller; Lua's own PRNG is not random here)
   ARGV[5] done channel (ids that ended dead or cancelled, newline-joined, for waiters)
+  ARGV[6] optional: a worker disowning the leases of claims whose replies it never got
+  ARGV[7] the highest lease token that worker received from this queue
+  ARGV[8] Redis-clock ms when the lost claim was sent: leases that end or began earlier
+          are older (another process under the same worker name, say)
 
-  Returns {requeued, dead, cancelled}.
+  Disowning (a call with ARGV[6] only disowns: it recovers nothing and leaves the stall
+  guard's clock alone, so a partition's end still gets its grace period): every lease of ARGV[6]
+  with a token above ARGV[7] comes from a claim whose reply the worker never got (its
+  claims are sequential, tokens only grow), so it never started that job: the job becomes
+  due again now at its priority, with no attempt charged and no history entry.
+
+  Returns {requeued, dead, cancelled}; a disowning call {0, 0, 0, disowned}.
 ]]
 --@include prioSpan
 --@include nowMs
@@ -48,6 +58,37 @@
 --@include publishEvents
 
 local now = nowMs()
+if ARGV[6] then
+  local disowned = 0
+  local maxToken, since = tonumber(ARGV[7]), ARGV[8]
+  local ids = redis.call('ZRANGEBYSCORE', K.running, since, '+inf')
+  for from = 1, #ids, 1000 do
+    local chunk = { unpack(ids, from, math.min(from + 999, #ids)) }
+    local vals = redis.call('HMGET', K.lease, unpack(chunk))
+    for i, id in ipairs(chunk) do
+      if vals[i] then
+        local token, worker, _, start, pscore = splitLease(vals[i])
+        if worker == ARGV[6] and tonumber(token) and tonumber(token) > maxToken
+          and start and start >= tonumber(since) then
+          redis.call('ZREM', K.running, id)
+          redis.call('HDEL', K.lease, id)
+          releaseKeySlots(K, { id })
+          if redis.call('SISMEMBER', K.cancelreq, id) == 1 then
+            toCancelled(K, id, now, readConfig(K.config, { 'result_ttl_ms', 'keep_completed',
+              'dead_ttl_ms', 'keep_dead' }))
+            redis.call('PUBLISH', ARGV[5], id)
+          else
+            redis.call('ZADD', K.delayed, fmt(now), id)
+            redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
+          end
+          disowned = disowned + 1
+        end
+      end
+    end
+  end
+  if disowned > 0 then redis.call('PUBLISH', ARGV[1], '1') end
+  return { 0, 0, 0, disowned }
+end
 local last = tonumber(redis.call('HGET', K.recovery, 'at'))
 redis.call('HSET', K.recovery, 'at', now)
 if last and now - last > tonumber(ARGV[3]) then
