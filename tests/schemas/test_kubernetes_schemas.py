@@ -19,6 +19,7 @@ from kubernetes_validate import utils as kv
 from packaging.version import Version
 
 from queue_operator.builders.deployment import (
+    REDIS_TLS_DIR,
     Owner,
     SecretRef,
     build_deployment,
@@ -148,6 +149,25 @@ def test_an_invalid_object_is_caught() -> None:
     pdb = build_pdb(OWNER, WorkerPoolSpec.model_validate(FULL).disruption_budget)  # type: ignore[arg-type]
     pdb["spec"]["maxUnavailable"] = 1.5
     assert len(violations(pdb)) == len(VERSIONS)
+
+
+def test_the_redis_tls_secret_mount_is_validated_in_every_pool() -> None:
+    # Every pool mounts the Redis Secret's optional TLS keys; the checks above see it only if
+    # the builders keep producing it, so say so, and show a broken mount is caught.
+    for name in SPECS:
+        deployment = next(built(name))
+        pod = deployment["spec"]["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "redis-tls"]
+        assert volume["secret"]["secretName"] == REDIS.name, name
+        assert volume["secret"]["optional"] is True, name
+        (container,) = pod["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "redis-tls"]
+        assert mount["mountPath"] == REDIS_TLS_DIR and mount["readOnly"] is True, name
+        assert violations(deployment) == [], name
+    broken = next(built("minimal"))
+    (volume,) = [v for v in broken["spec"]["template"]["spec"]["volumes"] if "secret" in v]
+    volume["secret"]["items"][0]["mode"] = "0400"  # an int32 in Kubernetes
+    assert len(violations(broken)) == len(VERSIONS)
 
 
 def shipped_documents() -> Iterator[tuple[str, JSON]]:
