@@ -28,6 +28,7 @@ from queue_operator.builders.deployment import (
 from queue_operator.builders.disruption import build_pdb
 from queue_operator.constants import GROUP
 from queue_operator.crdgen import ROOT
+from queue_operator.metrics import OperatorMetrics
 from queue_operator.models import WorkerPoolSpec
 
 JSON = dict[str, Any]
@@ -263,3 +264,37 @@ def test_keda_example() -> None:
         if d["kind"] == "WorkerPool" and d["metadata"]["name"] == spec["scaleTargetRef"]["name"]
     ]
     assert pools and pools[0]["spec"]["autoscaling"]["mode"] == "external"
+
+
+def test_hpa_example_reads_the_operators_backlog_through_the_adapter() -> None:
+    # The schemas accept any metric name: check the HPA, the prometheus-adapter rule and the
+    # series the operator exports name one another.
+    hpas = [d for d in DOCUMENTS.values() if d["kind"] == "HorizontalPodAutoscaler"]
+    assert hpas
+    metrics = OperatorMetrics()
+    exported = {family.name for family in metrics.registry.collect()}
+    labels = set(metrics.pool_backlog._labelnames)
+    (adapter,) = [
+        d
+        for d in DOCUMENTS.values()
+        if d["kind"] == "ConfigMap" and "externalRules" in d.get("data", {}).get("config.yaml", "")
+    ]
+    rules = yaml.safe_load(adapter["data"]["config.yaml"])["externalRules"]
+    served = {rule["name"]["as"]: rule for rule in rules}
+    for hpa in hpas:
+        spec = hpa["spec"]
+        (metric,) = spec["metrics"]
+        assert metric["type"] == "External"
+        name = metric["external"]["metric"]["name"]
+        assert name in exported and name in served, name
+        assert name in served[name]["seriesQuery"]
+        assert set(metric["external"]["metric"]["selector"]["matchLabels"]) <= labels
+        assert spec["scaleTargetRef"]["kind"] == "Deployment"
+        pools = [
+            d
+            for d in DOCUMENTS.values()
+            if d["kind"] == "WorkerPool" and d["metadata"]["name"] == spec["scaleTargetRef"]["name"]
+        ]
+        assert pools and pools[0]["spec"]["autoscaling"]["mode"] == "external", hpa
+        selector = metric["external"]["metric"]["selector"]["matchLabels"]
+        assert selector.get("workerpool") == pools[0]["metadata"]["name"]
