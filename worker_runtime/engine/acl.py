@@ -23,6 +23,8 @@ SCRIPT_COMMANDS = (
     *("incr", "incrby", "pexpire", "publish", "sadd", "set", "sismember", "smismember"),
     *("srem", "time", "zadd", "zcard", "zcount", "zrange", "zrangebyscore", "zrem"),
     *("zremrangebyscore", "zscore"),
+    # Events are published only while someone listens (lua/includes/eventsOn.lua).
+    "pubsub|numsub",
 )
 #: Commands redis-py and the engine send themselves: scripts by SHA (loaded on a miss),
 #: transactions, the reads of engine.reads, pub/sub, the connection handshake, and WAIT
