@@ -11,7 +11,7 @@ from typing import Any
 
 from dashboard.views import age, rate
 from worker_runtime.client import Client
-from worker_runtime.engine import activity, reads
+from worker_runtime.engine import activity, overview, reads
 from worker_runtime.models import Job, JobState, QueueStats
 
 #: How far back the rates look.
@@ -26,6 +26,8 @@ class QueueRow:
     stats: QueueStats
     enqueue_rate: float | None
     completion_rate: float | None
+    #: Jobs enqueued since the queue was made (its enqueue counters); None when not read.
+    enqueued: int | None = None
 
     def live(self) -> dict[str, Any]:
         """The figures the page refreshes by itself, by field name, as display text (the
@@ -35,6 +37,7 @@ class QueueRow:
             **{state: f"{getattr(s, state):,}" for state in JobState},
             "oldest": age(s.oldest_pending_age_ms),
             "paused": "paused" if s.paused else "running",
+            "enqueued": "-" if self.enqueued is None else f"{self.enqueued:,}",
             "enqueue_rate": rate(self.enqueue_rate),
             "completion_rate": rate(self.completion_rate),
         }
@@ -42,7 +45,7 @@ class QueueRow:
 
 @dataclass
 class _Flow:
-    """A queue's last snapshot and its running totals: (Redis ms, arrivals, completions)."""
+    """A queue's last snapshot and its running totals: (Redis ms, enqueued, completions)."""
 
     last: activity.Activity
     history: deque[tuple[int, int, int]] = field(default_factory=deque)
@@ -51,8 +54,8 @@ class _Flow:
 class Rates:
     """Enqueue and completion rates over the last minute, from successive ``activity`` reads.
 
-    Completions are counted by their finish time; arrivals are the change of the unfinished
-    count plus the jobs finished meanwhile (a purge can make that negative: counted as 0).
+    Enqueues are the change of the queue's enqueue counters, so a purge, a dedupe hit or a
+    retry does not move them; completions are counted by their finish time.
     """
 
     def __init__(self) -> None:
@@ -77,15 +80,17 @@ class Rates:
         if flow is None:  # the first read: its completions are those of the last minute
             self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0, 0)]))
             return None, seen.completed * 1000 / RATE_WINDOW_MS
-        _, arrived, completed = flow.history[-1]
-        arrived += max(0, seen.unfinished - flow.last.unfinished + seen.finished)
-        flow.history.append((seen.now_ms, arrived, completed + seen.completed))
+        _, enqueued, completed = flow.history[-1]
+        grew = seen.enqueued - flow.last.enqueued
+        # A smaller total: the queue was deleted and made again since, its counters from 0.
+        enqueued += grew if grew >= 0 else seen.enqueued
+        flow.history.append((seen.now_ms, enqueued, completed + seen.completed))
         flow.last = seen
         while len(flow.history) > 2 and flow.history[1][0] <= seen.now_ms - RATE_WINDOW_MS:
             flow.history.popleft()
-        start, arrived0, completed0 = flow.history[0]
+        start, enqueued0, completed0 = flow.history[0]
         span_s = max(1, seen.now_ms - start) / 1000
-        return (arrived - arrived0) / span_s, (completed + seen.completed - completed0) / span_s
+        return (enqueued - enqueued0) / span_s, (completed + seen.completed - completed0) / span_s
 
 
 class Snapshot:
@@ -122,7 +127,17 @@ class Snapshot:
         now_ms = await store.run(activity.server_time_ms()) if fresh else 0
         since = {q: self.rates.since_ms(q, now_ms) for q in queues}
         seen = await store.run(activity.activity(since))
-        return [QueueRow(s, *self.rates.add(s.queue, seen[s.queue])) for s in stats]
+        return [
+            QueueRow(s, *self.rates.add(s.queue, seen[s.queue]), seen[s.queue].enqueued)
+            for s in stats
+        ]
+
+
+async def queue_row(client: Client, queue: str) -> QueueRow:
+    """One queue's row without its rates (a queue the overview has not read yet)."""
+    stats = await client.stats(queue)
+    counts = await client.store.run(overview.enqueue_counts(queue))
+    return QueueRow(stats, None, None, sum(counts.values()))
 
 
 #: A job whose record and result hold more bytes than this is listed by id and size only:

@@ -75,7 +75,7 @@ async def queue(request: web.Request) -> web.Response:
     row = rows.get(name)
     if row is None:  # created since the last refresh, or unknown
         try:
-            row = data.QueueRow(await _client(request).stats(name), None, None)
+            row = await data.queue_row(_client(request), name)
         except QueueNotFoundError:
             raise web.HTTPNotFound(text="no such queue") from None
     tab = request.query.get("state", "pending")
