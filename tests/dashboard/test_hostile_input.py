@@ -276,3 +276,23 @@ def test_on_loopback_only_a_loopback_host_is_served(dashboard: Dashboard, seeded
         assert status == 421 and "emails" not in body, host
     for host in ("localhost:8080", "127.0.0.1", "[::1]:1234", "LOCALHOST"):
         assert request(dashboard, "GET", "/api/overview", headers={"Host": host})[0] == 200
+
+
+def test_a_malformed_history_progress_or_result_is_shown_raw_not_a_crash(
+    r: redis.Redis, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    dead, running, done = seeded.dead[0], seeded.running[0], seeded.completed[0]
+    r.hset("brq:{emails}:hist", dead, '{"a": 1, "w": "w1"')  # cut short: not JSON
+    r.hset("brq:{emails}:hist", done, '{"a": "one", "o": "<b>odd</b>"},{"x": 1}')
+    r.hset("brq:{emails}:progress", running, "40% <i>done</i>")  # not JSON at all
+    r.hset("brq:{emails}:result", done, "<u>not json</u>")
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{dead}")
+    assert status == 200 and "(unreadable history entry)" in page
+    assert '<pre class="error">{"a": 1, "w": "w1"</pre>' in html.unescape(page)
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{done}")
+    assert status == 200 and page.count("(unreadable history entry)") == 2
+    assert "&lt;u&gt;not json&lt;/u&gt;" in page and "<b>" not in page and "<u>" not in page
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{running}")
+    assert status == 200 and "40% &lt;i&gt;done&lt;/i&gt;" in page and "<i>" not in page
+    for state in ("dead", "completed", "running"):
+        assert request(dashboard, "GET", f"/queues/emails?state={state}")[0] == 200, state
