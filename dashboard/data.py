@@ -183,9 +183,44 @@ class WorkerRow:
     name: str
     host: str
     queues: list[str]
-    concurrency: int
-    in_flight: int
-    heartbeat_age_ms: int
+    concurrency: int | None
+    in_flight: int | None
+    heartbeat_age_ms: int | None
+    #: What of its description could not be read (written by anything but a worker).
+    note: str = ""
+
+
+def _count(value: Any) -> int | None:
+    """A whole number of a description, or None for anything else (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def worker_row(described: dict[str, Any], now_ms: int) -> WorkerRow:
+    """One worker's row: each field read on its own, so one bad field spoils only itself."""
+    if "unreadable" in described:
+        text = f"unreadable description: {described['unreadable']}"
+        return WorkerRow(str(described.get("name", "")), "", [], None, None, None, text)
+    queues = described.get("queues")
+    queue_list = [str(q) for q in queues] if isinstance(queues, list) else []
+    beat = _count(described.get("heartbeat_ms"))
+    counts = ("concurrency", "in_flight", "heartbeat_ms")
+    bad = [k for k in counts if k in described and _count(described[k]) is None]
+    if "queues" in described and not isinstance(queues, list):
+        bad.insert(0, "queues")
+    return WorkerRow(
+        name=str(described.get("name", "")),
+        host=str(described.get("host", "")),
+        queues=queue_list,
+        concurrency=_count(described.get("concurrency")),
+        in_flight=_count(described.get("in_flight")),
+        heartbeat_age_ms=None if beat is None else max(0, now_ms - beat),
+        note=f"unreadable: {', '.join(bad)}" if bad else "",
+    )
 
 
 async def workers(client: Client) -> list[WorkerRow]:
@@ -193,14 +228,4 @@ async def workers(client: Client) -> list[WorkerRow]:
     names = await client.store.run(reads.live_workers())
     found = await client.store.run(reads.worker_descriptions(names)) if names else []
     now_ms = await client.store.run(activity.server_time_ms())
-    return [
-        WorkerRow(
-            name=str(w.get("name", "")),
-            host=str(w.get("host", "")),
-            queues=[str(q) for q in w.get("queues") or []],
-            concurrency=int(w.get("concurrency") or 0),
-            in_flight=int(w.get("in_flight") or 0),
-            heartbeat_age_ms=max(0, now_ms - int(w.get("heartbeat_ms") or 0)),
-        )
-        for w in found
-    ]
+    return [worker_row(w, now_ms) for w in found]

@@ -204,8 +204,15 @@ def live_workers() -> Op[list[str]]:
 
 
 def worker_descriptions(names: Sequence[str]) -> Op[list[dict[str, Any]]]:
+    """The live ones of ``names``; a description that is not a JSON object (written by
+    anything but a worker) reads as ``{"name": name, "unreadable": its text}``."""
+
+    def describe(name: str, text: str) -> dict[str, Any]:
+        found = _decode_or_raw(text)
+        return found if isinstance(found, dict) else {"name": name, "unreadable": text}
+
     def parse(r: list[Any]) -> list[dict[str, Any]]:
-        return [json.loads(v) for v in r[0] if v]
+        return [describe(n, v) for n, v in zip(names, r[0], strict=True) if v]
 
     return Op(parse, commands=[("MGET", *[worker_key(n) for n in names])])
 
