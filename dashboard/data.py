@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dashboard.views import age, rate
@@ -43,12 +43,27 @@ class QueueRow:
         }
 
 
+Series = deque[tuple[int, int]]
+
+
 @dataclass
 class _Flow:
-    """A queue's last snapshot and its running totals: (Redis ms, enqueued, completions)."""
+    """A queue's last snapshot, and two running totals by Redis ms: jobs enqueued since the
+    first read, and jobs completed since a minute before it."""
 
     last: activity.Activity
-    history: deque[tuple[int, int, int]] = field(default_factory=deque)
+    enqueued: Series
+    completed: Series
+
+
+def _per_second(series: Series) -> float:
+    """The total's change over the last minute (from the newest sample at or before its
+    start), per second; older samples are dropped."""
+    now_ms = series[-1][0]
+    while len(series) > 2 and series[1][0] <= now_ms - RATE_WINDOW_MS:
+        series.popleft()
+    (start, first), (_, last) = series[0], series[-1]
+    return (last - first) * 1000 / max(1, now_ms - start)
 
 
 class Rates:
@@ -77,20 +92,20 @@ class Rates:
 
     def add(self, queue: str, seen: activity.Activity) -> tuple[float | None, float | None]:
         flow = self._flows.get(queue)
-        if flow is None:  # the first read: its completions are those of the last minute
-            self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0, 0)]))
-            return None, seen.completed * 1000 / RATE_WINDOW_MS
-        _, enqueued, completed = flow.history[-1]
+        if flow is None:
+            # The first read: the counters say nothing of when their jobs came, but finish
+            # times do, so the completions of the last minute count at once.
+            start = seen.now_ms - RATE_WINDOW_MS
+            done = deque([(start, 0), (seen.now_ms, seen.completed)])
+            self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0)]), done)
+            return None, _per_second(done)
         grew = seen.enqueued - flow.last.enqueued
         # A smaller total: the queue was deleted and made again since, its counters from 0.
-        enqueued += grew if grew >= 0 else seen.enqueued
-        flow.history.append((seen.now_ms, enqueued, completed + seen.completed))
+        added = grew if grew >= 0 else seen.enqueued
+        flow.enqueued.append((seen.now_ms, flow.enqueued[-1][1] + added))
+        flow.completed.append((seen.now_ms, flow.completed[-1][1] + seen.completed))
         flow.last = seen
-        while len(flow.history) > 2 and flow.history[1][0] <= seen.now_ms - RATE_WINDOW_MS:
-            flow.history.popleft()
-        start, enqueued0, completed0 = flow.history[0]
-        span_s = max(1, seen.now_ms - start) / 1000
-        return (enqueued - enqueued0) / span_s, (completed + seen.completed - completed0) / span_s
+        return _per_second(flow.enqueued), _per_second(flow.completed)
 
 
 class Snapshot:

@@ -38,9 +38,10 @@ def test_rates_count_enqueues_and_completions_over_the_window() -> None:
         None,
         30 * 1000 / RATE_WINDOW_MS,
     )
-    # 10 s later: the counters say 70 more jobs; 15 completed meanwhile.
+    # 10 s later: the counters say 70 more jobs; 15 completed meanwhile, and the minute
+    # before the first read still counts (the rate does not drop on the second read).
     enqueued, completed = rates.add("q", Activity(t + 10_000, 170, 15, 5, 0))
-    assert (enqueued, completed) == (7.0, 1.5)
+    assert (enqueued, completed) == (7.0, 45 * 1000 / 70_000)
     # Nothing enqueued, whatever was purged or finished: the rate only dilutes.
     enqueued, _ = rates.add("q", Activity(t + 20_000, 170, 0, 9, 3))
     assert enqueued == 3.5
