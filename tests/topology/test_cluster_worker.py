@@ -4,7 +4,7 @@ there, and one worker draining queues whose slots are on three different masters
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -79,7 +79,7 @@ async def test_an_idle_worker_wakes_on_each_master(
         await asyncio.sleep(0.2)
         for n, q in enumerate(SPREAD):
             await client.enqueue(q, "record")
-            await wait_for(lambda n=n: _true(len(done) == n + 1), timeout=5)  # type: ignore[misc]
+            await wait_for(_count_is(done, n + 1), timeout=5)
     assert done == SPREAD
     live = await client.store.run(reads.live_workers())
     assert live == []
@@ -87,3 +87,10 @@ async def test_an_idle_worker_wakes_on_each_master(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def _count_is(items: list[str], n: int) -> Callable[[], Awaitable[bool]]:
+    async def reached() -> bool:
+        return len(items) == n
+
+    return reached
