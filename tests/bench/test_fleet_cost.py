@@ -7,6 +7,7 @@ from typing import Any
 import redis
 
 from bench.measure import Counters
+from bench.profile import hot_spots
 from bench.report import _ratio_table
 from bench.summary import summarize
 
@@ -66,3 +67,21 @@ def test_counters_charge_commands_run_inside_scripts_and_cpu_per_job(r: redis.Re
     costs = before.per_job(Counters.read(r), 100)
     assert costs["cmds_per_job"] == 3.0  # eval, set and get; the harness's INFO is not charged
     assert costs["cpu_us_per_job"] > 0
+
+
+def test_hot_spots_leave_start_up_out_and_merge_lines_of_one_function() -> None:
+    collapsed = "\n".join(
+        [
+            "<module> (bench/x.py:1);_find_and_load (<frozen importlib._bootstrap>:1) 7",
+            "run (asyncio/base_events.py:10);claim (worker/loop.py:5) 3",
+            "run (asyncio/base_events.py:12);claim (worker/loop.py:9) 1",
+            "run (asyncio/base_events.py:10) 4",
+        ]
+    )
+    got = hot_spots(collapsed)
+    assert (got["samples"], got["startup_samples"]) == (8, 7)
+    assert got["self_pct"] == [
+        ("claim (worker/loop.py)", 50.0),
+        ("run (asyncio/base_events.py)", 50.0),
+    ]
+    assert got["inclusive_pct"][0] == ("run (asyncio/base_events.py)", 100.0)
