@@ -230,6 +230,9 @@ def render(res: dict[str, Any]) -> str:
         "",
         *_scale(res),
         "",
+        "Where our worker's time goes at backlog (py-spy, Redis commandstats per command): "
+        "docs/performance.md, from `python -m bench.profile` (bench/profile.json).",
+        "",
         "## How each figure is measured",
         "",
         *[f"- {line}" for line in res["method"]],
