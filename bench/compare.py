@@ -13,12 +13,14 @@ from typing import Any
 import redis
 
 from bench.measure import (
+    Counters,
     WorkerProcess,
     cmd_delta,
     cmd_total,
     cmdstats,
     percentile,
     read_stamps,
+    stamps_done,
     wait_stamps,
 )
 from bench.systems import ROOT, Ready
@@ -76,10 +78,9 @@ class Round:
     def enqueue(self, mode: str) -> dict[str, Any]:
         n = self.sizes.enqueue
         self.r.flushall()
-        before = cmdstats(self.r)
+        before = Counters.read(self.r)
         seconds = self._produce("enqueue", n, mode=mode)
-        delta = cmd_delta(before, cmdstats(self.r))
-        return {"per_s": round(n / seconds), "cmds_per_job": round(cmd_total(delta) / n, 2)}
+        return {"per_s": round(n / seconds), **before.per_job(Counters.read(self.r), n)}
 
     def drain(self, concurrency: str) -> dict[str, Any]:
         n = self.sizes.drain
@@ -87,12 +88,19 @@ class Round:
         self._produce("enqueue", n, mode="bulk" if self.ready.system.bulk else "single")
         w, times = self._worker(concurrency)
         try:
+            # Redis's cost at backlog: from the first job seen done to the last, so the
+            # worker's start-up and the idle time before it are not charged per job.
+            wait_stamps(times, 1, w, self.sizes.drain_timeout_s)
+            first, c0 = stamps_done(times), Counters.read(self.r)
             complete = wait_stamps(times, n, w, self.sizes.drain_timeout_s)
+            c1 = Counters.read(self.r)
         finally:
             w.stop()
         stamps = read_stamps(times)
         elapsed = max(s[2] for s in stamps) - min(s[1] for s in stamps)
         out: dict[str, Any] = {"per_s": round(len(stamps) / elapsed), "rss": w.rss_mb()}
+        if complete and n - first >= n // 2:
+            out["backlog"] = {"jobs": n - first, **c0.per_job(c1, n - first)}
         if not complete:
             out["partial"] = f"{len(stamps)} of {n} jobs in {self.sizes.drain_timeout_s:.0f} s"
         return out
@@ -127,10 +135,10 @@ class Round:
             self._produce("enqueue", 1, mode="single")  # warm-up: the worker is up and polling
             wait_stamps(times, 1, w, 60)
             time.sleep(1.0)
-            before = cmdstats(self.r)
+            before = Counters.read(self.r)
             self._produce("pace", n, rate=self.sizes.rate)
             complete = wait_stamps(times, n + 1, w, 30)
-            delta = cmd_delta(before, cmdstats(self.r))
+            costs = before.per_job(Counters.read(self.r), n)
         finally:
             w.stop()
         stamps = sorted(read_stamps(times))[1:]
@@ -141,7 +149,7 @@ class Round:
             "p50_ms": round(percentile(waits, 50), 2),
             "p99_ms": round(percentile(waits, 99), 2),
             "max_ms": round(max(waits), 2),
-            "cmds_per_job": round(cmd_total(delta) / n, 2),
+            **costs,
         }
 
 

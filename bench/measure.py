@@ -43,6 +43,33 @@ def redis_cpu_s(r: redis.Redis) -> float:
     return float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
 
 
+@dataclass(frozen=True)
+class Counters:
+    """Redis's command counts and its own CPU time (user + sys, seconds) at one instant."""
+
+    calls: dict[str, int]
+    cpu_s: float
+
+    @classmethod
+    def read(cls, r: redis.Redis) -> Counters:
+        return cls(cmdstats(r), redis_cpu_s(r))
+
+    def per_job(self, later: Counters, jobs: int) -> dict[str, float]:
+        """Commands and Redis CPU microseconds per job between this snapshot and ``later``."""
+        return {
+            "cmds_per_job": round(cmd_total(cmd_delta(self.calls, later.calls)) / jobs, 2),
+            "cpu_us_per_job": round(1e6 * (later.cpu_s - self.cpu_s) / jobs, 1),
+        }
+
+
+def idle_cpu_us_per_s(r: redis.Redis, seconds: float = 2.0) -> float:
+    """Redis's own CPU per second with no client but this one (its cron): the floor every
+    system's figures include in proportion to its run's length."""
+    before = redis_cpu_s(r)
+    time.sleep(seconds)
+    return round(1e6 * (redis_cpu_s(r) - before) / seconds, 1)
+
+
 def stamps_done(path: Path) -> int:
     try:
         return path.stat().st_size // LINE_BYTES

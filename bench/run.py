@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ import redis
 from bench import autoscale, ours, report, scale
 from bench.compare import QUICK, Round, Sizes, run_round
 from bench.machine import describe
+from bench.measure import idle_cpu_us_per_s
 from bench.summary import summarize
 from bench.systems import ROOT, SYSTEMS, Ready, System, prepare
 from devstack.localredis import RedisServer
@@ -52,6 +54,13 @@ METHOD = [
     "(enqueue side), then drained as a backlog by a fresh worker at its default concurrency "
     "(worker side, its start-up included). 'cmds/job at 100/s' in results.json is both sides "
     "during the latency run, idle polling included.",
+    "Redis CPU µs per job (the fleet cost: what bounds how many workers one Redis serves): "
+    "INFO cpu used_cpu_user + used_cpu_sys deltas divided by jobs. 'At backlog, both sides' = "
+    "the one-at-a-time enqueue run (10,000 jobs) + the default-concurrency drain from the first "
+    "job seen done to the last (start-up and idle time not charged; the window's commands per "
+    "job are in results.json under drain_default.backlog). 'At 100/s' = both sides over the "
+    "latency run (1,000 jobs in 10 s, idle polling and Redis's own cron included: see the "
+    "idle figure above).",
     "worker RSS: peak of the worker's main process (VmHWM) during the default-concurrency "
     "drain; 'with children' is the peak sum of VmRSS over its process tree, sampled every "
     "0.2 s (a fork per job, as RQ's, is mostly missed by sampling).",
@@ -181,6 +190,15 @@ async def _only_autoscale(args: argparse.Namespace) -> None:
     print(json.dumps(got, indent=2))
 
 
+def _shared(before: float, after: float) -> str:
+    """The machine's load around the run: rates from a shared machine vary between runs."""
+    return (
+        f"1-minute load average {before:.1f} at the start and {after:.1f} at the end on "
+        f"{os.cpu_count()} cores: the machine was shared with other work, so absolute rates "
+        "vary between runs more than the min-max within one run shows; compare ratios."
+    )
+
+
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
@@ -225,12 +243,14 @@ async def main() -> None:
         return
     sizes: Sizes = QUICK if args.quick else Sizes()
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     ready, systems = _prepare_all(args.systems.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
         server.start()
         try:
             r = redis.Redis.from_url(server.url, decode_responses=True)
+            idle_cpu = idle_cpu_us_per_s(r)
             for i in range(args.rounds):
                 order = ready[i % len(ready) :] + ready[: i % len(ready)] if ready else []
                 for rd in order:
@@ -261,6 +281,8 @@ async def main() -> None:
         "sizes": sizes.__dict__,
         "seconds": round(time.perf_counter() - started),
         "machine": describe(redis_version),
+        "redis_idle_cpu_us_per_s": idle_cpu,
+        "shared_machine": _shared(load_before, os.getloadavg()[0]),
         "method": METHOD,
         "systems": systems,
         "ours_detail": detail,

@@ -36,6 +36,22 @@ def _at(step: str, *path: str) -> Callable[[dict[str, Any]], Any]:
     return get
 
 
+def _sum(*getters: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """The sum of several per-round figures, or the first one that is not a number."""
+
+    def get(rd: dict[str, Any]) -> Any:
+        values = [g(rd) for g in getters]
+        for v in values:
+            if not isinstance(v, int | float):
+                return v
+        return sum(values)
+
+    return get
+
+
+_CPU_ENQUEUE = _at("enqueue_single", "cpu_us_per_job")
+_CPU_DRAIN = _at("drain_default", "backlog", "cpu_us_per_job")
+
 METRICS: tuple[Metric, ...] = (
     Metric("enqueue_single", "enqueue_single /s", True, _at("enqueue_single", "per_s")),
     Metric("enqueue_bulk", "enqueue_bulk /s", True, _at("enqueue_bulk", "per_s")),
@@ -50,6 +66,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("cmds_worker", "Redis cmds/job, worker (backlog)", False, _at("commands", "worker")),
     Metric(
         "cmds_at_rate", "Redis cmds/job at 100/s, both sides", False, _at("latency", "cmds_per_job")
+    ),
+    Metric("cpu_enqueue", "Redis CPU µs/job, enqueue (single)", False, _CPU_ENQUEUE),
+    Metric("cpu_drain", "Redis CPU µs/job, worker at backlog", False, _CPU_DRAIN),
+    Metric(
+        "cpu_backlog",
+        "Redis CPU µs/job at backlog, both sides",
+        False,
+        _sum(_CPU_ENQUEUE, _CPU_DRAIN),
+    ),
+    Metric(
+        "cpu_at_rate",
+        "Redis CPU µs/job at 100/s, both sides",
+        False,
+        _at("latency", "cpu_us_per_job"),
     ),
     Metric(
         "rss_main",
