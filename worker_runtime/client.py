@@ -37,6 +37,7 @@ from worker_runtime.errors import (
     WaitTimeoutError,
 )
 from worker_runtime.models import (
+    Dependency,
     DependencyPolicy,
     Enqueued,
     Job,
@@ -109,14 +110,15 @@ class Client:
         dedupe_key: str | None = None,
         job_id: str | None = None,
         rate_key: str | None = None,
-        depends_on: Sequence[str] | None = None,
+        depends_on: Sequence[Dependency] | None = None,
         on_dependency_failure: DependencyPolicy = "cancel",
     ) -> Enqueued:
         """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
         seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
         tenant, an external API) is subject to the queue's per-key rate limit and running
-        cap. With ``depends_on`` (ids of jobs of the same queue) the job waits until each
-        has completed; ``on_dependency_failure`` says what it does when one ends dead or
+        cap. With ``depends_on`` (ids of jobs of the same queue, or ``(queue, id)`` pairs
+        for jobs of other queues on the same Redis) the job waits until each has
+        completed; ``on_dependency_failure`` says what it does when one ends dead or
         cancelled: "cancel" (with it, reason DependencyFailed), "run" or "wait" (for a
         retry). Raises before writing anything when an argument or the payload is invalid,
         over the queue's size limit, or a dependency is unknown (field ``depends_on``)."""
