@@ -3,9 +3,16 @@ dependency releases or cancels the dependant in its own queue in the same atomic
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import redis
 
+from devstack.localredis import free_port
 from worker_runtime import SyncClient
 from worker_runtime.engine import writes
 from worker_runtime.errors import InvalidArgumentError
@@ -146,3 +153,41 @@ def test_deleting_the_dependants_queue_breaks_nothing(
     job = c.get_job(dep, "da")
     assert job is not None and job.state is JobState.COMPLETED
     assert not [k for k in map(str, r.keys()) if "{db}" in k]  # nothing recreated there
+
+
+@pytest.fixture
+def cluster_node(tmp_path: Path) -> Iterator[str]:
+    """A one-node Redis Cluster holding every slot (a plain client reaches all of them)."""
+    binary = shutil.which("redis-server")
+    assert binary is not None
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
+    args += ["--dir", str(tmp_path), "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn = redis.Redis(port=port, decode_responses=True)
+        for _ in range(500):
+            try:
+                conn.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)  # type: ignore[no-untyped-call]
+                break
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        while "cluster_state:ok" not in str(conn.cluster("INFO")):
+            time.sleep(0.02)
+        conn.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_cluster_refuses_dependencies_across_queues(cluster_node: str) -> None:
+    with SyncClient(cluster_node) as c:
+        a = c.enqueue("ka", "a").id
+        with pytest.raises(InvalidArgumentError, match="need a single Redis") as exc:
+            c.enqueue("kb", "child", depends_on=[("ka", a)])
+        assert exc.value.field == "depends_on"
+        assert c.stats("ka").pending == 1 and "kb" not in c.queues()
+        # Within one queue nothing changed: one slot, as before.
+        child = c.enqueue("ka", "child", depends_on=[a]).id
+        assert _state(c, "ka", child) is JobState.WAITING

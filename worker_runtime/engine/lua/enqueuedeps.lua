@@ -26,13 +26,14 @@
           (cancel|run|wait)
 
   A dependency of another queue is read and registered in that queue's keys, which it
-  does not declare (queueKeys): single Redis only. On a Redis Cluster the first such access
-  fails while checking, so nothing is written.
+  does not declare (queueKeys): single Redis only. On a Redis Cluster (INFO cluster, asked
+  only when a job names another queue) the call is refused before anything is read there.
   then the enqueue counters' runs, as in enqueue
 
   Returns {code1, id1, ...} as enqueue. Errors (nothing written): {-10, index} payload
   over max_payload_bytes, {-11, index} priority out of range, {-12, index, dependency
-  position} no such job (in this queue, or in the queue the dependency names).
+  position} no such job (in this queue, or in the queue the dependency names), {-13,
+  index, dependency position} a dependency of another queue on a Redis Cluster.
 ]]
 --@include nowMs
 --@include config
@@ -69,6 +70,16 @@ local function where(dep)
   return foreign[name], id, name
 end
 
+-- Other queues' keys are in other slots: refused on a Cluster, where only luck (both
+-- slots on one node) would let an old-style script reach them.
+local clustered = nil
+local function onCluster()
+  if clustered == nil then
+    clustered = string.find(redis.call('INFO', 'cluster'), 'cluster_enabled:1', 1, true) ~= nil
+  end
+  return clustered
+end
+
 local earlier = {}
 for i = 0, n - 1 do
   local b = 3 + i * STRIDE
@@ -81,6 +92,7 @@ for i = 0, n - 1 do
   end
   for j, dep in ipairs(split(ARGV[b + 6])) do
     local QK, id, name = where(dep)
+    if name and onCluster() then return { -13, i, j - 1 } end
     if not (name == nil and earlier[dep]) and redis.call('HEXISTS', QK.jobs, id) == 0 then
       return { -12, i, j - 1 }
     end
