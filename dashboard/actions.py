@@ -13,40 +13,53 @@ from worker_runtime.client import Client
 from worker_runtime.errors import InvalidArgumentError, QueueError
 
 FLASH_COOKIE = "brq_flash"
-Action = Callable[[Client, dict[str, str]], Awaitable[str]]
 
 
-async def _pause(client: Client, form: dict[str, str]) -> str:
+class MissingFieldError(Exception):
+    """A form lacks a field its action needs (a KeyError raised deeper is not one)."""
+
+
+class Form(dict[str, str]):
+    """A posted form: reading a field it lacks raises MissingFieldError."""
+
+    def __missing__(self, key: str) -> str:
+        raise MissingFieldError(key)
+
+
+Action = Callable[[Client, Form], Awaitable[str]]
+
+
+async def _pause(client: Client, form: Form) -> str:
     queue = form["queue"]
     await client.require_queue(queue)  # pausing a mistyped name would create a queue
     await client.pause(queue)
     return f"queue {queue} paused"
 
 
-async def _resume(client: Client, form: dict[str, str]) -> str:
+async def _resume(client: Client, form: Form) -> str:
     queue = form["queue"]
     await client.require_queue(queue)
     await client.resume(queue)
     return f"queue {queue} resumed"
 
 
-async def _retry_job(client: Client, form: dict[str, str]) -> str:
+async def _retry_job(client: Client, form: Form) -> str:
     await client.retry(form["job"], form["queue"])
     return f"job {form['job']} sent back to pending"
 
 
-async def _cancel_job(client: Client, form: dict[str, str]) -> str:
+async def _cancel_job(client: Client, form: Form) -> str:
     outcome = await client.cancel(form["job"], form["queue"])
     return f"job {form['job']}: {outcome}"
 
 
-async def _retry_dead(client: Client, form: dict[str, str]) -> str:
+async def _retry_dead(client: Client, form: Form) -> str:
     await client.require_queue(form["queue"])
     n = await client.retry_dead(form["queue"])
     return f"{n} dead jobs of {form['queue']} sent back to pending"
 
 
-async def _purge_dead(client: Client, form: dict[str, str]) -> str:
+async def _purge_dead(client: Client, form: Form) -> str:
     if form.get("confirm") != "yes":  # irreversible: the form's box, or a script's field
         raise InvalidArgumentError("purge: not confirmed (send confirm=yes)", field="confirm")
     await client.require_queue(form["queue"])
@@ -54,17 +67,17 @@ async def _purge_dead(client: Client, form: dict[str, str]) -> str:
     return f"{n} dead jobs of {form['queue']} purged"
 
 
-async def _trigger(client: Client, form: dict[str, str]) -> str:
+async def _trigger(client: Client, form: Form) -> str:
     run = await client.trigger_schedule(form["schedule"])
     return f"schedule {form['schedule']} triggered: job {run.id}"
 
 
-async def _suspend(client: Client, form: dict[str, str]) -> str:
+async def _suspend(client: Client, form: Form) -> str:
     changed = await client.suspend_schedule(form["schedule"])
     return f"schedule {form['schedule']} " + ("suspended" if changed else "was already suspended")
 
 
-async def _unsuspend(client: Client, form: dict[str, str]) -> str:
+async def _unsuspend(client: Client, form: Form) -> str:
     changed = await client.resume_schedule(form["schedule"])
     return f"schedule {form['schedule']} " + ("resumed" if changed else "was not suspended")
 
@@ -96,14 +109,14 @@ async def act(request: web.Request) -> web.StreamResponse:
     name = request.match_info["action"]
     if name not in ACTIONS:
         raise web.HTTPNotFound(text=f"no action {name!r}")
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    form = Form({k: str(v) for k, v in (await request.post()).items()})
     guard = request.app[state.GUARD]
     refused = guard.refusal(request, form)
     if refused is not None:
         raise web.HTTPForbidden(text=f"403 forbidden: {refused}")
     try:
         message, ok = await ACTIONS[name](request.app[state.CLIENT], form), True
-    except KeyError as exc:
+    except MissingFieldError as exc:
         raise web.HTTPBadRequest(text=f"missing form field {exc.args[0]!r}") from None
     except QueueError as exc:
         message, ok = str(exc), False
@@ -111,7 +124,9 @@ async def act(request: web.Request) -> web.StreamResponse:
     if guard.bearer(request):  # a script: the result, no page to return to
         return web.json_response({"ok": ok, "message": message}, status=200 if ok else 409)
     response = web.HTTPSeeOther(safe_back(form.get("back", "/")))
-    flash = quote(("ok:" if ok else "error:") + message[:500])
+    # Signed: a cookie set by anything else (a sibling subdomain, a script) cannot put
+    # words on the page in the dashboard's name.
+    flash = guard.seal(quote(("ok:" if ok else "error:") + message[:500]))
     response.set_cookie(FLASH_COOKIE, flash, httponly=True, samesite="Strict")
     return response
 

@@ -6,12 +6,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dashboard.views import age, rate
 from worker_runtime.client import Client
-from worker_runtime.engine import activity, reads
+from worker_runtime.engine import activity, overview, reads
 from worker_runtime.models import Job, JobState, QueueStats
 
 #: How far back the rates look.
@@ -26,6 +26,8 @@ class QueueRow:
     stats: QueueStats
     enqueue_rate: float | None
     completion_rate: float | None
+    #: Jobs enqueued since the queue was made (its enqueue counters); None when not read.
+    enqueued: int | None = None
 
     def live(self) -> dict[str, Any]:
         """The figures the page refreshes by itself, by field name, as display text (the
@@ -35,24 +37,40 @@ class QueueRow:
             **{state: f"{getattr(s, state):,}" for state in JobState},
             "oldest": age(s.oldest_pending_age_ms),
             "paused": "paused" if s.paused else "running",
+            "enqueued": "-" if self.enqueued is None else f"{self.enqueued:,}",
             "enqueue_rate": rate(self.enqueue_rate),
             "completion_rate": rate(self.completion_rate),
         }
 
 
+Series = deque[tuple[int, int]]
+
+
 @dataclass
 class _Flow:
-    """A queue's last snapshot and its running totals: (Redis ms, arrivals, completions)."""
+    """A queue's last snapshot, and two running totals by Redis ms: jobs enqueued since the
+    first read, and jobs completed since a minute before it."""
 
     last: activity.Activity
-    history: deque[tuple[int, int, int]] = field(default_factory=deque)
+    enqueued: Series
+    completed: Series
+
+
+def _per_second(series: Series) -> float:
+    """The total's change over the last minute (from the newest sample at or before its
+    start), per second; older samples are dropped."""
+    now_ms = series[-1][0]
+    while len(series) > 2 and series[1][0] <= now_ms - RATE_WINDOW_MS:
+        series.popleft()
+    (start, first), (_, last) = series[0], series[-1]
+    return (last - first) * 1000 / max(1, now_ms - start)
 
 
 class Rates:
     """Enqueue and completion rates over the last minute, from successive ``activity`` reads.
 
-    Completions are counted by their finish time; arrivals are the change of the unfinished
-    count plus the jobs finished meanwhile (a purge can make that negative: counted as 0).
+    Enqueues are the change of the queue's enqueue counters, so a purge, a dedupe hit or a
+    retry does not move them; completions are counted by their finish time.
     """
 
     def __init__(self) -> None:
@@ -74,18 +92,20 @@ class Rates:
 
     def add(self, queue: str, seen: activity.Activity) -> tuple[float | None, float | None]:
         flow = self._flows.get(queue)
-        if flow is None:  # the first read: its completions are those of the last minute
-            self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0, 0)]))
-            return None, seen.completed * 1000 / RATE_WINDOW_MS
-        _, arrived, completed = flow.history[-1]
-        arrived += max(0, seen.unfinished - flow.last.unfinished + seen.finished)
-        flow.history.append((seen.now_ms, arrived, completed + seen.completed))
+        if flow is None:
+            # The first read: the counters say nothing of when their jobs came, but finish
+            # times do, so the completions of the last minute count at once.
+            start = seen.now_ms - RATE_WINDOW_MS
+            done = deque([(start, 0), (seen.now_ms, seen.completed)])
+            self._flows[queue] = _Flow(seen, deque([(seen.now_ms, 0)]), done)
+            return None, _per_second(done)
+        grew = seen.enqueued - flow.last.enqueued
+        # A smaller total: the queue was deleted and made again since, its counters from 0.
+        added = grew if grew >= 0 else seen.enqueued
+        flow.enqueued.append((seen.now_ms, flow.enqueued[-1][1] + added))
+        flow.completed.append((seen.now_ms, flow.completed[-1][1] + seen.completed))
         flow.last = seen
-        while len(flow.history) > 2 and flow.history[1][0] <= seen.now_ms - RATE_WINDOW_MS:
-            flow.history.popleft()
-        start, arrived0, completed0 = flow.history[0]
-        span_s = max(1, seen.now_ms - start) / 1000
-        return (arrived - arrived0) / span_s, (completed + seen.completed - completed0) / span_s
+        return _per_second(flow.enqueued), _per_second(flow.completed)
 
 
 class Snapshot:
@@ -122,7 +142,17 @@ class Snapshot:
         now_ms = await store.run(activity.server_time_ms()) if fresh else 0
         since = {q: self.rates.since_ms(q, now_ms) for q in queues}
         seen = await store.run(activity.activity(since))
-        return [QueueRow(s, *self.rates.add(s.queue, seen[s.queue])) for s in stats]
+        return [
+            QueueRow(s, *self.rates.add(s.queue, seen[s.queue]), seen[s.queue].enqueued)
+            for s in stats
+        ]
+
+
+async def queue_row(client: Client, queue: str) -> QueueRow:
+    """One queue's row without its rates (a queue the overview has not read yet)."""
+    stats = await client.stats(queue)
+    counts = await client.store.run(overview.enqueue_counts(queue))
+    return QueueRow(stats, None, None, sum(counts.values()))
 
 
 #: A job whose record and result hold more bytes than this is listed by id and size only:
@@ -168,9 +198,44 @@ class WorkerRow:
     name: str
     host: str
     queues: list[str]
-    concurrency: int
-    in_flight: int
-    heartbeat_age_ms: int
+    concurrency: int | None
+    in_flight: int | None
+    heartbeat_age_ms: int | None
+    #: What of its description could not be read (written by anything but a worker).
+    note: str = ""
+
+
+def _count(value: Any) -> int | None:
+    """A whole number of a description, or None for anything else (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def worker_row(described: dict[str, Any], now_ms: int) -> WorkerRow:
+    """One worker's row: each field read on its own, so one bad field spoils only itself."""
+    if "unreadable" in described:
+        text = f"unreadable description: {described['unreadable']}"
+        return WorkerRow(str(described.get("name", "")), "", [], None, None, None, text)
+    queues = described.get("queues")
+    queue_list = [str(q) for q in queues] if isinstance(queues, list) else []
+    beat = _count(described.get("heartbeat_ms"))
+    counts = ("concurrency", "in_flight", "heartbeat_ms")
+    bad = [k for k in counts if k in described and _count(described[k]) is None]
+    if "queues" in described and not isinstance(queues, list):
+        bad.insert(0, "queues")
+    return WorkerRow(
+        name=str(described.get("name", "")),
+        host=str(described.get("host", "")),
+        queues=queue_list,
+        concurrency=_count(described.get("concurrency")),
+        in_flight=_count(described.get("in_flight")),
+        heartbeat_age_ms=None if beat is None else max(0, now_ms - beat),
+        note=f"unreadable: {', '.join(bad)}" if bad else "",
+    )
 
 
 async def workers(client: Client) -> list[WorkerRow]:
@@ -178,14 +243,4 @@ async def workers(client: Client) -> list[WorkerRow]:
     names = await client.store.run(reads.live_workers())
     found = await client.store.run(reads.worker_descriptions(names)) if names else []
     now_ms = await client.store.run(activity.server_time_ms())
-    return [
-        WorkerRow(
-            name=str(w.get("name", "")),
-            host=str(w.get("host", "")),
-            queues=[str(q) for q in w.get("queues") or []],
-            concurrency=int(w.get("concurrency") or 0),
-            in_flight=int(w.get("in_flight") or 0),
-            heartbeat_age_ms=max(0, now_ms - int(w.get("heartbeat_ms") or 0)),
-        )
-        for w in found
-    ]
+    return [worker_row(w, now_ms) for w in found]

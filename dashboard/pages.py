@@ -20,7 +20,8 @@ STATES = tuple(str(s) for s in JobState)
 
 def render(request: web.Request, template: str, **context: Any) -> web.Response:
     guard = request.app[state.GUARD]
-    flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
+    sealed = request.cookies.get(FLASH_COOKIE, "")
+    flash = unquote(guard.unseal(sealed) or "") if sealed else ""
     kind, _, message = flash.partition(":")
     page = (
         request.app[state.VIEWS]
@@ -36,8 +37,8 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
         )
     )
     response = web.Response(text=page, content_type="text/html")
-    if flash:
-        response.del_cookie(FLASH_COOKIE)  # shown once
+    if sealed:
+        response.del_cookie(FLASH_COOKIE)  # shown once (or never, when not ours)
     return response
 
 
@@ -75,7 +76,7 @@ async def queue(request: web.Request) -> web.Response:
     row = rows.get(name)
     if row is None:  # created since the last refresh, or unknown
         try:
-            row = data.QueueRow(await _client(request).stats(name), None, None)
+            row = await data.queue_row(_client(request), name)
         except QueueNotFoundError:
             raise web.HTTPNotFound(text="no such queue") from None
     tab = request.query.get("state", "pending")

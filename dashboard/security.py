@@ -63,6 +63,15 @@ class Guard:
     def _sign(self, *parts: str) -> str:
         return hmac.new(self.secret, "|".join(parts).encode(), hashlib.sha256).hexdigest()
 
+    def seal(self, text: str) -> str:
+        """``text`` with this process's signature, for a cookie the browser hands back."""
+        return f"{self._sign('flash', text)}.{text}"
+
+    def unseal(self, value: str) -> str | None:
+        """The text of a value ``seal`` made, or None (forged, altered, or another process's)."""
+        signature, _, text = value.partition(".")
+        return text if matches(signature, self._sign("flash", text)) else None
+
     def session_for(self, token: str, now: float | None = None) -> str | None:
         """A new session cookie's value for a correct token ("issued.signature"), else None."""
         if self.token is None or not matches(token, self.token):

@@ -28,6 +28,7 @@ SERVER_FIXTURES = frozenset(
         "tls_redis",
         "sentinels",
         "replicated",
+        "redis_cluster",
     }
 )
 #: What a test body calls when it starts a server or a process of its own.

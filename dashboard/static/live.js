@@ -1,6 +1,6 @@
 // Refreshes the figures marked data-live every two seconds from /api/overview (one request
-// per open page, none while the tab is hidden). Only textContent is set: nothing is parsed
-// as HTML.
+// per open page that has such figures, none while the tab is hidden). Only textContent is
+// set: nothing is parsed as HTML.
 "use strict";
 (function () {
   var PERIOD_MS = 2000;
@@ -22,5 +22,8 @@
       })
       .catch(function () { /* the next tick tries again */ });
   }
-  setInterval(refresh, PERIOD_MS);
+  // A page without live figures (workers, schedules, a job, sign-in) asks for nothing.
+  var live = document.querySelector("[data-queue] [data-live]") !== null;
+  document.documentElement.setAttribute("data-polling", live ? "on" : "off");
+  if (live) { setInterval(refresh, PERIOD_MS); }
 })();

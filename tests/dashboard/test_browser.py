@@ -236,6 +236,25 @@ def test_figures_refresh_by_themselves(chrome: Any, dashboard: Dashboard, seeded
     assert rate.endswith("/s") and rate != "0.00/s"
 
 
+#: The page's requests for the live figures so far (the browser's own record of them).
+POLLS = """return performance.getEntriesByType("resource")
+  .filter(e => e.name.indexOf("/api/overview") >= 0).length"""
+
+
+def test_pages_without_live_figures_poll_nothing(
+    chrome: Any, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    open_page(chrome, dashboard, "/")
+    assert chrome.find_element("css selector", "html").get_attribute("data-polling") == "on"
+    assert wait_for(lambda: chrome.execute_script(POLLS) > 0)  # the clock runs here
+    for path in ("/workers", "/schedules", f"/queues/emails/jobs/{seeded.dead[0]}", "/login"):
+        open_page(chrome, dashboard, path)
+        polling = chrome.find_element("css selector", "html").get_attribute("data-polling")
+        assert polling == "off", path
+    time.sleep(2.5)  # longer than live.js's period: a poll would be on record by now
+    assert chrome.execute_script(POLLS) == 0
+
+
 #: Posts a form from the page, as a forged one would, and hands back the response status.
 POST = """
 const [path, fields, done] = arguments;

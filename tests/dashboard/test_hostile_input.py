@@ -6,10 +6,14 @@ import html
 import json
 import re
 import time
+from urllib.parse import quote
 
 import aiohttp
+import pytest
 import redis
 
+from dashboard import actions
+from dashboard.actions import FLASH_COOKIE
 from dashboard.security import SESSION_COOKIE, SESSION_TTL_S, Guard
 from tests.dashboard.conftest import TOKEN, Dashboard
 from tests.dashboard.seed import Seeded
@@ -276,3 +280,93 @@ def test_on_loopback_only_a_loopback_host_is_served(dashboard: Dashboard, seeded
         assert status == 421 and "emails" not in body, host
     for host in ("localhost:8080", "127.0.0.1", "[::1]:1234", "LOCALHOST"):
         assert request(dashboard, "GET", "/api/overview", headers={"Host": host})[0] == 200
+
+
+def test_a_malformed_history_progress_or_result_is_shown_raw_not_a_crash(
+    r: redis.Redis, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    dead, running, done = seeded.dead[0], seeded.running[0], seeded.completed[0]
+    r.hset("brq:{emails}:hist", dead, '{"a": 1, "w": "w1"')  # cut short: not JSON
+    r.hset("brq:{emails}:hist", done, '{"a": "one", "o": "<b>odd</b>"},{"x": 1}')
+    r.hset("brq:{emails}:progress", running, "40% <i>done</i>")  # not JSON at all
+    r.hset("brq:{emails}:result", done, "<u>not json</u>")
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{dead}")
+    assert status == 200 and "(unreadable history entry)" in page
+    assert '<pre class="error">{"a": 1, "w": "w1"</pre>' in html.unescape(page)
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{done}")
+    assert status == 200 and page.count("(unreadable history entry)") == 2
+    assert "&lt;u&gt;not json&lt;/u&gt;" in page and "<b>" not in page and "<u>" not in page
+    status, page, _ = request(dashboard, "GET", f"/queues/emails/jobs/{running}")
+    assert status == 200 and "40% &lt;i&gt;done&lt;/i&gt;" in page and "<i>" not in page
+    for state in ("dead", "completed", "running"):
+        assert request(dashboard, "GET", f"/queues/emails?state={state}")[0] == 200, state
+
+
+def test_a_keyerror_inside_an_action_is_not_called_a_missing_field(
+    dashboard: Dashboard, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bearer = {"Authorization": "Bearer " + TOKEN}
+    status, body, _ = request(
+        dashboard, "POST", "/actions/retry-job", data={"queue": "emails"}, headers=bearer
+    )
+    assert status == 400 and "missing form field 'job'" in body
+
+    async def broken(client: Client, form: actions.Form) -> str:
+        raise KeyError("deep inside the client")  # a bug: the form had every field
+
+    monkeypatch.setitem(actions.ACTIONS, "pause", broken)
+    status, body, _ = request(
+        dashboard, "POST", "/actions/pause", data={"queue": "emails"}, headers=bearer
+    )
+    assert status == 500 and "missing form field" not in body
+
+
+def test_a_flash_message_not_set_by_the_dashboard_is_not_shown(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    # Any page of a sibling subdomain (or a script) can set a cookie for this host.
+    for forged in ("ok:Your token expired: sign in at evil.example", "0" * 64 + ".ok:forged"):
+        status, page, headers = request(
+            dashboard, "GET", "/", headers={"Cookie": f"{FLASH_COOKIE}={quote(forged)}"}
+        )
+        assert status == 200 and 'id="flash"' not in page
+        assert "evil.example" not in page and "forged" not in page
+        assert f"{FLASH_COOKIE}=" in headers.get("Set-Cookie", "")  # and it is dropped
+
+    async def act() -> str:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            await http.post(dashboard.url + "/login", data={"token": TOKEN})
+            async with http.get(dashboard.url + "/") as r:
+                token = CSRF.findall(await r.text())[0]
+            form = {"queue": "emails", "csrf": token, "back": "/"}
+            async with http.post(
+                dashboard.url + "/actions/pause", data=form, allow_redirects=False
+            ) as r:
+                return r.cookies[FLASH_COOKIE].value
+
+    sealed = dashboard.run(act())
+    _, page, _ = request(dashboard, "GET", "/", headers={"Cookie": f"{FLASH_COOKIE}={sealed}"})
+    assert 'id="flash" class="ok">queue emails paused<' in page
+    altered = sealed.replace("paused", "deleted")
+    _, page, _ = request(dashboard, "GET", "/", headers={"Cookie": f"{FLASH_COOKIE}={altered}"})
+    assert 'id="flash"' not in page and "deleted" not in page
+
+
+def test_a_malformed_worker_description_is_shown_not_a_crash(
+    r: redis.Redis, dashboard: Dashboard, seeded: Seeded
+) -> None:
+    now = int(time.time() * 1000)
+    odd = {"name": "odd", "queues": "emails", "concurrency": "lots", "heartbeat_ms": "x"}
+    for name, text in (
+        ("garbled", "{not json <b>"),
+        ("listed", "[1, 2]"),
+        ("odd", json.dumps(odd)),
+    ):
+        r.zadd("brq:workers", {name: now})
+        r.set(f"brq:worker:{name}", text)
+    status, page, _ = request(dashboard, "GET", "/workers")
+    assert status == 200 and "<b>" not in page
+    assert "worker-a" in page and "node-1" in page  # the good one is still listed
+    assert "unreadable description: {not json &lt;b&gt;" in page
+    assert "unreadable description: [1, 2]" in page
+    assert "unreadable: queues, concurrency, heartbeat_ms" in page

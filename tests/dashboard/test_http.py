@@ -195,3 +195,24 @@ def test_redis_down_is_a_503_not_a_crash(redis_server: RedisServer) -> None:
     for dash in serve_in_thread(f"redis://127.0.0.1:{free_port()}/0", Guard(None)):
         status, body, _ = request(dash, "GET", "/")
         assert status == 503 and "Redis cannot serve now" in body
+
+
+def test_jobs_waiting_on_dependencies_are_counted_listed_and_linked(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    async def enqueue(client: Client) -> tuple[str, str]:
+        first = await client.enqueue("builds", "compile", {})
+        then = await client.enqueue("builds", "link", {}, depends_on=[first.id])
+        return first.id, then.id
+
+    first, then = dashboard.with_client(enqueue)
+    _, page, _ = request(dashboard, "GET", "/")
+    row = page[page.index('<tr data-queue="builds">') :]
+    assert re.search(r'data-live="waiting">1<', row[: row.index("</tr>")])
+    _, page, _ = request(dashboard, "GET", "/queues/builds?state=waiting", signed_in=True)
+    assert re.search(r'id="range">waiting: 1–1 of 1\s+\(oldest first\)', page)
+    assert f'href="/queues/builds/jobs/{then}"' in page and 'data-action="cancel-job"' in page
+    _, page, _ = request(dashboard, "GET", f"/queues/builds/jobs/{then}")
+    assert f'id="job-waiting-on"><a href="/queues/builds/jobs/{first}">{first}</a>' in page
+    _, page, _ = request(dashboard, "GET", f"/queues/builds/jobs/{first}")
+    assert f'id="job-dependants"><a href="/queues/builds/jobs/{then}">{then}</a>' in page

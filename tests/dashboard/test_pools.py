@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +62,32 @@ def test_without_a_cluster_a_line_says_so(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     found = asyncio.run(pools.worker_pools())
     assert found.rows == [] and "no kubeconfig" in found.note
+
+
+def test_an_unreachable_api_gets_a_generic_line_and_the_detail_goes_to_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The API's address and the error's words are for the operator, not for any viewer.
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    operator_kube.reset()
+    try:
+        found = asyncio.run(pools.worker_pools())
+    finally:
+        operator_kube.reset()
+    assert found.rows == []
+    assert found.note == "cannot list WorkerPools now (the dashboard's log says why)"
+    (record,) = [r for r in caplog.records if r.name == "dashboard.pools"]
+    assert record.exc_info is not None and "127.0.0.1" in caplog.text

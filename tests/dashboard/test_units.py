@@ -30,23 +30,27 @@ def test_templates_escape_every_value() -> None:
     assert page == "<td>&lt;script&gt;x&lt;/script&gt;</td>"
 
 
-def test_rates_count_arrivals_and_completions_over_the_window() -> None:
+def test_rates_count_enqueues_and_completions_over_the_window() -> None:
     rates = Rates()
     t = 1_000_000
-    # First read: 30 completions in the last minute, no arrival rate yet.
-    assert rates.add("q", Activity(t, unfinished=10, completed=30, dead=0, cancelled=0)) == (
+    # First read: 30 completions in the last minute, no enqueue rate yet.
+    assert rates.add("q", Activity(t, enqueued=100, completed=30, dead=0, cancelled=0)) == (
         None,
         30 * 1000 / RATE_WINDOW_MS,
     )
-    # 10 s later: 50 more unfinished, and 20 finished meanwhile: 70 arrived.
-    enqueued, completed = rates.add("q", Activity(t + 10_000, 60, 15, 5, 0))
-    assert (enqueued, completed) == (7.0, 1.5)
-    # A purge empties the queue: no negative arrivals.
-    enqueued, _ = rates.add("q", Activity(t + 20_000, 0, 0, 0, 0))
+    # 10 s later: the counters say 70 more jobs; 15 completed meanwhile, and the minute
+    # before the first read still counts (the rate does not drop on the second read).
+    enqueued, completed = rates.add("q", Activity(t + 10_000, 170, 15, 5, 0))
+    assert (enqueued, completed) == (7.0, 45 * 1000 / 70_000)
+    # Nothing enqueued, whatever was purged or finished: the rate only dilutes.
+    enqueued, _ = rates.add("q", Activity(t + 20_000, 170, 0, 9, 3))
     assert enqueued == 3.5
+    # The queue was deleted and made again: its counters restarted, at 4 jobs now.
+    enqueued, _ = rates.add("q", Activity(t + 30_000, 4, 0, 0, 0))
+    assert enqueued == 74 / 30
     # Samples older than the window fall out.
-    enqueued, completed = rates.add("q", Activity(t + 200_000, 10, 0, 0, 0))
-    assert enqueued == 10 / 180 and completed == 0
+    enqueued, completed = rates.add("q", Activity(t + 200_000, 14, 0, 0, 0))
+    assert enqueued == 10 / 170 and completed == 0
 
 
 def test_after_an_action_only_a_path_of_this_site() -> None:

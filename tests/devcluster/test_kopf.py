@@ -178,3 +178,64 @@ def test_kopf_peering_over_applied_crds(
             timeout=20,
         )
     assert runner.exit_code == 0, runner.output
+
+
+def _pod_registry(seen: Seen) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_kubeconfig(**kwargs)
+
+    # kopf drops handlers on a resource whose discovery lacks the verbs it needs (patch for
+    # its progress annotations): before pods took patches, neither handler ever ran.
+    @kopf.on.create("v1", "pods", id="pod-created", registry=registry)
+    def created(name: str, patch: kopf.Patch, **_: Any) -> None:
+        seen.add("create", name)
+        patch.metadata.labels["handled"] = "yes"
+
+    @kopf.on.update(
+        "v1", "pods", id="pod-relabelled", field="metadata.labels.tier", registry=registry
+    )
+    def relabelled(name: str, new: Any, patch: kopf.Patch, **_: Any) -> None:
+        seen.add(f"tier={new}", name)
+        patch.metadata.annotations["example.com/tier-seen"] = str(new)
+
+    return registry
+
+
+def _pod(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"tier": "low"}},
+        "spec": {"containers": [{"name": "main", "image": "python:3.11"}]},
+    }
+
+
+def test_kopf_handlers_on_pods(operator_env: None, kube: Kube, namespace: str) -> None:
+    seen = Seen()
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    args = ["run", "--standalone", "--namespace", namespace, "--verbose"]
+    with KopfRunner(args, registry=_pod_registry(seen), settings=_settings(), timeout=30) as runner:
+        assert kube.post(path, _pod("p")).status == 201
+        wait_for(lambda: seen.has("create", "p"), what="the pod's create handler", timeout=20)
+        wait_for(
+            lambda: kube.get(f"{path}/p").body["metadata"]["labels"].get("handled") == "yes",
+            what="the create handler's label patch on the pod",
+            timeout=20,
+        )
+        assert kube.patch(f"{path}/p", {"metadata": {"labels": {"tier": "high"}}}).status == 200
+        wait_for(lambda: seen.has("tier=high", "p"), what="the pod's update handler", timeout=20)
+        wait_for(
+            lambda: (
+                kube.get(f"{path}/p").body["metadata"]["annotations"].get("example.com/tier-seen")
+                == "high"
+            ),
+            what="the update handler's annotation patch on the pod",
+            timeout=20,
+        )
+        kube.delete(f"{path}/p")
+        wait_for(lambda: kube.get(f"{path}/p").status == 404, what="the pod deleted", timeout=20)
+    assert runner.exit_code == 0, runner.output
+    assert runner.exception is None

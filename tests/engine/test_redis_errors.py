@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
     MasterDownError,
     OutOfMemoryError,
     ReadOnlyError,
@@ -94,6 +95,18 @@ MISCONF = "MISCONF Errors writing to the AOF file: No space left on device"
             RedisUnavailableError,
             "MASTERDOWN",
             "MASTERDOWN Link with MASTER is down",
+        ),
+        (
+            ClusterDownError("The cluster is down"),
+            RedisUnavailableError,
+            "CLUSTERDOWN",
+            "CLUSTERDOWN The cluster is down",
+        ),
+        (
+            ResponseError("CLUSTERDOWN Hash slot not served"),
+            RedisUnavailableError,
+            "CLUSTERDOWN",
+            "CLUSTERDOWN Hash slot not served",
         ),
         (
             TryAgainError("Multiple keys"),

@@ -3,6 +3,8 @@ each job is in exactly one state, no running job lacks a lease, and no job is lo
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from hypothesis.stateful import (
 from tests.engine.invariants import check_queue
 from worker_runtime import SyncClient
 from worker_runtime.engine import writes
+from worker_runtime.engine.connection import connect_sync
 from worker_runtime.engine.keys import QueueKeys
 
 Q = "prop"
@@ -29,7 +32,9 @@ class EngineMachine(RuleBasedStateMachine):
 
     @initialize()
     def setup(self) -> None:
-        self.r = redis.Redis.from_url(self.url, decode_responses=True)
+        # connect_sync: a plain or a cluster client, as the URL says (tests/topology reruns
+        # this machine on a Redis Cluster); both serve the one-slot commands used here.
+        self.r = cast(redis.Redis, connect_sync(self.url))
         self.r.flushall()
         self.c = SyncClient(self.url)
         self.created: set[str] = set()

@@ -103,7 +103,13 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
 
         detected = [watch.first(i, cut_at, False) for i in range(WORKERS)]
         assert all(t is not None for t in detected), "a worker never reported not-ready"
+        # The bound (the watchdog's is the 5 s socket timeout): not ready within 10 s
+        # of the cut, and ready again with no restart, the same processes as before.
+        late = [round(t - cut_at, 1) for t in detected if t is not None and t - cut_at > 10]
+        assert late == [], f"not ready only {late} s after the cut"
         back = [watch.first(i, healed_at, True) for i in range(WORKERS)]
+        assert all(t is not None for t in back), "a worker did not report ready after healing"
+        assert fleet.starts == WORKERS and all(fleet.alive(i) for i in range(WORKERS))
         print(
             f"\n{fault} {CUT_S:g} s mid-drain of {JOBS} jobs ({in_flight} in flight): "
             f"not ready after {', '.join(f'{t - cut_at:.1f}' for t in detected if t)} s; "

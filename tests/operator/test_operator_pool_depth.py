@@ -19,6 +19,7 @@ from tests.devcluster.kube import Kube
 from tests.operator.conftest import FAST, ROOT, cr, log, run_operator, status, to_yaml, wait_for
 from tests.operator.test_operator_workerpool import deployment, replicas
 from worker_runtime.client import SyncClient
+from worker_runtime.engine.keys import worker_key
 from worker_runtime.models import JobSpec
 
 BASE: dict[str, Any] = {
@@ -44,7 +45,7 @@ def in_flight(r: redis.Redis) -> dict[str, int]:
     """Worker name -> jobs in flight, from the engine's registry (what the operator reads)."""
     out = {}
     for name in map(str, r.zrange("brq:workers", 0, -1)):
-        raw = r.get(f"brq:worker:{name}")
+        raw = r.get(worker_key(name))
         if raw:
             out[name] = int(json.loads(raw)["in_flight"])
     return out

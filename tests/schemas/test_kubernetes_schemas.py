@@ -19,6 +19,7 @@ from kubernetes_validate import utils as kv
 from packaging.version import Version
 
 from queue_operator.builders.deployment import (
+    REDIS_TLS_DIR,
     Owner,
     SecretRef,
     build_deployment,
@@ -27,6 +28,7 @@ from queue_operator.builders.deployment import (
 from queue_operator.builders.disruption import build_pdb
 from queue_operator.constants import GROUP
 from queue_operator.crdgen import ROOT
+from queue_operator.metrics import OperatorMetrics
 from queue_operator.models import WorkerPoolSpec
 
 JSON = dict[str, Any]
@@ -150,6 +152,25 @@ def test_an_invalid_object_is_caught() -> None:
     assert len(violations(pdb)) == len(VERSIONS)
 
 
+def test_the_redis_tls_secret_mount_is_validated_in_every_pool() -> None:
+    # Every pool mounts the Redis Secret's optional TLS keys; the checks above see it only if
+    # the builders keep producing it, so say so, and show a broken mount is caught.
+    for name in SPECS:
+        deployment = next(built(name))
+        pod = deployment["spec"]["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "redis-tls"]
+        assert volume["secret"]["secretName"] == REDIS.name, name
+        assert volume["secret"]["optional"] is True, name
+        (container,) = pod["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "redis-tls"]
+        assert mount["mountPath"] == REDIS_TLS_DIR and mount["readOnly"] is True, name
+        assert violations(deployment) == [], name
+    broken = next(built("minimal"))
+    (volume,) = [v for v in broken["spec"]["template"]["spec"]["volumes"] if "secret" in v]
+    volume["secret"]["items"][0]["mode"] = "0400"  # an int32 in Kubernetes
+    assert len(violations(broken)) == len(VERSIONS)
+
+
 def shipped_documents() -> Iterator[tuple[str, JSON]]:
     for folder in ("manifests", "crds"):
         for path in sorted((ROOT / folder).rglob("*.yaml")):
@@ -243,3 +264,37 @@ def test_keda_example() -> None:
         if d["kind"] == "WorkerPool" and d["metadata"]["name"] == spec["scaleTargetRef"]["name"]
     ]
     assert pools and pools[0]["spec"]["autoscaling"]["mode"] == "external"
+
+
+def test_hpa_example_reads_the_operators_backlog_through_the_adapter() -> None:
+    # The schemas accept any metric name: check the HPA, the prometheus-adapter rule and the
+    # series the operator exports name one another.
+    hpas = [d for d in DOCUMENTS.values() if d["kind"] == "HorizontalPodAutoscaler"]
+    assert hpas
+    metrics = OperatorMetrics()
+    exported = {family.name for family in metrics.registry.collect()}
+    labels = set(metrics.pool_backlog._labelnames)
+    (adapter,) = [
+        d
+        for d in DOCUMENTS.values()
+        if d["kind"] == "ConfigMap" and "externalRules" in d.get("data", {}).get("config.yaml", "")
+    ]
+    rules = yaml.safe_load(adapter["data"]["config.yaml"])["externalRules"]
+    served = {rule["name"]["as"]: rule for rule in rules}
+    for hpa in hpas:
+        spec = hpa["spec"]
+        (metric,) = spec["metrics"]
+        assert metric["type"] == "External"
+        name = metric["external"]["metric"]["name"]
+        assert name in exported and name in served, name
+        assert name in served[name]["seriesQuery"]
+        assert set(metric["external"]["metric"]["selector"]["matchLabels"]) <= labels
+        assert spec["scaleTargetRef"]["kind"] == "Deployment"
+        pools = [
+            d
+            for d in DOCUMENTS.values()
+            if d["kind"] == "WorkerPool" and d["metadata"]["name"] == spec["scaleTargetRef"]["name"]
+        ]
+        assert pools and pools[0]["spec"]["autoscaling"]["mode"] == "external", hpa
+        selector = metric["external"]["metric"]["selector"]["matchLabels"]
+        assert selector.get("workerpool") == pools[0]["metadata"]["name"]

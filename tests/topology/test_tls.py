@@ -112,7 +112,7 @@ async def test_operator_connects_with_the_tls_keys_of_its_secret(
         assert health.reachable, health.error
     finally:
         await admin.close()
-    secret["url"] = f"rediss+cluster://app:{PASSWORD}@h1:7000,h2:7001".encode()
+    secret["url"] = f"rediss+cluster://app:{PASSWORD}@h1:7000,h2:7001/1".encode()
     problem = await observe.redis_url("ns", target)
     assert isinstance(problem, Problem) and problem.reason == "RedisUrlInvalid"
-    assert "not supported yet" in problem.message and PASSWORD not in problem.message
+    assert "database 0 only" in problem.message and PASSWORD not in problem.message

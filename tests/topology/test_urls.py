@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from worker_runtime.cli import cli
 from worker_runtime.engine.urls import (
-    ClusterNotSupportedError,
     RedisUrlError,
     parse_url,
     redact,
@@ -82,11 +81,18 @@ def test_a_bad_url_is_one_line_naming_the_part(url: str, names: str) -> None:
     assert caught.value.field == "redis_url"
 
 
-def test_cluster_urls_parse_but_are_refused_as_not_supported_yet() -> None:
-    for url in (f"redis+cluster://u:{SECRET}@h1:7000,h2:7001", "rediss+cluster://h1:7000"):
-        with pytest.raises(ClusterNotSupportedError, match="not supported yet") as caught:
-            parse_url(url)
-        assert SECRET not in str(caught.value)
+def test_cluster_urls_name_the_seed_nodes_and_database_0_only() -> None:
+    target = parse_url(f"redis+cluster://u:{SECRET}@h1:7000,h2")
+    assert (target.kind, target.hosts, target.tls) == (
+        "cluster",
+        (("h1", 7000), ("h2", 6379)),
+        False,
+    )
+    assert (target.username, target.password) == ("u", SECRET)
+    assert parse_url("rediss+cluster://h1:7000").tls
+    with pytest.raises(RedisUrlError, match="database 0 only") as caught:
+        parse_url(f"redis+cluster://u:{SECRET}@h1:7000/2")
+    assert SECRET not in str(caught.value)
     with pytest.raises(RedisUrlError, match="port of host 'h2'"):
         parse_url("redis+cluster://h1:7000,h2:x")
 
@@ -124,11 +130,10 @@ def test_cli_refuses_a_bad_url_in_one_line_with_exit_2() -> None:
     assert bad.exit_code == 2
     assert bad.output.strip() == "error: --redis-url: port of host 'h': 'x' is not a number"
     cluster = CliRunner().invoke(
-        cli, ["queue", "list"], env={"REDIS_URL": "redis+cluster://h1:7000,h2:7001"}
+        cli, ["queue", "list"], env={"REDIS_URL": "redis+cluster://h1:7000/1"}
     )
     assert cluster.exit_code == 2
-    assert "Redis Cluster) is not supported yet" in cluster.output
-    assert len(cluster.output.strip().splitlines()) == 1
+    assert cluster.output.strip() == "error: --redis-url: db 1: Redis Cluster has database 0 only"
 
 
 async def test_a_failing_connection_never_shows_the_password() -> None:

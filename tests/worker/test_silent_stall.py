@@ -55,6 +55,7 @@ async def _true(value: bool) -> bool:
 
 async def test_tcp_connections_carry_keepalive_and_a_user_timeout(redis_url: str) -> None:
     conn = connection.connect_async(redis_url)
+    assert not isinstance(conn, redis.asyncio.RedisCluster)
     try:
         await conn.ping()
         pooled = conn.connection_pool._available_connections[0]

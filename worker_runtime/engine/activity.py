@@ -1,4 +1,4 @@
-"""Read-only ops for live views: recent finishes per queue, and pages of a state with its size.
+"""Read-only ops for live views: enqueues and recent finishes per queue, pages of a state.
 
 The dashboard (and any other reader) derives rates from these instead of reading keys itself.
 """
@@ -16,25 +16,22 @@ from worker_runtime.engine.reads import job_ids
 
 @dataclass(frozen=True)
 class Activity:
-    """One snapshot of a queue's flow: unfinished jobs now, and jobs finished since a time."""
+    """One snapshot of a queue's flow: jobs ever enqueued, and jobs finished since a time."""
 
     now_ms: int
-    #: pending + delayed + running at ``now_ms``.
-    unfinished: int
+    #: Jobs created since the queue was made, as the enqueue scripts count them (a dedupe
+    #: hit, a retry or a purge leaves it alone; deleting the queue resets it to 0).
+    enqueued: int
     completed: int
     dead: int
     cancelled: int
 
-    @property
-    def finished(self) -> int:
-        return self.completed + self.dead + self.cancelled
-
 
 def activity(since_ms: Mapping[str, int]) -> Op[dict[str, Activity]]:
-    """Per queue, the unfinished count and the jobs finished after its ``since_ms`` (Redis
-    clock), all in one MULTI block: one round trip however many queues. Finished jobs are
-    counted by their finish time, so a rate computed from this stays right however seldom
-    it is read (within the queue's keep_completed limit)."""
+    """Per queue, the enqueue counters' total and the jobs finished after its ``since_ms``
+    (Redis clock), all in one MULTI block: one round trip however many queues. Finished jobs
+    are counted by their finish time, so a rate computed from this stays right however
+    seldom it is read (within the queue's keep_completed limit)."""
     queues = list(since_ms)
 
     def parse(r: list[Any]) -> dict[str, Activity]:
@@ -42,14 +39,15 @@ def activity(since_ms: Mapping[str, int]) -> Op[dict[str, Activity]]:
         now_ms = int(seconds) * 1000 + int(micros) // 1000
         found = {}
         for n, queue in enumerate(queues):
-            c = [int(x) for x in r[1 + n * 6 : 7 + n * 6]]
-            found[queue] = Activity(now_ms, c[0] + c[1] + c[2], c[3], c[4], c[5])
+            counters, completed, dead, cancelled = r[1 + n * 4 : 5 + n * 4]
+            enqueued = sum(int(c) for c in counters)
+            found[queue] = Activity(now_ms, enqueued, int(completed), int(dead), int(cancelled))
         return found
 
     commands: list[tuple[str | int | float, ...]] = [("TIME",)]
     for queue in queues:
         k, after = QueueKeys.of(queue), f"({since_ms[queue]}"
-        commands += [("ZCARD", k.pending), ("ZCARD", k.delayed), ("ZCARD", k.running)]
+        commands.append(("HVALS", k.enqueued))
         commands += [("ZCOUNT", key, after, "+inf") for key in (k.completed, k.dead, k.cancelled)]
     return Op(parse, commands=commands)
 

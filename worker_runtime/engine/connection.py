@@ -6,7 +6,9 @@ client that asks the sentinels for the master on every new connection, so it fol
 failover and never keeps writing to a demoted replica. TCP sockets also carry keepalive
 and ``TCP_USER_TIMEOUT`` at the socket timeout: after a silent partition the kernel
 abandons a connection the client gave up on, instead of delivering its commands (a claim
-nobody waits for any more) once the network heals.
+nobody waits for any more) once the network heals. A Cluster URL gives redis-py's
+``RedisCluster``, which sends each command (and each script call, by its keys) to the
+master of its slot and follows MOVED/ASK redirections and failovers.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ import redis
 import redis.asyncio as aredis
 import redis.asyncio.sentinel as asentinel
 import redis.sentinel as ssentinel
+from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import ClusterNode as SyncClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from worker_runtime.engine.urls import RedisTarget, parse_url
+
+#: What ``connect_async`` returns: a client of one server, or of a whole Redis Cluster.
+AsyncRedis = aredis.Redis | aredis.RedisCluster
+#: What ``connect_sync`` returns.
+SyncRedis = redis.Redis | redis.RedisCluster
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 #: Seconds to wait for a reply or a connection before giving up on that try.
@@ -116,7 +125,16 @@ class _SyncSentinelMaster(redis.Redis):
                 node.close()
 
 
-def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
+def _cluster_kwargs(target: RedisTarget, opts: dict[str, Any]) -> dict[str, Any]:
+    """The cluster client's options: the node options less ``db`` (always 0 on a cluster).
+    The same retry policy covers redirections and lost nodes: after each error the client
+    asks again which master serves the slot."""
+    kwargs = {**opts, **_node_kwargs(target)}
+    kwargs.pop("db", None)
+    return kwargs
+
+
+def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> AsyncRedis:
     """An asyncio client for any URL ``urls.parse_url`` accepts; user and password in the
     URL select a Redis ACL user. Raises ``RedisUrlError`` for a bad URL."""
     target = parse_url(url)
@@ -135,11 +153,14 @@ def connect_async(url: str = DEFAULT_URL, **overrides: Any) -> aredis.Redis:
         )
         master.sentinels = sentinels
         return master
+    if target.kind == "cluster":
+        nodes = [AsyncClusterNode(host, port) for host, port in target.hosts]
+        return aredis.RedisCluster(startup_nodes=nodes, **_cluster_kwargs(target, opts))
     client: aredis.Redis = aredis.Redis.from_url(target.redis_py_url, **opts)
     return client
 
 
-def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> redis.Redis:
+def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> SyncRedis:
     target = parse_url(url)
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES, _RETRY_ON)
     opts = _options(url, retry=retry, retry_on_error=list(_RETRY_ON), **overrides)
@@ -156,5 +177,8 @@ def connect_sync(url: str = DEFAULT_URL, **overrides: Any) -> redis.Redis:
         )
         master.sentinels = sentinels
         return master
+    if target.kind == "cluster":
+        nodes = [SyncClusterNode(host, port) for host, port in target.hosts]  # type: ignore[no-untyped-call]
+        return redis.RedisCluster(startup_nodes=nodes, **_cluster_kwargs(target, opts))
     client: redis.Redis = redis.Redis.from_url(target.redis_py_url, **opts)
     return client

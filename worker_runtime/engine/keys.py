@@ -57,11 +57,15 @@ Global keys (not tied to a queue):
 
     brq:queues         set   every queue name ever configured or enqueued to
     brq:workers        zset  worker name -> last heartbeat ms
-    brq:worker:<name>  string  JSON description of a live worker (with a TTL)
+    brq:worker:{brq:workers}:<name>  string  JSON description of a live worker (with a
+                       TTL); tagged with the registry's own name so that workerbeat and
+                       the MGET of every description touch one slot on a cluster
     brq:schedules      hash  schedule name -> its queue (names are unique across queues)
     brq:limiter:{name} hash  limit, period: a rate limit shared by several queues
-    brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot: shared
-                       limiters need a single Redis, not Cluster)
+    brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot, which
+                       the claim script touches together with the queue's: on a Redis
+                       Cluster a shared limiter fails its claims with CROSSSLOT unless
+                       its slot is the queue's; see docs/architecture.md, Redis Cluster)
     brq:operator:claims  hash  queue name -> "namespace/name/uid" of the JobQueue that
                        manages it (written by the operator only)
 """
@@ -94,7 +98,8 @@ def limiter_log_key(name: str) -> str:
 
 
 def worker_key(name: str) -> str:
-    return f"{PREFIX}:worker:{name}"
+    """A worker's description, in the slot of ``WORKERS`` (its hash tag is that name)."""
+    return f"{PREFIX}:worker:{{{WORKERS}}}:{name}"
 
 
 #: The data keys of one queue (every key ``QueueKeys.all_keys`` deletes).

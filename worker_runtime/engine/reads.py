@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from worker_runtime.engine.keys import QUEUES, STATE_SETS, WORKERS, QueueKeys, worker_key
 from worker_runtime.engine.operation import Op, parse_record
-from worker_runtime.models import Attempt, Job, JobState, QueueStats
+from worker_runtime.models import Attempt, AttemptOutcome, Job, JobState, QueueStats
 
 
 def read_config(queue: str) -> Op[dict[str, str]]:
@@ -74,13 +74,48 @@ def _decode_or_raw(text: str) -> Any:
         return text
 
 
+#: The reason of an attempt whose history entry could not be read (its raw text is the error).
+UNREADABLE = "(unreadable history entry)"
+_OUTCOMES = frozenset(get_args(AttemptOutcome))
+
+
+def _attempt(n: int, entry: Any) -> Attempt:
+    """One history entry; one written by anything but the engine is kept as its raw text,
+    in ``error`` (a reader shows it rather than failing on the whole job)."""
+    try:
+        if entry["o"] not in _OUTCOMES:
+            raise ValueError(entry["o"])
+        reason, error, priority = entry.get("r"), entry.get("err"), entry.get("p")
+        return Attempt(
+            int(entry["a"]),
+            str(entry["w"]),
+            int(entry["s"]),
+            int(entry["e"]),
+            entry["o"],
+            None if reason is None else str(reason),
+            None if error is None else str(error),
+            None if priority is None else int(priority),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Attempt(n, "", 0, 0, "failed", UNREADABLE, json.dumps(entry, ensure_ascii=False))
+
+
 def _history(raw: str | None) -> list[Attempt]:
     if not raw:
         return []
-    return [
-        Attempt(e["a"], e["w"], e["s"], e["e"], e["o"], e.get("r"), e.get("err"), e.get("p"))
-        for e in json.loads("[" + raw + "]")
-    ]
+    try:
+        entries = json.loads("[" + raw + "]")
+    except ValueError:  # not the engine's comma-joined JSON objects: show it as it is
+        return [Attempt(1, "", 0, 0, "failed", UNREADABLE, raw)]
+    return [_attempt(n, e) for n, e in enumerate(entries, 1)]
+
+
+def _progress(raw: str | None) -> dict[str, Any] | None:
+    """The handler's last report; anything but a JSON object as ``{"raw": text}``."""
+    if not raw:
+        return None
+    found = _decode_or_raw(raw)
+    return found if isinstance(found, dict) else {"raw": raw}
 
 
 def job_info(queue: str, job_id: str) -> Op[Job | None]:
@@ -118,11 +153,11 @@ def job_info(queue: str, job_id: str) -> Op[Job | None]:
             timeout_ms=meta.get("to"),
             dedupe_key=meta.get("dk"),
             history=history,
-            result=json.loads(result) if result else None,
+            result=_decode_or_raw(result) if result else None,
             reason=reason,
             cancel_requested=bool(cancel_req),
             rate_key=meta.get("rk"),
-            progress=json.loads(prog) if prog else None,
+            progress=_progress(prog),
         )
         _dependencies(job, deps, dependants)
         if state is JobState.PENDING and scores["pending"] is not None:
@@ -154,6 +189,8 @@ def _dependencies(job: Job, deps: str | None, dependants: str | None) -> None:
         d = json.loads(deps)
     except ValueError:
         return
+    if not isinstance(d, dict):
+        return
     # Lua's cjson writes an empty list as {}: any non-list reads as empty.
     on, left = d.get("on"), d.get("left")
     job.depends_on = [str(i) for i in on] if isinstance(on, list) else []
@@ -167,8 +204,15 @@ def live_workers() -> Op[list[str]]:
 
 
 def worker_descriptions(names: Sequence[str]) -> Op[list[dict[str, Any]]]:
+    """The live ones of ``names``; a description that is not a JSON object (written by
+    anything but a worker) reads as ``{"name": name, "unreadable": its text}``."""
+
+    def describe(name: str, text: str) -> dict[str, Any]:
+        found = _decode_or_raw(text)
+        return found if isinstance(found, dict) else {"name": name, "unreadable": text}
+
     def parse(r: list[Any]) -> list[dict[str, Any]]:
-        return [json.loads(v) for v in r[0] if v]
+        return [describe(n, v) for n, v in zip(names, r[0], strict=True) if v]
 
     return Op(parse, commands=[("MGET", *[worker_key(n) for n in names])])
 

@@ -2,25 +2,29 @@
 
 Scripts are loaded once and called by SHA (EVALSHA); a script missing after a Redis
 restart is reloaded transparently by redis-py. Several ops can share one round trip.
+On a Redis Cluster every op's keys share one slot (``keys``), so the cluster client sends
+each to the master of that slot; plain-command ops spanning slots run unbatched there.
 This is where Redis's exceptions that mean "cannot serve now" become the engine's typed
 ``RedisUnavailableError`` and ``StorageFullError`` (``redis_errors.unavailable``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
+from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
 from worker_runtime.engine.redis_errors import unavailable
-from worker_runtime.errors import NotReplicatedError
+from worker_runtime.errors import InvalidArgumentError, NotReplicatedError
 
 T = TypeVar("T")
 
@@ -29,6 +33,13 @@ def _keys(op: Op[Any]) -> list[str]:
     """The op's keys in KEYS order; a ConfigError unless they are the script's by name."""
     assert op.script is not None
     return scripts()[op.script].key_list(op.keys)
+
+
+def _one_slot(commands: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether every command names a key (its first argument) and all in one slot: what a
+    MULTI on a cluster needs. Engine reads name the key first; TIME names none."""
+    slots = {key_slot(str(c[1]).encode()) if len(c) > 1 else -1 for c in commands}
+    return len(slots) == 1 and -1 not in slots
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,9 @@ class Durability:
 class AsyncStore:
     """Executes ops with an asyncio Redis client."""
 
-    def __init__(self, client: aredis.Redis) -> None:
+    def __init__(self, client: aredis.Redis | aredis.RedisCluster) -> None:
         self.redis = client
+        self.cluster = isinstance(client, aredis.RedisCluster)
         self._scripts: dict[str, AsyncScript] = {}
         self._known_queues: set[str] = set()
 
@@ -60,7 +72,10 @@ class AsyncStore:
             if op.script is not None:
                 reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
             else:
-                async with self.redis.pipeline(transaction=True) as pipe:
+                # A cluster MULTI takes one slot only; a read across queues (slots) is then
+                # no snapshot, as it could not be one across masters anyway.
+                atomic = not self.cluster or _one_slot(op.commands)
+                async with self.redis.pipeline(transaction=atomic) as pipe:
                     for cmd in op.commands:
                         pipe.execute_command(*cmd)
                     reply = await pipe.execute()
@@ -79,6 +94,8 @@ class AsyncStore:
         connection's writes) and ``NotReplicatedError`` says when too few replicas confirmed."""
         if len(ops) == 1 and durable is None:
             return [await self.run(ops[0])]
+        if isinstance(self.redis, aredis.RedisCluster):
+            return await self._run_many_on_cluster(ops, durable)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for op in ops:
@@ -99,6 +116,23 @@ class AsyncStore:
                     code="NOREPLICAS",
                 )
         return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
+
+    async def _run_many_on_cluster(
+        self, ops: Sequence[Op[Any]], durable: Durability | None
+    ) -> list[Any]:
+        """Runs the ops concurrently, each on the master of its slot: a cluster pipeline
+        would not reload a script a new master lacks after a failover (NOSCRIPT), and WAIT
+        counts one connection's writes, which no longer spans the ops."""
+        if durable is not None:
+            raise InvalidArgumentError(
+                "durable enqueue (WAIT) is not supported on Redis Cluster yet",
+                field="durable",
+            )
+        replies = await asyncio.gather(*(self.run(op) for op in ops), return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return list(replies)
 
     async def call(self, command: Awaitable[T]) -> T:
         """Awaits one plain redis-py command, with the same typed errors as ``run``."""

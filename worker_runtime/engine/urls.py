@@ -47,17 +47,14 @@ class RedisUrlError(InvalidArgumentError):
         self.detail = detail
 
 
-class ClusterNotSupportedError(RedisUrlError):
-    """A ``redis+cluster://`` URL: parsed, but Redis Cluster is not supported yet."""
-
-
 @dataclass(frozen=True)
 class RedisTarget:
     """What a URL points at: the topology, its nodes, credentials and TLS options."""
 
     kind: Kind
     tls: bool
-    #: (host, port) of the server, the sentinels or the cluster's seed nodes; empty for unix.
+    #: (host, port) of the server, the sentinels or the cluster's seed nodes (any reachable
+    #: node tells the client every other one); empty for unix.
     hosts: tuple[tuple[str, int], ...]
     db: int = 0
     username: str | None = None
@@ -73,8 +70,7 @@ class RedisTarget:
 
 
 def parse_url(url: str) -> RedisTarget:
-    """The checked target of ``url``; a ``RedisUrlError`` naming what is wrong otherwise
-    (a ``ClusterNotSupportedError`` for a well-formed Cluster URL)."""
+    """The checked target of ``url``; a ``RedisUrlError`` naming what is wrong otherwise."""
     if not isinstance(url, str) or not url.strip():
         raise RedisUrlError("empty; expected redis://host:6379/0 (or rediss://, unix://, ...)")
     try:
@@ -101,11 +97,8 @@ def parse_url(url: str) -> RedisTarget:
     if "db" in params:
         db = _int("db", params["db"])
     ssl = tuple((k, v) for k, v in params.items() if k in TLS_PARAMS)
-    if kind == "cluster":
-        raise ClusterNotSupportedError(
-            f"{scheme}:// (Redis Cluster) is not supported yet; use a single Redis or "
-            "Sentinel (redis+sentinel://)"
-        )
+    if kind == "cluster" and db != 0:
+        raise RedisUrlError(f"db {db}: Redis Cluster has database 0 only")
     kept = {k: v for k, v in params.items() if k in (*TLS_PARAMS, *PLAIN_PARAMS)}
     return RedisTarget(
         kind=kind,

@@ -26,8 +26,8 @@
           (cancel|run|wait)
 
   A dependency of another queue is read and registered in that queue's keys, which it
-  does not declare (queueKeys): single Redis only. On a Redis Cluster (INFO cluster, asked
-  only when a job names another queue) the call is refused before anything is read there.
+  does not declare (queueKeys): single Redis only. On a Redis Cluster (CLUSTER KEYSLOT
+  answers; asked only when a job names another queue) the call is refused before anything is read there.
   then the enqueue counters' runs, as in enqueue
 
   Returns {code1, id1, ...} as enqueue. Errors (nothing written): {-10, index} payload
@@ -75,7 +75,8 @@ end
 local clustered = nil
 local function onCluster()
   if clustered == nil then
-    clustered = string.find(redis.call('INFO', 'cluster'), 'cluster_enabled:1', 1, true) ~= nil
+    -- A standalone server answers an error ("cluster support disabled"): pure and cheap.
+    clustered = type(redis.pcall('CLUSTER', 'KEYSLOT', K.jobs)) == 'number'
   end
   return clustered
 end
