@@ -26,7 +26,7 @@
           (cancel|run|wait)
 
   A dependency of another queue is read and registered in that queue's keys, which it
-  does not declare (queueKeys): single Redis only. On a Redis Cluster (CLUSTER KEYSLOT
+  does not declare (queueKeys): single Redis only. On a Redis Cluster (CLUSTER keyslot
   answers; asked only when a job names another queue) the call is refused before anything is read there.
   then the enqueue counters' runs, as in enqueue
 
@@ -76,7 +76,7 @@ local clustered = nil
 local function onCluster()
   if clustered == nil then
     -- A standalone server answers an error ("cluster support disabled"): pure and cheap.
-    clustered = type(redis.pcall('CLUSTER', 'KEYSLOT', K.jobs)) == 'number'
+    clustered = type(redis.pcall('CLUSTER', 'keyslot', K.jobs)) == 'number'
   end
   return clustered
 end
