@@ -20,17 +20,32 @@ if TYPE_CHECKING:
         QueueError,
     )
     from worker_runtime.handlers import handler
-    from worker_runtime.models import Enqueued, Job, JobSpec, JobState, Priority, QueueConfig
+    from worker_runtime.models import (
+        Dependency,
+        DependencyPolicy,
+        Enqueued,
+        EventType,
+        Job,
+        JobEvent,
+        JobSpec,
+        JobState,
+        Priority,
+        QueueConfig,
+    )
     from worker_runtime.worker.execution import BatchItem, JobContext
 
 #: Public name -> the module that defines it.
 _WHERE = {
     "BatchItem": "worker_runtime.worker.execution",
     "Client": "worker_runtime.client",
+    "Dependency": "worker_runtime.models",
+    "DependencyPolicy": "worker_runtime.models",
     "Enqueued": "worker_runtime.models",
+    "EventType": "worker_runtime.models",
     "InvalidArgumentError": "worker_runtime.errors",
     "Job": "worker_runtime.models",
     "JobContext": "worker_runtime.worker.execution",
+    "JobEvent": "worker_runtime.models",
     "JobNotFoundError": "worker_runtime.errors",
     "JobSpec": "worker_runtime.models",
     "JobState": "worker_runtime.models",
@@ -48,10 +63,14 @@ _WHERE = {
 __all__ = [
     "BatchItem",
     "Client",
+    "Dependency",
+    "DependencyPolicy",
     "Enqueued",
+    "EventType",
     "InvalidArgumentError",
     "Job",
     "JobContext",
+    "JobEvent",
     "JobNotFoundError",
     "JobSpec",
     "JobState",

@@ -222,8 +222,9 @@ class JobSpec:
     dedupe_key: str | None = None
     job_id: str | None = None
     rate_key: str | None = None
-    #: Ids of jobs of the same queue that must complete before this one may run.
-    depends_on: Sequence[str] | None = None
+    #: Jobs that must complete before this one may run: an id of a job of the same queue,
+    #: or ``(queue, id)`` of a job of another queue (on the same Redis).
+    depends_on: Sequence[Dependency] | None = None
     #: What this job does when a dependency ends dead or cancelled.
     on_dependency_failure: DependencyPolicy = "cancel"
 
@@ -231,6 +232,8 @@ class JobSpec:
 #: What a dependant does when one of its dependencies ends dead or cancelled: is cancelled
 #: too (reason DependencyFailed), runs anyway, or waits (a retried dependency may complete).
 DependencyPolicy = Literal["cancel", "run", "wait"]
+#: A job depended on: its id (a job of the same queue), or ``(queue, id)``.
+Dependency = str | tuple[str, str]
 
 #: "created", "exists" (the id was taken) or "deduplicated" (the dedupe key was held).
 EnqueueOutcome = Literal["created", "exists", "deduplicated"]

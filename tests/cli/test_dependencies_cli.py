@@ -46,3 +46,20 @@ def test_unknown_dependency_is_one_line_error_and_writes_nothing(
     assert result.exit_code != 0
     assert "depends_on: no job nope in queue 'q'" in result.output
     assert snapshot() == before
+
+
+def test_dependencies_across_queues(run: Run, sync_client: SyncClient) -> None:
+    sync_client.enqueue("extract", "a", job_id="a/1:x")
+    sync_client.enqueue("q", "b", job_id="b")
+    args = ["job", "enqueue", "q", "child", "--payload", "{}", "--id", "child"]
+    result = run(*args, "--depends-on", "b", "--depends-on-in", "extract", "a/1:x")
+    assert result.exit_code == 0, result.output
+    data = json.loads(run("job", "info", "child", "-q", "q", "-o", "json").output)
+    assert (data["state"], data["depends_on"]) == ("waiting", ["b", "extract a/1:x"])
+    table = run("job", "info", "child", "-q", "q").output
+    assert "b, a/1:x (queue extract)" in table
+    parent = run("job", "info", "a/1:x", "-q", "extract").output
+    assert "child (queue q)" in parent
+    result = run(*args[:-1], "child2", "--depends-on-in", "extract", "nope")
+    assert result.exit_code != 0
+    assert "depends_on: no job nope in queue 'extract'" in result.output

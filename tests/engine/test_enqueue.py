@@ -156,7 +156,7 @@ async def test_generated_id_that_collides_gets_a_new_one(client: Client, r: redi
     taken = (await client.enqueue("q", "j", {"first": True})).id
     with (
         mock.patch("worker_runtime.engine.prepare.new_job_ids", lambda n: [taken] * n),
-        mock.patch("worker_runtime.client.new_job_id", lambda: "fresh0000000000a"),
+        mock.patch("worker_runtime.client.producing.new_job_id", lambda: "fresh0000000000a"),
     ):
         e = await client.enqueue("q", "j", {"second": True})
     assert e.created and e.id == "fresh0000000000a"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from worker_runtime import Client
-from worker_runtime import client as client_module
+from worker_runtime.client import waiting as client_module
 from worker_runtime.engine import writes
 from worker_runtime.errors import (
     InvalidArgumentError,

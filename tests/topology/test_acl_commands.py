@@ -11,7 +11,7 @@ from worker_runtime.engine import acl
 LUA = Path(acl.__file__).parent / "lua"
 #: redis.call('CMD'[, 'SUB']): a subcommand only where the ACL names it (PUBSUB NUMSUB).
 CALL = re.compile(r"redis\.p?call\(\s*'([A-Za-z]+)'(?:\s*,\s*'([A-Za-z]+)')?")
-WITH_SUBCOMMAND = {"pubsub", "script", "client", "config"}
+WITH_SUBCOMMAND = {"pubsub", "script", "client", "config", "cluster"}
 
 
 def called_commands() -> set[str]:

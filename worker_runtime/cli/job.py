@@ -88,6 +88,14 @@ def emit_job(app: AppContext, job: Job, outcome: str, text: str) -> None:
     help="Wait until this job (of the same queue) has completed; repeatable.",
 )
 @click.option(
+    "--depends-on-in",
+    "depends_on_in",
+    multiple=True,
+    nargs=2,
+    metavar="QUEUE ID",
+    help="Wait until job ID of queue QUEUE (on the same Redis) has completed; repeatable.",
+)
+@click.option(
     "--on-dependency-failure",
     type=click.Choice(["cancel", "run", "wait"]),
     default="cancel",
@@ -112,6 +120,7 @@ def enqueue_job(
     rate_key: str | None,
     durable: bool,
     depends_on: tuple[str, ...],
+    depends_on_in: tuple[tuple[str, str], ...],
     on_dependency_failure: DependencyPolicy,
 ) -> None:
     """Adds a job to QUEUE for the handler registered as JOB_NAME."""
@@ -128,7 +137,7 @@ def enqueue_job(
         dedupe_key=dedupe_key,
         job_id=job_id,
         rate_key=rate_key,
-        depends_on=list(depends_on) or None,
+        depends_on=[*depends_on, *depends_on_in] or None,
         on_dependency_failure=on_dependency_failure,
     )
     job = app.client.get_job(done.id, done.queue)

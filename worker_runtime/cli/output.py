@@ -154,6 +154,16 @@ def _priority(job: Job) -> str:
     return f"{label}; enqueued at {priority_label(original)}"
 
 
+def related(refs: Sequence[str]) -> str:
+    """Jobs a job depends on or that depend on it: a bare id is of the same queue; one of
+    another queue is stored as "<queue> <id>" and shown as "<id> (queue <queue>)"."""
+    shown_refs = []
+    for ref in refs:
+        queue, _, job_id = ref.rpartition(" ")
+        shown_refs.append(f"{job_id} (queue {queue})" if queue else job_id)
+    return ", ".join(shown_refs)
+
+
 def job_view(
     job: Job, outcome: str | None = None, queue_max_attempts: int | None = None
 ) -> RenderableType:
@@ -179,13 +189,13 @@ def job_view(
     ]
     if job.depends_on:
         rows += [
-            ("depends on", ", ".join(job.depends_on)),
-            ("waiting on", ", ".join(job.waiting_on) or None),
+            ("depends on", related(job.depends_on)),
+            ("waiting on", related(job.waiting_on) or None),
             ("if one fails", job.on_dependency_failure),
             ("dependencies", job.dependency_note),
         ]
     if job.dependants:
-        rows.append(("dependants", ", ".join(job.dependants)))
+        rows.append(("dependants", related(job.dependants)))
     parts: list[RenderableType] = [fields(f"Job {job.id}", rows)]
     if job.history:
         history = [

@@ -25,6 +25,8 @@ SCRIPT_COMMANDS = (
     *("zremrangebyscore", "zscore"),
     # Events are built only while someone listens (eventsOn asks PUBSUB NUMSUB).
     "pubsub|numsub",
+    # enqueuedeps tells a Cluster (refuses dependencies across queues there) by this.
+    "cluster|keyslot",
 )
 #: Commands redis-py and the engine send themselves: scripts by SHA (loaded on a miss),
 #: transactions, the reads of engine.reads, pub/sub, the connection handshake, and WAIT

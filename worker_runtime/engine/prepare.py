@@ -42,7 +42,8 @@ class PreparedJob:
     generated_id: bool = False
     #: The job name: the enqueue script counts jobs per name and priority.
     name: str = ""
-    #: Ids of jobs of the same queue it waits for (the enqueuedeps script), and its policy.
+    #: The jobs it waits for (the enqueuedeps script): an id of the same queue, or
+    #: ``"<queue> <id>"`` (ids and queue names have no spaces); and its policy.
     depends_on: tuple[str, ...] = ()
     dependency_policy: str = "cancel"
 
@@ -224,7 +225,8 @@ MAX_DEPENDENCIES = 100
 
 
 def _dependencies(spec: JobSpec) -> tuple[str, ...]:
-    """The checked, de-duplicated ids a job depends on; its policy is checked too."""
+    """The checked, de-duplicated dependencies of a job, as the enqueuedeps script takes
+    them; its policy is checked too."""
     if spec.on_dependency_failure not in ("cancel", "run", "wait"):
         raise errors.InvalidArgumentError(
             "on_dependency_failure: one of cancel, run, wait; "
@@ -235,17 +237,39 @@ def _dependencies(spec: JobSpec) -> tuple[str, ...]:
         return ()
     if isinstance(spec.depends_on, str) or not isinstance(spec.depends_on, Sequence):
         raise errors.InvalidArgumentError(
-            f"depends_on: a list of job ids, got {shown(spec.depends_on)}", field="depends_on"
+            f"depends_on: a list of job ids or (queue, id) pairs, got {shown(spec.depends_on)}",
+            field="depends_on",
         )
-    ids = tuple(dict.fromkeys(spec.depends_on))
-    if len(ids) > MAX_DEPENDENCIES:
+    refs = tuple(dict.fromkeys(_dependency(spec, dep) for dep in spec.depends_on))
+    if len(refs) > MAX_DEPENDENCIES:
         raise errors.InvalidArgumentError(
-            f"depends_on: at most {MAX_DEPENDENCIES} jobs, got {len(ids)}", field="depends_on"
+            f"depends_on: at most {MAX_DEPENDENCIES} jobs, got {len(refs)}", field="depends_on"
         )
-    for dep in ids:
-        check_job_id(dep, field="depends_on")
-        if dep == spec.job_id:
+    return refs
+
+
+def _dependency(spec: JobSpec, dep: object) -> str:
+    """One dependency as the script takes it: a bare id for a job of the same queue (also
+    when named as ``(its queue, id)``), else ``"<queue> <id>"``."""
+    queue = spec.queue
+    if isinstance(dep, tuple):
+        if len(dep) != 2 or not all(isinstance(part, str) for part in dep):
             raise errors.InvalidArgumentError(
-                f"depends_on: job {dep} cannot depend on itself", field="depends_on"
+                f"depends_on: {shown(dep)} is not a (queue, id) pair", field="depends_on"
             )
-    return ids
+        queue, dep = dep
+        try:
+            check_queue_name(queue)
+        except errors.InvalidArgumentError as exc:
+            raise errors.InvalidArgumentError(f"depends_on: {exc}", field="depends_on") from None
+    if not isinstance(dep, str):
+        raise errors.InvalidArgumentError(
+            f"depends_on: {shown(dep)} is neither a job id nor a (queue, id) pair",
+            field="depends_on",
+        )
+    check_job_id(dep, field="depends_on")
+    if queue == spec.queue and dep == spec.job_id:
+        raise errors.InvalidArgumentError(
+            f"depends_on: job {dep} cannot depend on itself", field="depends_on"
+        )
+    return dep if queue == spec.queue else f"{queue} {dep}"

@@ -67,8 +67,11 @@ def _check_batch(n: int) -> None:
         raise errors.InvalidArgumentError(f"batch: at most {MAX_BATCH} jobs per call, got {n}")
 
 
-#: The enqueuedeps script's code for a dependency that names no job of the queue.
+#: The enqueuedeps script's code for a dependency that names no job.
 UNKNOWN_DEPENDENCY = -12
+
+#: Its code for a dependency of another queue on a Redis Cluster (single Redis only).
+CROSS_QUEUE_ON_CLUSTER = -13
 
 _OUTCOMES: dict[int, EnqueueOutcome] = {1: "created", 0: "exists", 2: "deduplicated"}
 
@@ -87,10 +90,17 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
 
     def parse(reply: list[Any]) -> list[Enqueued]:
         if reply and int(reply[0]) == UNKNOWN_DEPENDENCY:
-            dep = jobs[int(reply[1])].depends_on[int(reply[2])]
+            dep_queue, _, dep = jobs[int(reply[1])].depends_on[int(reply[2])].rpartition(" ")
             raise errors.InvalidArgumentError(
-                f"depends_on: no job {dep} in queue {queue!r} (a job may depend only on "
-                "existing jobs of its own queue, or on earlier jobs of the same call)",
+                f"depends_on: no job {dep} in queue {dep_queue or queue!r} (a job may depend "
+                "only on existing jobs, or on earlier jobs of its queue in the same call)",
+                field="depends_on",
+            )
+        if reply and int(reply[0]) == CROSS_QUEUE_ON_CLUSTER:
+            dep_queue, _, dep = jobs[int(reply[1])].depends_on[int(reply[2])].rpartition(" ")
+            raise errors.InvalidArgumentError(
+                f"depends_on: job {dep} is in queue {dep_queue!r}; dependencies across queues "
+                "need a single Redis (this is a Redis Cluster): depend on jobs of the same queue",
                 field="depends_on",
             )
         if reply and int(reply[0]) < 0:

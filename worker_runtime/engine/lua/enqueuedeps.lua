@@ -1,31 +1,39 @@
 --[[
-  enqueuedeps: adds jobs of which some depend on other jobs of the same queue, all or
+  enqueuedeps: adds jobs of which some depend on other jobs (of any queue), all or
   nothing (enqueue without dependencies stays the lighter enqueue script).
 
   Guarantee: every job and every dependency is checked before anything is written: a
-  dependency must be a job of this queue (or an earlier job of this call), so cycles
-  cannot be built. A job with dependencies waits in `waiting` until each has completed;
-  the script that completes the last one releases it (settleDependants). Dependencies
+  dependency must be an existing job (of this queue, or of another queue on the same
+  Redis) or an earlier job of this call, so cycles cannot be built. A job with
+  dependencies waits in `waiting` until each has completed; the script that completes
+  the last one releases it (settleDependants), in whichever queue it is. Dependencies
   that completed already count at once; a dead or cancelled one applies the job's policy
   now (cancel, run or wait).
 
   Keys: K.jobs  K.pending  K.delayed  K.dprio  K.seq  K.config  K.dedupe  K.dk  K.enqueued
     K.waiting     zset  id -> enqueue ms, jobs waiting for dependencies
     K.deps        hash  id -> {"on": [ids], "left": [ids], "policy", "due", "note"}
-    K.dependants  hash  id -> newline-joined ids of the jobs that depend on it
+    K.dependants  hash  id -> newline-joined ids of the jobs that depend on it ("<queue>
+                  <id>" for a job of another queue)
     K.completed  K.dead  K.cancelled  (a dependency's state)
     K.reason  K.cancelreq  K.att  K.hist  K.result  K.progress  K.since
 
   ARGV[1] wake channel
   ARGV[2] n, the number of jobs; then 8 entries per job: id, priority (0-10), delay ms
-          (-1: none), run_at ms (-1: none), dedupe key ("" for none), body, dependency
-          ids newline-joined (ids have no whitespace; "" for none), policy on a failed
-          dependency (cancel|run|wait)
+          (-1: none), run_at ms (-1: none), dedupe key ("" for none), body, dependencies
+          newline-joined, each an id of this queue or "<queue> <id>" of another queue
+          (ids have no whitespace; "" for none), policy on a failed dependency
+          (cancel|run|wait)
+
+  A dependency of another queue is read and registered in that queue's keys, which it
+  does not declare (queueKeys): single Redis only. On a Redis Cluster (CLUSTER keyslot
+  answers; asked only when a job names another queue) the call is refused before anything is read there.
   then the enqueue counters' runs, as in enqueue
 
   Returns {code1, id1, ...} as enqueue. Errors (nothing written): {-10, index} payload
   over max_payload_bytes, {-11, index} priority out of range, {-12, index, dependency
-  position} no such job in this queue.
+  position} no such job (in this queue, or in the queue the dependency names), {-13,
+  index, dependency position} a dependency of another queue on a Redis Cluster.
 ]]
 --@include nowMs
 --@include config
@@ -38,6 +46,7 @@
 --@include releaseWaiting
 --@include eventsOn
 --@include publishEvents
+--@include queueKeys
 
 local STRIDE = 8
 local now = nowMs()
@@ -51,6 +60,27 @@ local function split(joined)
   return out
 end
 
+local home = queueOf(K.jobs)
+-- A dependency's queue keys and id; a plain id is of this queue.
+local foreign = {}
+local function where(dep)
+  local name, id = string.match(dep, '^(%S+) (%S+)$')
+  if not name then return K, dep, nil end
+  foreign[name] = foreign[name] or queueKeys(name)
+  return foreign[name], id, name
+end
+
+-- Other queues' keys are in other slots: refused on a Cluster, where only luck (both
+-- slots on one node) would let an old-style script reach them.
+local clustered = nil
+local function onCluster()
+  if clustered == nil then
+    -- A standalone server answers an error ("cluster support disabled"): pure and cheap.
+    clustered = type(redis.pcall('CLUSTER', 'keyslot', K.jobs)) == 'number'
+  end
+  return clustered
+end
+
 local earlier = {}
 for i = 0, n - 1 do
   local b = 3 + i * STRIDE
@@ -62,7 +92,9 @@ for i = 0, n - 1 do
     return { -10, i }
   end
   for j, dep in ipairs(split(ARGV[b + 6])) do
-    if not earlier[dep] and redis.call('HEXISTS', K.jobs, dep) == 0 then
+    local QK, id, name = where(dep)
+    if name and onCluster() then return { -13, i, j - 1 } end
+    if not (name == nil and earlier[dep]) and redis.call('HEXISTS', QK.jobs, id) == 0 then
       return { -12, i, j - 1 }
     end
   end
@@ -88,20 +120,22 @@ for i = 0, n - 1 do
     local d = { on = deps, left = {}, policy = ARGV[b + 7], due = due }
     local failed = nil
     for _, dep in ipairs(deps) do
+      local QK, depId, name = where(dep)
       local how = nil
-      if redis.call('ZSCORE', K.completed, dep) then how = 'completed'
-      elseif redis.call('ZSCORE', K.dead, dep) then how = 'dead'
-      elseif redis.call('ZSCORE', K.cancelled, dep) then how = 'cancelled'
+      if redis.call('ZSCORE', QK.completed, depId) then how = 'completed'
+      elseif redis.call('ZSCORE', QK.dead, depId) then how = 'dead'
+      elseif redis.call('ZSCORE', QK.cancelled, depId) then how = 'cancelled'
       -- An earlier job of this call that was not created (its dedupe key was held).
-      elseif redis.call('HEXISTS', K.jobs, dep) == 0 then how = 'missing' end
+      elseif redis.call('HEXISTS', QK.jobs, depId) == 0 then how = 'missing' end
       if how == nil or (how ~= 'completed' and d.policy == 'wait') then
         d.left[#d.left + 1] = dep
       end
       if how ~= nil and how ~= 'completed' then
         failed = failed or { dep, how }
       end
-      local list = redis.call('HGET', K.dependants, dep)
-      redis.call('HSET', K.dependants, dep, list and (list .. '\n' .. id) or id)
+      local me = name and (home .. ' ' .. id) or id
+      local list = redis.call('HGET', QK.dependants, depId)
+      redis.call('HSET', QK.dependants, depId, list and (list .. '\n' .. me) or me)
     end
     if failed then
       d.note = 'dependency ' .. failed[1] .. ' ended ' .. failed[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from worker_runtime.engine.keys import PREFIX, SUFFIXES
 from worker_runtime.models import QueueConfig
 
 #: Values pasted into Lua source unescaped: no quotes, backslashes or newlines.
@@ -52,5 +53,28 @@ def config_defaults_lua() -> str:
     )
 
 
+def queue_keys_lua() -> str:
+    """The ``queueKeys`` include: the data keys of ANOTHER queue by name, laid out as
+    ``keys.QueueKeys`` does. Only cross-queue dependencies use it (single Redis only: those
+    keys are in another hash slot and not in the script's KEYS)."""
+    suffixes = ", ".join(f"'{s}'" for s in SUFFIXES)
+    return (
+        "-- Generated from worker_runtime.engine.keys by lua/generated.py.\n"
+        f"local QUEUE_KEY_SUFFIXES = {{ {suffixes} }}\n"
+        "local function queueKeys(queue)\n"
+        f"  local K2, tag = {{}}, '{PREFIX}:{{' .. queue .. '}}:'\n"
+        "  for _, s in ipairs(QUEUE_KEY_SUFFIXES) do K2[s] = tag .. s end\n"
+        "  return K2\n"
+        "end\n"
+        "-- The queue a key of the calling script belongs to ('brq:{q}:jobs' -> 'q').\n"
+        "local function queueOf(key)\n"
+        f"  return string.match(key, '^{PREFIX}:{{(.*)}}:[a-z]+$')\n"
+        "end\n"
+    )
+
+
 #: Includes with no file: the loader asks for them by name like any other.
-GENERATED: dict[str, Callable[[], str]] = {"configDefaults": config_defaults_lua}
+GENERATED: dict[str, Callable[[], str]] = {
+    "configDefaults": config_defaults_lua,
+    "queueKeys": queue_keys_lua,
+}
