@@ -82,6 +82,15 @@ def job_url(job_id: str, queue: str) -> str:
     return f"/queues/{quote(queue, safe='')}/jobs/{quote(job_id, safe='')}"
 
 
+def dependency_link(ref: str, queue: str) -> tuple[str, str]:
+    """A dependency or dependant as (address, text): one of another queue is stored as
+    "<queue> <id>" (neither has a space) and shown as "<id> (queue <queue>)"."""
+    other, sep, job_id = ref.partition(" ")
+    if not sep:
+        return job_url(ref, queue), ref
+    return job_url(job_id, other), f"{job_id} (queue {other})"
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dashboard", "templates"),
@@ -101,4 +110,5 @@ def environment() -> jinja2.Environment:
         error_line=error_line,
         job_url=job_url,
     )
+    env.globals["dependency_link"] = dependency_link
     return env

@@ -19,6 +19,7 @@ from tests.dashboard.conftest import TOKEN, Dashboard
 from tests.dashboard.seed import Seeded
 from tests.dashboard.test_http import CSRF, paused, request
 from worker_runtime.client import Client
+from worker_runtime.engine.keys import WORKERS, worker_key
 
 
 def signed_in_posts(dash: Dashboard, path: str, forms: list[dict[str, str]]) -> list[int]:
@@ -362,8 +363,8 @@ def test_a_malformed_worker_description_is_shown_not_a_crash(
         ("listed", "[1, 2]"),
         ("odd", json.dumps(odd)),
     ):
-        r.zadd("brq:workers", {name: now})
-        r.set(f"brq:worker:{name}", text)
+        r.zadd(WORKERS, {name: now})
+        r.set(worker_key(name), text)
     status, page, _ = request(dashboard, "GET", "/workers")
     assert status == 200 and "<b>" not in page
     assert "worker-a" in page and "node-1" in page  # the good one is still listed

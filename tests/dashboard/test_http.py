@@ -216,3 +216,18 @@ def test_jobs_waiting_on_dependencies_are_counted_listed_and_linked(
     assert f'id="job-waiting-on"><a href="/queues/builds/jobs/{first}">{first}</a>' in page
     _, page, _ = request(dashboard, "GET", f"/queues/builds/jobs/{first}")
     assert f'id="job-dependants"><a href="/queues/builds/jobs/{then}">{then}</a>' in page
+
+
+def test_a_dependency_of_another_queue_links_to_that_queue(
+    dashboard: Dashboard, seeded: Seeded
+) -> None:
+    async def enqueue(client: Client) -> tuple[str, str]:
+        first = await client.enqueue("assets", "fetch", {})
+        then = await client.enqueue("builds", "link", {}, depends_on=[("assets", first.id)])
+        return first.id, then.id
+
+    first, then = dashboard.with_client(enqueue)
+    _, page, _ = request(dashboard, "GET", f"/queues/builds/jobs/{then}")
+    assert f'<a href="/queues/assets/jobs/{first}">{first} (queue assets)</a>' in page
+    _, page, _ = request(dashboard, "GET", f"/queues/assets/jobs/{first}")
+    assert f'<a href="/queues/builds/jobs/{then}">{then} (queue builds)</a>' in page
