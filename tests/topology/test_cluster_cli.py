@@ -4,27 +4,13 @@ at the cluster, and every test of those modules is collected here too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-import redis
-
 import tests.cli.test_dlq
 import tests.cli.test_job
 import tests.cli.test_queue
 from tests.cli.conftest import claim, make_dead, run, snapshot
+from tests.topology.on_cluster import r, redis_url, reuse
 
-__all__ = ["claim", "make_dead", "run", "snapshot"]  # the fixtures, for the reused tests
+# The fixtures, for the reused tests.
+__all__ = ["claim", "make_dead", "r", "redis_url", "run", "snapshot"]
 
-for _module in (tests.cli.test_queue, tests.cli.test_job, tests.cli.test_dlq):
-    globals().update({n: f for n, f in vars(_module).items() if n.startswith("test_")})
-
-
-@pytest.fixture
-def redis_url(cluster_url: str) -> str:
-    return cluster_url
-
-
-@pytest.fixture
-def r(cluster_r: redis.Redis) -> Iterator[redis.Redis]:
-    yield cluster_r
+reuse(globals(), tests.cli.test_queue, tests.cli.test_job, tests.cli.test_dlq)

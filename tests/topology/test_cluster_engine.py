@@ -4,18 +4,17 @@ a three-master Redis Cluster: this module's fixtures point ``client``, ``r`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import ModuleType
-
-import pytest
-import redis
 
 import tests.engine.test_admin
 import tests.engine.test_claim
 import tests.engine.test_enqueue
 import tests.engine.test_lifecycle
 import tests.engine.test_stateful
-from worker_runtime.client import Client
+from tests.topology.on_cluster import client, r, redis_url, reuse
+
+# The fixtures, for the reused tests.
+__all__ = ["client", "r", "redis_url"]
 
 REUSED: tuple[ModuleType, ...] = (
     tests.engine.test_lifecycle,
@@ -25,20 +24,4 @@ REUSED: tuple[ModuleType, ...] = (
     tests.engine.test_stateful,
 )
 
-for _module in REUSED:
-    globals().update({n: f for n, f in vars(_module).items() if n.startswith("test_")})
-
-
-@pytest.fixture
-def redis_url(cluster_url: str) -> str:
-    return cluster_url
-
-
-@pytest.fixture
-def r(cluster_r: redis.Redis) -> Iterator[redis.Redis]:
-    yield cluster_r
-
-
-@pytest.fixture
-def client(cluster_client: Client) -> Iterator[Client]:
-    yield cluster_client
+reuse(globals(), *REUSED)

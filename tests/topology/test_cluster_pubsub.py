@@ -6,38 +6,23 @@ of queues on three masters."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 import redis
 
 import tests.engine.test_wait
 from tests.engine.test_wait import no_fallback
+from tests.topology.on_cluster import client, r, redis_url, reuse
 from tests.topology.rediscluster import RedisCluster, key_slot, queue_on_slot_range
 from worker_runtime.client import Client
 from worker_runtime.engine import writes
 from worker_runtime.engine.keys import QueueKeys
 
-__all__ = ["no_fallback"]  # the autouse fixture of the wait tests: no re-reads, messages only
+# The fixtures; no_fallback: the wait tests' autouse one (no re-reads, messages only).
+__all__ = ["client", "no_fallback", "r", "redis_url"]
 
-globals().update({n: f for n, f in vars(tests.engine.test_wait).items() if n.startswith("test_")})
+reuse(globals(), tests.engine.test_wait)
 
 SPREAD = [queue_on_slot_range(i, prefix=f"ev{i}-") for i in range(3)]
-
-
-@pytest.fixture
-def redis_url(cluster_url: str) -> str:
-    return cluster_url
-
-
-@pytest.fixture
-def r(cluster_r: redis.Redis) -> Iterator[redis.Redis]:
-    yield cluster_r
-
-
-@pytest.fixture
-def client(cluster_client: Client) -> Iterator[Client]:
-    yield cluster_client
 
 
 async def test_events_of_queues_on_three_masters(

@@ -4,14 +4,14 @@ there, and one worker draining queues whose slots are on three different masters
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 import redis
 
 import tests.worker.test_worker
 from tests.engine.invariants import check_queue
+from tests.topology.on_cluster import client, r, redis_url, reuse
 from tests.topology.rediscluster import RedisCluster, key_slot, queue_on_slot_range
 from tests.worker.conftest import WorkerFactory, make_worker, wait_for
 from worker_runtime import Client, JobSpec
@@ -19,27 +19,13 @@ from worker_runtime.engine import reads
 from worker_runtime.handlers import build_handler
 from worker_runtime.worker.execution import JobContext
 
-__all__ = ["make_worker"]  # the fixture, for the reused tests
+# The fixtures, for the reused tests.
+__all__ = ["client", "make_worker", "r", "redis_url"]
 
-globals().update({n: f for n, f in vars(tests.worker.test_worker).items() if n.startswith("test_")})
+reuse(globals(), tests.worker.test_worker)
 
 #: One queue on each master of a fresh three-master cluster.
 SPREAD = [queue_on_slot_range(i, prefix=f"spread{i}-") for i in range(3)]
-
-
-@pytest.fixture
-def redis_url(cluster_url: str) -> str:
-    return cluster_url
-
-
-@pytest.fixture
-def r(cluster_r: redis.Redis) -> Iterator[redis.Redis]:
-    yield cluster_r
-
-
-@pytest.fixture
-def client(cluster_client: Client) -> Iterator[Client]:
-    yield cluster_client
 
 
 async def test_one_worker_drains_queues_on_three_masters(
