@@ -237,6 +237,15 @@ class SentinelGroup:
             _, port = conn.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
         return int(port)
 
+    def all_agree(self, old: int) -> bool:
+        """Every sentinel names the same master, and it is not ``old``."""
+        ports = set()
+        for s in self.sentinels:
+            with redis.Redis(port=s.port, decode_responses=True) as conn:
+                _, port = conn.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
+            ports.add(int(port))
+        return len(ports) == 1 and old not in ports
+
     def node(self, port: int) -> Proc:
         return self.master if self.master.port == port else self.replica
 
