@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from devstack.localredis import free_port
 from worker_runtime import SyncClient
@@ -158,30 +160,54 @@ def test_deleting_the_dependants_queue_breaks_nothing(
 @pytest.fixture
 def cluster_node(tmp_path: Path) -> Iterator[str]:
     """A one-node Redis Cluster holding every slot (a plain client reaches all of them)."""
-    binary = shutil.which("redis-server")
-    assert binary is not None
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
-    args += ["--dir", str(tmp_path), "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = _start_cluster_node(tmp_path)
     try:
-        conn = redis.Redis(port=port, decode_responses=True)
-        for _ in range(500):
-            try:
-                conn.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)  # type: ignore[no-untyped-call]
-                break
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        for _ in range(500):
-            state = conn.execute_command("CLUSTER", "INFO")  # type: ignore[no-untyped-call]
-            if "cluster_state:ok" in str(state):
-                break
-            time.sleep(0.02)
-        conn.close()
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _start_cluster_node(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Started and serving every slot; a port another process took meanwhile (free_port
+    only finds one that was free) means another try on a new port, never an endless wait."""
+    binary = shutil.which("redis-server")
+    assert binary is not None
+    for attempt in range(3):
+        port = free_port()
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
+        args += ["--dir", str(workdir), "--save", "", "--appendonly", "no"]
+        args += ["--cluster-config-file", f"nodes-{attempt}.conf"]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conn = redis.Redis(port=port, decode_responses=True, socket_timeout=2, retry=NO_RETRY)
+        try:
+            if _serve_every_slot(proc, conn):
+                return proc, port
+        finally:
+            conn.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+    raise AssertionError("a one-node Redis Cluster did not start in 3 tries")
+
+
+#: One try per command: the loop around it is the retry, bounded by its deadline.
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+def _serve_every_slot(proc: subprocess.Popen[bytes], conn: redis.Redis) -> bool:
+    deadline = time.monotonic() + 15
+    added = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if not added:
+                conn.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)  # type: ignore[no-untyped-call]
+                added = True
+            if "cluster_state:ok" in str(conn.execute_command("CLUSTER", "INFO")):  # type: ignore[no-untyped-call]
+                return True
+        except redis.ConnectionError:
+            pass
+        time.sleep(0.02)
+    return False
 
 
 def test_a_cluster_refuses_dependencies_across_queues(cluster_node: str) -> None:
