@@ -11,7 +11,7 @@ from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.worker.inflight import Held, InFlight
-from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.metrics import NoMetrics
 
 _STATUS = {1: "completed", -1: "lease_lost", -2: "cancelled"}
 
@@ -26,7 +26,7 @@ class AckBatcher:
     so a busy worker pays one round trip per batch rather than per job."""
 
     def __init__(
-        self, store: AsyncStore, worker_name: str, inflight: InFlight, metrics: WorkerMetrics
+        self, store: AsyncStore, worker_name: str, inflight: InFlight, metrics: NoMetrics
     ) -> None:
         self._store = store
         self._worker_name = worker_name
@@ -96,7 +96,7 @@ class AckBatcher:
             for (held, _), code in zip(items, codes, strict=True):
                 counts[(held.job.queue, held.job.name, _STATUS[code])] += 1
         for labels, n in counts.items():
-            self._metrics.of(self._metrics.completed, *labels).inc(n)
+            self._metrics.finished(*labels, n)
 
 
 def _queue_of(ack: tuple[Held, str]) -> str:

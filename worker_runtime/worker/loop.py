@@ -24,7 +24,7 @@ from worker_runtime.worker.claims import ClaimGuard
 from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
-from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.metrics import NoMetrics, WorkerMetrics
 from worker_runtime.worker.running import JobRunner
 from worker_runtime.worker.settings import QueueSettings
 from worker_runtime.worker.supervise import supervise
@@ -50,7 +50,7 @@ class Worker:
         grace_s: float = 25.0,
         burst: bool = False,
         lease_ms: int = -1,
-        metrics: WorkerMetrics | None = None,
+        metrics: NoMetrics | None = None,
         queue_weights: dict[str, float] | None = None,
         processes: bool = False,
         max_jobs: int | None = None,
@@ -66,11 +66,10 @@ class Worker:
         self.max_jobs = max_jobs
         self._claimed_total = 0
         self.lease_override = lease_ms
-        self.metrics = metrics or WorkerMetrics()
+        #: Prometheus collectors unless told otherwise (``NoMetrics()``: none, at no cost).
+        self.metrics = WorkerMetrics() if metrics is None else metrics
         self.inflight = InFlight()
-        # Read at scrape time: setting a gauge on every job start and end costs a lock each.
-        self.metrics.processing.labels(self.name).set_function(lambda: self.inflight.busy)
-        self.metrics.concurrency.labels(self.name).set(concurrency)
+        self.metrics.watch(self.name, lambda: self.inflight.busy, concurrency)
         self._ready = False
         #: Not ready once no round trip to Redis succeeded for the socket timeout.
         self.watchdog = Watchdog(SOCKET_TIMEOUT)
@@ -306,8 +305,7 @@ class Worker:
 
         ctx._reporter = report
         # Every attempt: a retry waits from its retry time, as a delayed job from its run_at.
-        latency = self.metrics.of(self.metrics.latency, job.queue, str(job.priority))
-        latency.observe(job.waited_ms / 1000)
+        self.metrics.started(job.queue, job.priority, job.waited_ms / 1000)
         self.runner.start(held)
 
     def _spawn_progress(self, held: Held, percent: float, message: str) -> None:

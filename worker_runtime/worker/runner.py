@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from worker_runtime.client import Client
 from worker_runtime.errors import InvalidArgumentError
 from worker_runtime.handlers import load_handlers
-from worker_runtime.worker.health import start_health_server
 from worker_runtime.worker.loop import Worker
-from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.metrics import NoMetrics, WorkerMetrics
 from worker_runtime.worker.supervise import supervise
 
 log = logging.getLogger("blackroad.worker")
@@ -78,7 +77,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         grace_s=settings.grace_s,
         burst=settings.burst,
         lease_ms=settings.lease_ms,
-        metrics=WorkerMetrics(),
+        metrics=NoMetrics() if settings.metrics_port is None else WorkerMetrics(),
         queue_weights=settings.queue_weights,
         processes=settings.processes,
         max_jobs=settings.max_jobs,
@@ -99,7 +98,9 @@ async def run_worker(settings: WorkerSettings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
     runner = None
-    if settings.metrics_port is not None:
+    if isinstance(worker.metrics, WorkerMetrics) and settings.metrics_port is not None:
+        from worker_runtime.worker.health import start_health_server  # prometheus_client
+
         try:
             runner = await start_health_server(
                 settings.metrics_port,

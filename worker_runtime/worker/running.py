@@ -18,7 +18,7 @@ from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
 from worker_runtime.worker.execution import BatchItem, Outcome, execute, execute_batch, failed
 from worker_runtime.worker.inflight import Held, InFlight
-from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.metrics import NoMetrics
 from worker_runtime.worker.settings import QueueSettings
 
 log = logging.getLogger("blackroad.worker")
@@ -35,7 +35,7 @@ class JobRunner:
         inflight: InFlight,
         acks: AckBatcher,
         settings: QueueSettings,
-        metrics: WorkerMetrics,
+        metrics: NoMetrics,
         pool: Executor,
         processes: bool,
     ) -> None:
@@ -117,7 +117,7 @@ class JobRunner:
             self.inflight.finished(len(items))
         elapsed = time.monotonic() - started
         for held, outcome in zip(items, outcomes, strict=True):
-            self.metrics.of(self.metrics.duration, held.job.queue, held.job.name).observe(elapsed)
+            self.metrics.ran(held.job.queue, held.job.name, elapsed)
             if held.stop_reason == "lost":
                 continue
             if outcome.ok:
@@ -159,9 +159,7 @@ class JobRunner:
                 return  # lease lost (another attempt owns it) or shutdown (released later)
         finally:
             self.inflight.finished()
-            self.metrics.of(self.metrics.duration, job.queue, job.name).observe(
-                time.monotonic() - held.started
-            )
+            self.metrics.ran(job.queue, job.name, time.monotonic() - held.started)
         if outcome.ok:
             self.acks.add(held, outcome.result)
         else:
@@ -179,7 +177,7 @@ class JobRunner:
             delay_ms=outcome.delay_ms,
             draw=random.random(),
         )
-        self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
+        self.metrics.failed(job.queue, job.name, outcome.reason)
         tries = 0
         while True:
             # Retried until stored, or until the lease ran out (the reply is then lease_lost).
@@ -193,7 +191,7 @@ class JobRunner:
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome
         )
-        self.metrics.of(self.metrics.completed, job.queue, job.name, status).inc()
+        self.metrics.finished(job.queue, job.name, status)
         log.info(
             "job %s %s attempt %d: %s (%s)",
             job.id,
