@@ -15,7 +15,6 @@ from typing import Any
 from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
-from worker_runtime.worker.childproc import ChildFailed, run_in_child
 
 _CREATE_LOCK = threading.Lock()
 
@@ -111,8 +110,14 @@ async def execute(
         elif handler.is_async:
             value = await asyncio.wait_for(handler.func(*args), timeout_s)
         elif processes:
+            # Imported here: multiprocessing (and pickle) cost every other worker ~1.5 MB.
+            from worker_runtime.worker import childproc
+
             child_args = (payload, replace(ctx, _reporter=None)) if handler.wants_context else args
-            value = await run_in_child(handler.func, child_args, timeout_s)
+            try:
+                value = await childproc.run_in_child(handler.func, child_args, timeout_s)
+            except childproc.ChildFailed as exc:
+                return failed(exc.kind, exc.text or str(exc))
         else:
             call = contextvars.copy_context().run
             future = asyncio.get_running_loop().run_in_executor(pool, call, handler.func, *args)
@@ -125,8 +130,6 @@ async def execute(
     except asyncio.CancelledError:
         ctx.cancelled.set()
         raise
-    except ChildFailed as exc:
-        return failed(exc.kind, exc.text or str(exc))
     except Exception as exc:
         return _classify(exc)
     return _classify(value)
