@@ -11,12 +11,15 @@ import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.connection import SOCKET_TIMEOUT
+from worker_runtime.engine.operation import Op
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.writes import ClaimResult
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
@@ -79,6 +82,9 @@ class Worker:
         self._wake = asyncio.Event()
         self.settings = QueueSettings(queues, lease_ms)
         self.acks = AckBatcher(store, self.name, self.inflight, self.metrics)
+        #: Successes ride along with claims. Not on a cluster: there ``run_many`` sends each
+        #: op on its own connection, so a completion could reach Redis after the claim.
+        self._ride = not store.cluster
         self._upkeep = Upkeep(
             store=store,
             worker_name=self.name,
@@ -201,6 +207,13 @@ class Worker:
     # ---- claiming ----------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
+        self.acks.ride(self._ride)
+        try:
+            await self._claim_until_stopped()
+        finally:
+            self.acks.ride(False)
+
+    async def _claim_until_stopped(self) -> None:
         outage = 0
         while not self.stopping.is_set() and not self._max_jobs_reached():
             free = self.concurrency - self.inflight.busy
@@ -236,8 +249,11 @@ class Worker:
         return self.max_jobs is not None and self._claimed_total >= self.max_jobs
 
     async def _sleep(self, timeout: float) -> None:
+        # No claim follows soon: the successes meanwhile are written on their own.
+        self.acks.ride(False)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
+        self.acks.ride(self._ride)
 
     def _claim_order(self, free: int) -> list[tuple[str, int]]:
         """Queues to claim from with how many slots each: strict order, or by weight
@@ -261,7 +277,7 @@ class Worker:
                 not_after = await self.claims.before_claim(queue)
                 op = writes.claim(queue, self.name, want, self.lease_override, limiter, not_after)
                 try:
-                    got = await self.store.run(op)
+                    got = await self._send_claim(op)
                 except REDIS_DOWN:
                     self.claims.failed(queue, not_after)
                     raise
@@ -286,6 +302,21 @@ class Worker:
                 if self.queue_weights:
                     self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
         return total, next_due
+
+    async def _send_claim(self, op: Op[ClaimResult]) -> ClaimResult:
+        """Runs the claim, with the pending successes before it in the same round trip
+        (each script stays atomic): a completion reaches Redis before the claim that
+        fills the slot it freed."""
+        acks = self.acks.take() if self._ride else None
+        if acks is None:
+            return await self.store.run(op)
+        try:
+            *replies, got = await self.store.run_many([*acks.calls, op])
+        except BaseException:
+            self.acks.refused(acks)
+            raise
+        self.acks.stored(acks, replies)
+        return cast(ClaimResult, got)
 
     async def _burst_done(self, next_due: int | None) -> bool:
         if self.inflight.busy or len(self.inflight) or len(self.acks):
