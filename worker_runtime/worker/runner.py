@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import json
 import logging
 import os
@@ -116,6 +117,10 @@ async def run_worker(settings: WorkerSettings) -> int:
                 "host?); pick a free one, or --metrics-port 0 to turn the server off",
                 field="metrics_port",
             ) from None
+    # Everything loaded so far (modules, handlers, the worker) lives as long as the process:
+    # out of the collector's sight, a full collection no longer walks it (>100 ms each on a
+    # loaded machine; the largest single source of our p99 latency at 100 jobs/s).
+    gc.freeze()
     started = time.monotonic()
     log.info(
         "worker %s serving %s with concurrency %d and handlers %s",
