@@ -32,7 +32,8 @@ class JobContext:
     attempt: int
     max_attempts: int | None
     _cancel_event: threading.Event | None = field(default=None, repr=False)
-    _reporter: Callable[[float, str], None] | None = field(default=None, repr=False)
+    #: Sends a progress report of this job (the worker's, shared by every job).
+    _reporter: Callable[[JobContext, float, str], None] | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> threading.Event:
@@ -52,7 +53,7 @@ class JobContext:
         if not 0 <= percent <= 100:
             raise ValueError("progress: percent must be from 0 to 100")
         if self._reporter is not None:
-            self._reporter(percent, message[:500])
+            self._reporter(self, percent, message[:500])
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,13 @@ async def execute(
     return _classify(value)
 
 
+#: The outcome of every handler that returns None: one object, not one per job.
+_OK = Outcome(True)
+
+
 def _classify(value: Any) -> Outcome:
+    if value is None:
+        return _OK
     if isinstance(value, Retry):
         return Outcome(False, reason="Retry", error=str(value), delay_ms=round(value.delay * 1000))
     if isinstance(value, PermanentFailure):
@@ -143,7 +150,7 @@ def _classify(value: Any) -> Outcome:
     if isinstance(value, BaseException):
         return failed(type(value).__name__, error_text(value))
     try:
-        result = "" if value is None else json.dumps(value, separators=(",", ":"), allow_nan=False)
+        result = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         return failed("UnserialisableResult", f"result is not JSON: {exc}", permanent=True)
     return Outcome(True, result=result)

@@ -97,6 +97,8 @@ class Worker:
         )
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
         self._background: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reporter = self._report_progress
         #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
         self.queue_weights = queue_weights
         self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
@@ -124,6 +126,7 @@ class Worker:
 
     async def run(self) -> int:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
+        self._loop = asyncio.get_running_loop()
         u = self._upkeep
         loops = (
             u.listen,
@@ -328,18 +331,22 @@ class Worker:
 
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
+        ctx._reporter = self._reporter
         held = self.inflight.hold(job, ctx)
-        loop = asyncio.get_running_loop()
-
-        def report(percent: float, message: str) -> None:
-            loop.call_soon_threadsafe(self._spawn_progress, held, percent, message)
-
-        ctx._reporter = report
         # Every attempt: a retry waits from its retry time, as a delayed job from its run_at.
         self.metrics.started(job.queue, job.priority, job.waited_ms / 1000)
         self.runner.start(held)
 
-    def _spawn_progress(self, held: Held, percent: float, message: str) -> None:
+    def _report_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        """``ctx.progress`` of every job (one bound method, not a closure per job); called
+        from the loop or from a sync handler's thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._spawn_progress, ctx, percent, message)
+
+    def _spawn_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        held = self.inflight.get(ctx.queue, ctx.id)
+        if held is None:
+            return  # its outcome is written already: the progress would be refused
         job = held.job
         op = writes.progress(job.queue, job.id, job.token, percent, message)
         task = asyncio.create_task(self.store.run(op))

@@ -58,7 +58,6 @@ class JobRunner:
             self._add_to_batch(handler, held)
         else:
             held.task = asyncio.create_task(self._run(held))
-            held.task.add_done_callback(lambda task: self._check_reported(task, [held]))
 
     def flush_batches(self) -> None:
         """Partial batches run now rather than wait (at shutdown)."""
@@ -91,15 +90,17 @@ class JobRunner:
                 held.task = task
 
     def _check_reported(self, task: asyncio.Task[None], items: list[Held]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._unreported(items, task.exception())
+
+    def _unreported(self, items: list[Held], exc: BaseException | None) -> None:
         """A run whose outcome could not be reported (a bug, not an outage: those are
         retried) must not hold its jobs forever: let their leases run out, and recovery
         hands them out again."""
-        if task.cancelled() or task.exception() is None:
-            return
         log.error(
             "reporting the outcome of %s failed; its lease will run out and it will be recovered",
             ", ".join(h.job.id for h in items),
-            exc_info=task.exception(),
+            exc_info=exc,
         )
         self.inflight.forget_all(items)
 
@@ -128,6 +129,13 @@ class JobRunner:
     # ---- running one job ---------------------------------------------------------------
 
     async def _run(self, held: Held) -> None:
+        # Here rather than a done callback on each task: one callback less to schedule per job.
+        try:
+            await self._run_one(held)
+        except Exception as exc:
+            self._unreported([held], exc)
+
+    async def _run_one(self, held: Held) -> None:
         job = held.job
         timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
