@@ -23,7 +23,7 @@ from worker_runtime.engine.writes import ClaimResult
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
-from worker_runtime.worker.claims import ClaimGuard
+from worker_runtime.worker.claims import ClaimGuard, ClaimOrder
 from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.health import Watchdog
 from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
@@ -97,11 +97,9 @@ class Worker:
         )
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="handler")
         self._background: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._reporter = self._report_progress
         #: Weighted multi-queue claiming (``--queues a:3,b:1``); None: strict order.
         self.queue_weights = queue_weights
-        self._queue_pass: dict[str, float] = {q: 0.0 for q in queues}
+        self._order = ClaimOrder(queues, queue_weights)
         self.runner = JobRunner(
             store=store,
             handlers=handlers,
@@ -126,7 +124,7 @@ class Worker:
 
     async def run(self) -> int:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
-        self._loop = asyncio.get_running_loop()
+        self.runner.loop = asyncio.get_running_loop()
         u = self._upkeep
         loops = (
             u.listen,
@@ -258,21 +256,10 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), timeout)
         self.acks.ride(self._ride)
 
-    def _claim_order(self, free: int) -> list[tuple[str, int]]:
-        """Queues to claim from with how many slots each: strict order, or by weight
-        (stride scheduling across calls, so shares hold however few slots are free)."""
-        if not self.queue_weights:
-            return [(q, free) for q in self.queues]
-        weights = self.queue_weights
-        order = sorted(self.queues, key=lambda q: (self._queue_pass[q], self.queues.index(q)))
-        total = sum(weights[q] for q in order)
-        plan = [(q, max(1, round(free * weights[q] / total))) for q in order]
-        return plan + [(q, free) for q in order]  # then any slot left, in the same order
-
     async def _claim(self, free: int) -> tuple[int, int | None]:
         """Claims up to ``free`` jobs; returns (jobs claimed, ms until more may be due)."""
         total, next_due, dry = 0, None, set()
-        for queue, share in self._claim_order(free):
+        for queue, share in self._order.plan(free):
             share = min(share, free - total)
             while share > 0 and queue not in dry:
                 want = min(share, writes.MAX_BATCH)
@@ -302,8 +289,7 @@ class Worker:
                 share -= len(got.jobs)
                 if len(got.jobs) < want:
                     dry.add(queue)
-                if self.queue_weights:
-                    self._queue_pass[queue] += max(1, len(got.jobs)) / self.queue_weights[queue]
+                self._order.claimed(queue, len(got.jobs))
         return total, next_due
 
     async def _send_claim(self, op: Op[ClaimResult]) -> ClaimResult:
@@ -331,26 +317,11 @@ class Worker:
 
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
-        ctx._reporter = self._reporter
+        ctx._reporter = self.runner.report_progress
         held = self.inflight.hold(job, ctx)
         # Every attempt: a retry waits from its retry time, as a delayed job from its run_at.
         self.metrics.started(job.queue, job.priority, job.waited_ms / 1000)
         self.runner.start(held)
-
-    def _report_progress(self, ctx: JobContext, percent: float, message: str) -> None:
-        """``ctx.progress`` of every job (one bound method, not a closure per job); called
-        from the loop or from a sync handler's thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._spawn_progress, ctx, percent, message)
-
-    def _spawn_progress(self, ctx: JobContext, percent: float, message: str) -> None:
-        held = self.inflight.get(ctx.queue, ctx.id)
-        if held is None:
-            return  # its outcome is written already: the progress would be refused
-        job = held.job
-        op = writes.progress(job.queue, job.id, job.token, percent, message)
-        task = asyncio.create_task(self.store.run(op))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     def describe(self) -> dict[str, object]:
         return {

@@ -16,7 +16,14 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
-from worker_runtime.worker.execution import BatchItem, Outcome, execute, execute_batch, failed
+from worker_runtime.worker.execution import (
+    BatchItem,
+    JobContext,
+    Outcome,
+    execute,
+    execute_batch,
+    failed,
+)
 from worker_runtime.worker.inflight import Held, InFlight
 from worker_runtime.worker.metrics import NoMetrics
 from worker_runtime.worker.settings import QueueSettings
@@ -50,6 +57,8 @@ class JobRunner:
         self.processes = processes
         self._batches: dict[str, list[Held]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
+        #: The worker's event loop, once it runs: progress reports come from any thread.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, held: Held) -> None:
         """Runs the job now, or adds it to its batch handler's batch."""
@@ -63,6 +72,21 @@ class JobRunner:
         """Partial batches run now rather than wait (at shutdown)."""
         for name in list(self._batches):
             self._flush_batch(self.handlers[name])
+
+    def report_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        """``ctx.progress`` of every job (one bound method, not a closure per job); called
+        from the loop or from a sync handler's thread."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._spawn_progress, ctx, percent, message)
+
+    def _spawn_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        held = self.inflight.get(ctx.queue, ctx.id)
+        if held is None:
+            return  # its outcome is written already: the progress would be refused
+        job = held.job
+        op = writes.progress(job.queue, job.id, job.token, percent, message)
+        task = asyncio.create_task(self.store.run(op))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     # ---- batches ---------------------------------------------------------------------
 
