@@ -1,5 +1,5 @@
-"""The ack batcher: successes ride along with the next claim while the claim loop claims,
-and are written on their own once it sleeps; none is lost either way."""
+"""The ack batcher: successes ride along with the next claim while the claim loop claims
+(with ``loop.RIDE_ACKS``), and are written on their own once it sleeps; none is lost."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.worker.conftest import WorkerFactory, wait_for
 from worker_runtime import Client, JobSpec, JobState
 from worker_runtime.engine import writes
 from worker_runtime.handlers import build_handler
+from worker_runtime.worker import loop
 from worker_runtime.worker.acks import AckBatcher, AckWrite
 from worker_runtime.worker.execution import JobContext
 from worker_runtime.worker.inflight import InFlight
@@ -76,6 +77,7 @@ async def test_a_refused_write_keeps_its_successes_first_in_line(client: Client)
 async def test_at_backlog_successes_ride_with_claims_and_every_job_completes(
     client: Client, make_worker: WorkerFactory, r: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(loop, "RIDE_ACKS", True)
     n = 300
     await client.enqueue_many([JobSpec("q", "noop", {"i": i}) for i in range(n)])
     alone: list[int] = []
