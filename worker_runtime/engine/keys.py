@@ -233,7 +233,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
         "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att "
         "hist result progress since waiting deps dependants seq"
     ),
-    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since"),
+    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since config"),
     "purge": ScriptKeys.of(
         "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun "
         "since deps dependants waiting pending delayed seq cancelled config"

@@ -56,11 +56,12 @@
 --@include gcraCharge
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
   'aging_rules', 'max_running', 'rate_limit', 'rate_period_ms', 'key_rate_limit',
-  'key_rate_period_ms', 'key_max_running' })
+  'key_rate_period_ms', 'key_max_running', USES })
 local leaseMs = tonumber(ARGV[3])
 if leaseMs < 0 then leaseMs = cfg.lease_ms end
 local notAfter = tonumber(ARGV[5]) or -1
@@ -219,6 +220,7 @@ if n > 0 then
     leaseArgs[2 * i] = token .. worker .. attempt .. started .. scores[i]
     local rk = rks[i]
     if rk then
+      cfg[USES] = addUse(K.config, cfg[USES], 'k')
       redis.call('HSET', K.rkey, id, rk)
       redis.call('HINCRBY', K.keyrun, rk, 1)
     end
