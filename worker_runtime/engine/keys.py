@@ -22,9 +22,12 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:dk         hash  id -> dedupe key
     brq:{q}:cancelreq  set   running ids whose cancellation was requested
     brq:{q}:seq        string  sequence numbers and fencing tokens
-    brq:{q}:config     hash  queue settings (see models.QueueConfig)
+    brq:{q}:config     hash  queue settings (see models.QueueConfig), and two fields of the
+                       scripts' own (not settings; QueueConfig ignores them): ~uses, the
+                       kinds of optional state the queue holds (lua/includes/uses.lua),
+                       ~aged_at, when aging last ran (ms): read with the settings for free
     brq:{q}:recovery   hash  at -> last recover call ms, grace -> no recovery before (ms)
-    brq:{q}:policy     hash  aged_at (ms), pass:<level> (weighted fairness state)
+    brq:{q}:policy     hash  pass:<level> (weighted fairness state)
     brq:{q}:limiter    zset  the queue's rate limit log: one entry per start in the window
     brq:{q}:keyrate    hash  rate_key -> tat (per-key rate limits)
     brq:{q}:keyrun     hash  rate_key -> jobs running now (per-key caps)

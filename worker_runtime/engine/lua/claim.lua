@@ -15,7 +15,8 @@
     attempt charged); a key at its running cap is skipped and stays pending.
 
   Keys: K.pending  K.delayed  K.dprio  K.running  K.lease  K.jobs  K.att  K.seq  K.config
-    K.policy   hash  aged_at, pass:<level> (fairness state)
+    K.policy   hash  pass:<level> (fairness state)
+    (K.config's field ~aged_at: when aging last ran, read with the config at no extra cost)
     K.limiter  zset  start log of the rate limit (the queue's own, or a named one's)
     K.keyrate  hash  rate_key -> tat
     K.keyrun   hash  rate_key -> running count
@@ -61,7 +62,7 @@
 local now = nowMs()
 local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
   'aging_rules', 'max_running', 'rate_limit', 'rate_period_ms', 'key_rate_limit',
-  'key_rate_period_ms', 'key_max_running', USES })
+  'key_rate_period_ms', 'key_max_running', USES, '~aged_at' })
 local leaseMs = tonumber(ARGV[3])
 if leaseMs < 0 then leaseMs = cfg.lease_ms end
 local notAfter = tonumber(ARGV[5]) or -1
@@ -101,9 +102,9 @@ end
 if #head > 0 then soonest(math.max(0, tonumber(head[2]) - now)) end
 
 if cfg.aging ~= '0' then
-  local last = tonumber(redis.call('HGET', K.policy, 'aged_at')) or 0
+  local last = tonumber(cfg['~aged_at']) or 0
   if now - last >= 1000 then
-    redis.call('HSET', K.policy, 'aged_at', now)
+    redis.call('HSET', K.config, '~aged_at', now)
     ageJobs(K.pending, K.jobs, K.since, parseAgingRules(cfg.aging_rules), now, 100)
   end
 end

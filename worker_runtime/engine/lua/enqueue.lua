@@ -57,7 +57,7 @@ end
 
 local uses = cfg[USES]
 if uses == nil then
-  uses = redis.call('EXISTS', K.jobs) == 0 and '' or USES_ALL
+  uses = redis.call('HLEN', K.jobs) == 0 and '' or USES_ALL
   redis.call('HSET', K.config, USES, uses)
 end
 local seqBase = redis.call('INCRBY', K.seq, n) - n
