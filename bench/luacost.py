@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,15 +46,17 @@ HARNESS = {"info", "config|resetstat", "flushall", "script|load", "subscribe", "
 class Runner:
     """Runs ops by EVALSHA on a synchronous client (no Python event loop in the way)."""
 
-    def __init__(self, r: redis.Redis) -> None:
+    def __init__(self, r: redis.Redis, sources: dict[str, str] | None = None) -> None:
         self.r = r
+        #: The scripts run (by name): this tree's, or another's (``--versus``).
+        self.sources = sources or {n: s.source for n, s in scripts().items()}
         self.sha: dict[str, str] = {}
 
     def run(self, op: Op[Any]) -> Any:
         assert op.script is not None
         script = scripts()[op.script]
         if op.script not in self.sha:
-            self.sha[op.script] = str(self.r.script_load(script.source))
+            self.sha[op.script] = str(self.r.script_load(self.sources[op.script]))
         keys = script.key_list(op.keys)
         reply = self.r.evalsha(self.sha[op.script], len(keys), *keys, *op.args)
         return op.parse(reply)
@@ -76,24 +81,53 @@ def _stats(r: redis.Redis) -> dict[str, tuple[int, int]]:
     return out
 
 
-def measure(
-    r: redis.Redis, n: int, setup: Callable[[], None], body: Callable[[], None]
-) -> dict[str, Any]:
-    r.flushall()
-    setup()
-    r.config_resetstat()
-    cpu0 = _cpu_us(r)
-    body()
-    cpu1 = _cpu_us(r)
-    stats = _stats(r)
-    calls = sum(c for c, _ in stats.values())
-    return {
-        "cpu_us_per_job": (cpu1 - cpu0) / n,
-        "cmds_per_job": calls / n,
-        "by_command": {
-            k: [round(c / n, 2), round(u / n, 2)] for k, (c, u) in sorted(stats.items())
-        },
-    }
+class Side:
+    """One Redis server and the scripts it runs; measures a scenario's body on it."""
+
+    def __init__(self, url: str, sources: dict[str, str] | None, n: int) -> None:
+        self.r = redis.Redis.from_url(url, decode_responses=True)
+        self.scenarios = Scenarios(Runner(self.r, sources), n)
+        self.n = n
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self._cpu0 = 0.0
+
+    def prepare(self, name: str) -> None:
+        self.r.flushall()
+        self.scenarios.all()[name][0]()
+        self.r.config_resetstat()
+        self._cpu0 = _cpu_us(self.r)
+
+    def body(self, name: str) -> None:
+        self.scenarios.all()[name][1]()
+
+    def record(self, name: str) -> None:
+        cpu = _cpu_us(self.r) - self._cpu0
+        stats = _stats(self.r)
+        calls = sum(c for c, _ in stats.values())
+        n = self.n
+        self.rows.setdefault(name, []).append(
+            {
+                "cpu_us_per_job": cpu / n,
+                "cmds_per_job": calls / n,
+                "by_command": {
+                    k: [round(c / n, 2), round(u / n, 2)] for k, (c, u) in sorted(stats.items())
+                },
+            }
+        )
+
+
+def other_tree_sources(tree: Path) -> dict[str, str]:
+    """The scripts as another checkout of the project builds them (its own loader)."""
+    code = (
+        "import json; from worker_runtime.engine.lua import scripts; "
+        "print(json.dumps({n: s.source for n, s in scripts().items()}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tree, env=env, check=True, capture_output=True
+    )
+    found: dict[str, str] = json.loads(out.stdout)
+    return found
 
 
 Scenario = tuple[Callable[[], None], Callable[[], None]]
@@ -172,38 +206,96 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=3, help="medians over this many rounds")
     ap.add_argument("--watch", action="store_true", help="a subscriber on the events channel")
+    ap.add_argument(
+        "--versus",
+        type=Path,
+        help="another checkout (e.g. main's): its scripts run on a second Redis at the same "
+        "time as ours, scenario by scenario, so both see the same machine load",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
+    theirs = other_tree_sources(args.versus) if args.versus else None
     with tempfile.TemporaryDirectory() as tmp:
-        server = RedisServer(Path(tmp))
-        server.start()
+        servers = [RedisServer(Path(tmp) / str(i)) for i in range(2 if theirs else 1)]
         try:
-            r = redis.Redis.from_url(server.url, decode_responses=True)
-            sub = None
-            if args.watch:
-                sub = r.pubsub()  # type: ignore[no-untyped-call]
-                sub.subscribe(QueueKeys.of(QUEUE).events)
-            run = Runner(r)
-            rows: dict[str, list[dict[str, Any]]] = {}
-            for _ in range(args.rounds):
-                for name, (setup, body) in Scenarios(run, args.jobs).all().items():
-                    rows.setdefault(name, []).append(measure(r, args.jobs, setup, body))
-                    if sub is not None:
-                        while sub.get_message(timeout=0):
-                            pass
-            if sub is not None:
-                sub.close()
+            for server in servers:
+                server.workdir.mkdir()
+                server.start()
+            sides = [Side(servers[0].url, None, args.jobs)]
+            if theirs is not None:
+                sides.append(Side(servers[1].url, theirs, args.jobs))
+            _run(sides, args.rounds, args.watch)
         finally:
-            server.stop()
-    out = {name: _median(runs) for name, runs in rows.items()}
-    print(f"{'scenario':28} {'CPU µs/job':>11} {'cmds/job':>9}  top commands (calls/job, µs/job)")
-    for name, row in out.items():
-        top = sorted(row["by_command"].items(), key=lambda kv: -kv[1][1])[:6]
-        tops = ", ".join(f"{k} {c:g}/{u:g}" for k, (c, u) in top)
-        print(f"{name:28} {row['cpu_us_per_job']:11.1f} {row['cmds_per_job']:9.2f}  {tops}")
+            for server in servers:
+                server.stop()
+    out = {"ours": {name: _median(runs) for name, runs in sides[0].rows.items()}}
+    _print("this tree", out["ours"])
+    if len(sides) > 1:
+        out["versus"] = {name: _median(runs) for name, runs in sides[1].rows.items()}
+        _print(f"versus {args.versus}", out["versus"])
+        _compare(out["ours"], out["versus"])
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0
+
+
+def _run(sides: list[Side], rounds: int, watch: bool) -> None:
+    """Every scenario, ``rounds`` times, on every side at once."""
+    subs = []
+    if watch:
+        for side in sides:
+            sub = side.r.pubsub()  # type: ignore[no-untyped-call]
+            sub.subscribe(QueueKeys.of(QUEUE).events)
+            subs.append(sub)
+    for _ in range(rounds):
+        for name in sides[0].scenarios.all():
+            for side in sides:
+                side.prepare(name)
+            threads = [threading.Thread(target=side.body, args=(name,)) for side in sides]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for side in sides:
+                side.record(name)
+            for sub in subs:
+                while sub.get_message(timeout=0):
+                    pass
+    for sub in subs:
+        sub.close()
+
+
+def _script_us(row: dict[str, Any]) -> float:
+    """µs per job inside the scripts (EVALSHA's own time, the commands they call included)."""
+    return float(row["by_command"].get("evalsha", [0, 0])[1])
+
+
+def _compare(ours: dict[str, Any], versus: dict[str, Any]) -> None:
+    print(
+        f"\n{'scenario':26} {'CPU µs/job':>20} {'script µs/job':>20} {'cmds/job':>14}"
+        "  (versus -> this tree)"
+    )
+    for name, row in ours.items():
+        v = versus[name]
+        cells = []
+        for a, b in (
+            (v["cpu_us_per_job"], row["cpu_us_per_job"]),
+            (_script_us(v), _script_us(row)),
+        ):
+            cells.append(f"{a:6.1f} -> {b:5.1f} ({100 * (b - a) / a:+4.0f}%)")
+        print(
+            f"{name:26} {cells[0]:>20} {cells[1]:>20} "
+            f"{v['cmds_per_job']:5.2f} -> {row['cmds_per_job']:5.2f}"
+        )
+
+
+def _print(title: str, rows: dict[str, Any]) -> None:
+    head = f"{'scenario':28} {'CPU µs/job':>11} {'cmds/job':>9}  top commands (calls/job, µs/job)"
+    print(f"{title}\n{head}")
+    for name, row in rows.items():
+        top = sorted(row["by_command"].items(), key=lambda kv: -kv[1][1])[:6]
+        tops = ", ".join(f"{k} {c:g}/{u:g}" for k, (c, u) in top)
+        print(f"{name:28} {row['cpu_us_per_job']:11.1f} {row['cmds_per_job']:9.2f}  {tops}")
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
