@@ -62,6 +62,8 @@ USES_STATE = {
     "k": ("rkey",),
     "w": ("deps", "dependants", "waiting"),
     "r": ("result",),
+    "s": ("since",),
+    "a": ("att",),
 }
 
 

@@ -107,10 +107,42 @@ async def test_a_queue_from_before_the_field_gets_every_letter(
     r.hdel(QueueKeys.of("q").config, USES)  # written by a version without the field
     assert await _complete(client, job) == 1
     assert (await client.enqueue("q", "j", dedupe_key="old")).created
-    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwr")
+    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwrsa")
     check_queue(r, "q")
 
 
 async def test_the_field_is_no_setting(client: Client) -> None:
     await client.enqueue("q", "j")
     assert (await client.config("q")).keep_completed == 10_000
+
+
+async def test_a_retried_attempt_is_counted_on_a_new_queue(client: Client, r: redis.Redis) -> None:
+    await client.enqueue("q", "j")
+    first = (await _claim(client))[0]
+    out = await client.store.run(
+        writes.fail("q", first.id, first.token, reason="Error", error="x", delay_ms=0)
+    )
+    assert out.outcome == "retry"
+    assert "a" in str(r.hget(QueueKeys.of("q").config, USES))
+    second = (await _claim(client))[0]  # promoted from delayed: a since entry too
+    assert "s" in str(r.hget(QueueKeys.of("q").config, USES))
+    assert (second.id, second.attempt) == (first.id, 2)
+    check_queue(r, "q")
+    assert await _complete(client, second) == 1
+    check_queue(r, "q")
+
+
+async def test_a_released_job_keeps_its_attempt_count(client: Client, r: redis.Redis) -> None:
+    await client.enqueue("q", "j")
+    first = (await _claim(client))[0]
+    await client.store.run(
+        writes.fail("q", first.id, first.token, reason="Error", error="x", delay_ms=0)
+    )
+    second = (await _claim(client))[0]
+    r.hset(QueueKeys.of("q").config, USES, "")  # as if nothing had been retried yet
+    r.delete(QueueKeys.of("q").att, QueueKeys.of("q").since)
+    assert await client.store.run(writes.release("q", [(second.id, second.token)])) == 1
+    assert set("sa") <= set(str(r.hget(QueueKeys.of("q").config, USES)))
+    third = (await _claim(client))[0]
+    assert third.attempt == 2
+    check_queue(r, "q")

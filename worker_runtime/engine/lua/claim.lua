@@ -97,6 +97,7 @@ if #head > 0 and tonumber(head[2]) <= now then
   redis.call('ZREM', K.delayed, unpack(due))
   redis.call('HDEL', K.dprio, unpack(due))
   redis.call('HSET', K.since, unpack(since))
+  cfg[USES] = addUse(K.config, cfg[USES], 's')
   head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
 end
 if #head > 0 then soonest(math.max(0, tonumber(head[2]) - now)) end
@@ -203,8 +204,9 @@ local out = { -1, leaseMs, now }
 local n = #ids
 if n > 0 then
   redis.call('ZREM', K.pending, unpack(ids))
-  local dueSince = redis.call('HMGET', K.since, unpack(ids))
-  local atts = redis.call('HMGET', K.att, unpack(ids))
+  -- Neither read on a queue that never held such entries (see uses).
+  local dueSince = mayHave(cfg[USES], 's') and redis.call('HMGET', K.since, unpack(ids)) or {}
+  local atts = mayHave(cfg[USES], 'a') and redis.call('HMGET', K.att, unpack(ids)) or {}
   local tok = redis.call('INCRBY', K.seq, n) - n
   local deadline = fmt(now + leaseMs)
   local worker = '|' .. ARGV[1] .. '|'

@@ -6,7 +6,8 @@
   retry can never run a job twice. Bounded by ARGV[3] jobs per call in "all" mode.
 
   Keys: K.jobs  K.dead  K.cancelled  K.reason  K.att  K.pending  K.seq  K.dedupe  K.dk
-    K.config   hash  its field ~uses learns of the dedupe keys taken again (see uses)
+    K.config   hash  its field ~uses learns of the dedupe keys taken again and of the
+               since entries (see uses)
     K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
@@ -60,6 +61,7 @@ for i, id in ipairs(ids) do
   end
 end
 if count > 0 then
+  addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
   redis.call('PUBLISH', ARGV[1], '1')
   publishEvents(eventsOn(K.jobs), K.jobs, now, retried)
 end

@@ -1,17 +1,18 @@
--- Which optional per-job state a queue may hold, so that the hot scripts (complete) skip
+-- Which optional per-job state a queue may hold, so that the hot scripts (claim, complete) skip
 -- the commands for state it never had. Kept in the queue's config hash, field '~uses' (no
 -- setting: QueueConfig ignores it), read with the config HMGET a script does anyway, as
 -- letters:
 --   d dedupe keys (dedupe, dk)      c cancel requests (cancelreq)
 --   k per-key running slots (rkey)  w dependencies (deps, dependants, waiting)
---   r results (result)
+--   r results (result)            s pending-since entries (since)
+--   a attempt counts (att: retried or released jobs)
 -- A script that creates such state adds its letter in the same step, so no script ever
 -- sees the state without its letter. Letters are never removed (dropqueue deletes the
 -- field with the state). No field means "any of it may be there": the first enqueue writes
 -- the field, '' when the queue holds no job yet (nothing of the above can exist without
 -- its job's record), else every letter (a queue from before the field).
 local USES = '~uses'
-local USES_ALL = 'dckwr'
+local USES_ALL = 'dckwrsa'
 
 -- Whether state `letter` may exist, given the field as read (nil: unknown, so it may).
 local function mayHave(u, letter)
