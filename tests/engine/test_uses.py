@@ -107,7 +107,7 @@ async def test_a_queue_from_before_the_field_gets_every_letter(
     r.hdel(QueueKeys.of("q").config, USES)  # written by a version without the field
     assert await _complete(client, job) == 1
     assert (await client.enqueue("q", "j", dedupe_key="old")).created
-    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwrsa")
+    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwrsah")
     check_queue(r, "q")
 
 
@@ -145,4 +145,22 @@ async def test_a_released_job_keeps_its_attempt_count(client: Client, r: redis.R
     assert set("sa") <= set(str(r.hget(QueueKeys.of("q").config, USES)))
     third = (await _claim(client))[0]
     assert third.attempt == 2
+    check_queue(r, "q")
+
+
+async def test_a_job_back_from_the_dead_keeps_its_history(client: Client, r: redis.Redis) -> None:
+    e = await client.enqueue("q", "j", max_attempts=1)
+    job = (await _claim(client))[0]
+    await client.store.run(
+        writes.fail("q", job.id, job.token, reason="Error", error="x", permanent=True)
+    )
+    r.hset(QueueKeys.of("q").config, USES, "")  # as if no job had come back yet
+    await client.retry(job.id)
+    assert "h" in str(r.hget(QueueKeys.of("q").config, USES))
+    again = (await _claim(client))[0]
+    assert again.attempt == 1
+    assert await _complete(client, again) == 1
+    info = await client.get_job(e.id)
+    assert info is not None
+    assert [a.outcome for a in info.history] == ["dead", "completed"]
     check_queue(r, "q")

@@ -53,16 +53,32 @@ local codes, done, doneArgs, resArgs, histArgs = {}, {}, {}, {}, {}
 -- Attempts after the first: only they have an `att` entry (a first attempt was claimed
 -- with none, and only the lease holder's own failure or release writes one).
 local again = {}
-local hists = redis.call('HMGET', K.hist, unpack(ids))
+local lTok, lWorker, lAttempt, lStart, lScore = {}, {}, {}, {}, {}
+for i, v in ipairs(leases) do
+  if v then lTok[i], lWorker[i], lAttempt[i], lStart[i], lScore[i] = splitLease(v) end
+end
+-- Earlier attempts' history: a first attempt has none, unless its job came back from dead
+-- or cancelled with its history (retry: 'h' in ~uses, see uses).
+local hists, withHist = {}, {}
+for i = 1, #ids do
+  if lTok[i] == tokens[i] and (mayHave(uses, 'h') or lAttempt[i] > 1) then
+    withHist[#withHist + 1] = i
+  end
+end
+if #withHist > 0 then
+  local names = {}
+  for j, i in ipairs(withHist) do names[j] = ids[i] end
+  local got = redis.call('HMGET', K.hist, unpack(names))
+  for j, i in ipairs(withHist) do hists[i] = got[j] end
+end
 local finished = {}
 local events = eventsOn(K.jobs)
 local evs = {}
 -- Named before any move: a job cancelled here may be trimmed with its record.
 local recs = events and redis.call('HMGET', K.jobs, unpack(ids)) or {}
 for i, id in ipairs(ids) do
-  local v = leases[i]
-  local token, worker, attempt, start, pscore = nil, nil, nil, nil, nil
-  if v then token, worker, attempt, start, pscore = splitLease(v) end
+  local token, worker, attempt, start, pscore = lTok[i], lWorker[i], lAttempt[i], lStart[i],
+    lScore[i]
   if token ~= tokens[i] then
     codes[i] = -1
   else

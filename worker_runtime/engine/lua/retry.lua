@@ -6,8 +6,8 @@
   retry can never run a job twice. Bounded by ARGV[3] jobs per call in "all" mode.
 
   Keys: K.jobs  K.dead  K.cancelled  K.reason  K.att  K.pending  K.seq  K.dedupe  K.dk
-    K.config   hash  its field ~uses learns of the dedupe keys taken again and of the
-               since entries (see uses)
+    K.config   hash  its field ~uses learns of the dedupe keys taken again, of the since
+               entries and of the history the jobs keep (see uses)
     K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
@@ -61,7 +61,8 @@ for i, id in ipairs(ids) do
   end
 end
 if count > 0 then
-  addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
+  local u = addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
+  addUse(K.config, u, 'h')
   redis.call('PUBLISH', ARGV[1], '1')
   publishEvents(eventsOn(K.jobs), K.jobs, now, retried)
 end
