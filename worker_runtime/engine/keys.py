@@ -22,10 +22,11 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:dk         hash  id -> dedupe key
     brq:{q}:cancelreq  set   running ids whose cancellation was requested
     brq:{q}:seq        string  sequence numbers and fencing tokens
-    brq:{q}:config     hash  queue settings (see models.QueueConfig), and two fields of the
-                       scripts' own (not settings; QueueConfig ignores them): ~uses, the
-                       kinds of optional state the queue holds (lua/includes/uses.lua),
-                       ~aged_at, when aging last ran (ms): read with the settings for free
+    brq:{q}:config     hash  queue settings (see models.QueueConfig), and three fields of
+                       the scripts' own (not settings; QueueConfig ignores them), read
+                       with the settings for free: ~uses, the kinds of optional state
+                       the queue holds (lua/includes/uses.lua); ~aged_at, when aging last
+                       ran (ms); ~watch, until when (ms) a listener may watch its events
     brq:{q}:recovery   hash  at -> last recover call ms, grace -> no recovery before (ms)
     brq:{q}:policy     hash  pass:<level> (weighted fairness state)
     brq:{q}:limiter    zset  the queue's rate limit log: one entry per start in the window
@@ -46,7 +47,8 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:events     pub/sub channel: one JSON message per script call listing its job
                        events (enqueued, started, progress, completed, failed, retried,
                        dead, cancelled, released), published only while someone subscribes
-                       (lua/includes/eventsOn.lua): what Client.events listens to
+                       and config's ~watch lies ahead (lua/includes/eventsOn.lua): what
+                       Client.events sets, then listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
 tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a

@@ -62,7 +62,7 @@
 local now = nowMs()
 local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
   'aging_rules', 'max_running', 'rate_limit', 'rate_period_ms', 'key_rate_limit',
-  'key_rate_period_ms', 'key_max_running', USES, '~aged_at' })
+  'key_rate_period_ms', 'key_max_running', USES, WATCH, '~aged_at' })
 local leaseMs = tonumber(ARGV[3])
 if leaseMs < 0 then leaseMs = cfg.lease_ms end
 local notAfter = tonumber(ARGV[5]) or -1
@@ -245,7 +245,7 @@ if n > 0 then
   end
 end
 
-local events = #out > 3 and eventsOn(K.jobs)
+local events = #out > 3 and eventsOn(K.jobs, cfg[WATCH] or 0, now)
 if events then
   local started = {}
   for i = 4, #out, 5 do

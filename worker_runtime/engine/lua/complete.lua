@@ -35,7 +35,7 @@
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_running', 'key_max_running', USES })
+  'keep_dead', 'max_running', 'key_max_running', USES, WATCH })
 -- What state this queue may hold (see uses): commands for the rest are skipped.
 local uses = cfg[USES]
 
@@ -72,7 +72,7 @@ if #withHist > 0 then
   for j, i in ipairs(withHist) do hists[i] = got[j] end
 end
 local finished = {}
-local events = eventsOn(K.jobs)
+local events = eventsOn(K.jobs, cfg[WATCH] or 0, now)
 local evs = {}
 -- Named before any move: a job cancelled here may be trimmed with its record.
 local recs = events and redis.call('HMGET', K.jobs, unpack(ids)) or {}

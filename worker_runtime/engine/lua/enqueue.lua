@@ -40,7 +40,7 @@
 --@include uses
 
 local now = nowMs()
-local cfg = readConfig(K.config, { 'max_payload_bytes', USES })
+local cfg = readConfig(K.config, { 'max_payload_bytes', USES, WATCH })
 local limit = cfg.max_payload_bytes
 local n = tonumber(ARGV[2])
 
@@ -75,7 +75,7 @@ end
 if addedDedupe then addUse(K.config, uses, 'd') end
 commitJobs(K, pend, ARGV[1], written)
 countEnqueued(K, out, 3 + n * 6)
-local events = written and eventsOn(K.jobs)
+local events = written and eventsOn(K.jobs, cfg[WATCH] or 0, now)
 if events then
   local added = {}
   for i = 1, #out, 2 do

@@ -52,7 +52,7 @@
 local STRIDE = 8
 local now = nowMs()
 local cfg = readConfig(K.config, { 'max_payload_bytes', 'result_ttl_ms', 'keep_completed',
-  'dead_ttl_ms', 'keep_dead', USES })
+  'dead_ttl_ms', 'keep_dead', USES, WATCH })
 local n = tonumber(ARGV[2])
 
 local function split(joined)
@@ -173,7 +173,7 @@ end
 if addedDedupe and usesOf[K.config] then addUse(K.config, usesOf[K.config], 'd') end
 commitJobs(K, pend, ARGV[1], written)
 countEnqueued(K, out, 3 + n * STRIDE)
-if written then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
+if written then publishEvents(eventsOn(K.jobs, cfg[WATCH] or 0, now), K.jobs, now, evs) end
 if #done > 0 then
   redis.call('PUBLISH', string.sub(K.jobs, 1, #K.jobs - 4) .. 'done', table.concat(done, '\n'))
 end

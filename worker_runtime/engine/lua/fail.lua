@@ -51,11 +51,11 @@ local token, worker, attempt, start, pscore = splitLease(v)
 if token ~= ARGV[3] then return { -1 } end
 
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms', USES })
+  'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms', USES, WATCH })
 redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
-local events = eventsOn(K.jobs)
+local events = eventsOn(K.jobs, cfg[WATCH] or 0, now)
 -- The job's event, then (dead, cancelled) what its dependants did, as one message;
 -- before the terminal move, which may trim the record, name included.
 local function tell(kind, extra)

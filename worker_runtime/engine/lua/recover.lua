@@ -104,12 +104,12 @@ if #expired == 0 then return { 0, 0, 0 } end
 releaseKeySlots(K, expired)
 
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_attempts', 'lease_ms', USES })
+  'keep_dead', 'max_attempts', 'lease_ms', USES, WATCH })
 local spread = math.max(1, math.floor(cfg.lease_ms / 2))
 local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
 local final = {}
-local events = eventsOn(K.jobs)
+local events = eventsOn(K.jobs, cfg[WATCH] or 0, now)
 local evs = {}
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
