@@ -64,6 +64,7 @@ USES_STATE = {
     "r": ("result",),
     "s": ("since",),
     "a": ("att",),
+    "p": ("progress",),
 }
 
 

@@ -107,7 +107,7 @@ async def test_a_queue_from_before_the_field_gets_every_letter(
     r.hdel(QueueKeys.of("q").config, USES)  # written by a version without the field
     assert await _complete(client, job) == 1
     assert (await client.enqueue("q", "j", dedupe_key="old")).created
-    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwrsah")
+    assert set(str(r.hget(QueueKeys.of("q").config, USES))) == set("dckwrsahp")
     check_queue(r, "q")
 
 
@@ -163,4 +163,18 @@ async def test_a_job_back_from_the_dead_keeps_its_history(client: Client, r: red
     info = await client.get_job(e.id)
     assert info is not None
     assert [a.outcome for a in info.history] == ["dead", "completed"]
+    check_queue(r, "q")
+
+
+async def test_progress_of_a_completed_job_is_trimmed_with_it(
+    client: Client, r: redis.Redis
+) -> None:
+    await client.configure("q", keep_completed=0)
+    e = await client.enqueue("q", "j")
+    job = (await _claim(client))[0]
+    assert await client.store.run(writes.progress("q", job.id, job.token, 50, "half"))
+    assert "p" in str(r.hget(QueueKeys.of("q").config, USES))
+    assert await _complete(client, job) == 1
+    assert await client.get_job(e.id) is None
+    assert not r.exists(QueueKeys.of("q").progress)
     check_queue(r, "q")

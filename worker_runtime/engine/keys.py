@@ -231,7 +231,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
         "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result "
         "config progress rkey keyrun since waiting deps dependants delayed dprio seq"
     ),
-    "progress": ScriptKeys.of("lease progress jobs"),
+    "progress": ScriptKeys.of("lease progress jobs config"),
     "configure": ScriptKeys.of("config"),
     "dropqueue": ScriptKeys.of(" ".join(SUFFIXES) + " schedules"),
     "cancel": ScriptKeys.of(

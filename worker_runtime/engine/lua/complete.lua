@@ -140,7 +140,8 @@ if #done > 0 then
   -- Before the trim, which may drop a completed job's list of dependants.
   if mayHave(uses, 'w') then settleDependants(K, done, 'completed', now, cfg, evs) end
   -- A completed job has no `reason` (only dead and cancelled ones do; retry deletes it).
-  local data = { K.jobs, K.hist, K.progress }
+  local data = { K.jobs, K.hist }
+  if mayHave(uses, 'p') then data[#data + 1] = K.progress end
   if mayHave(uses, 'r') then data[#data + 1] = K.result end
   if mayHave(uses, 'w') then
     data[#data + 1] = K.deps

@@ -7,13 +7,14 @@
 --   r results (result)            s pending-since entries (since)
 --   a attempt counts (att: retried or released jobs)
 --   h history of a job back from dead or cancelled (retry keeps it; its attempt is 1 again)
+--   p progress reports (progress)
 -- A script that creates such state adds its letter in the same step, so no script ever
 -- sees the state without its letter. Letters are never removed (dropqueue deletes the
 -- field with the state). No field means "any of it may be there": the first enqueue writes
 -- the field, '' when the queue holds no job yet (nothing of the above can exist without
 -- its job's record), else every letter (a queue from before the field).
 local USES = '~uses'
-local USES_ALL = 'dckwrsah'
+local USES_ALL = 'dckwrsahp'
 
 -- Whether state `letter` may exist, given the field as read (nil: unknown, so it may).
 local function mayHave(u, letter)
