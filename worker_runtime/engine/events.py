@@ -1,7 +1,10 @@
 """The live job events of queues: subscribing to their events channels and decoding them.
 
 Each script call that changes jobs publishes ONE message on ``brq:{q}:events`` listing its
-events, and only while someone subscribes (``lua/includes/eventsOn.lua``). Pub/sub is
+events, and only while someone subscribes (``lua/includes/eventsOn.lua``): a listener first
+sets its queues' config field ``~watch`` to a time ahead, renewed while it listens, so that a
+script on a queue nobody watches reads that with its config instead of asking PUBSUB NUMSUB
+(a foreign subscriber must set it too). Pub/sub is
 at-most-once: a listener that is disconnected misses what happened meanwhile, so events
 tell what is happening; ``get_job`` tells what is true.
 """
@@ -25,6 +28,12 @@ from worker_runtime.models import EventType, JobEvent
 _TYPES = frozenset(get_args(EventType))
 #: How long one read of the subscription blocks; the loop goes on until it is closed.
 POLL_S = 1.0
+#: The config field the scripts read (eventsOn.lua): they publish while it lies ahead of
+#: the Redis clock (ms). Set that far ahead, renewed this often: a listener that stops
+#: leaves the scripts asking NUMSUB (the cost it saves) for at most WATCH_MS.
+WATCH_FIELD = "~watch"
+WATCH_MS = 600_000
+WATCH_RENEW_S = 60.0
 
 
 def _opt_int(value: Any) -> int | None:
@@ -68,9 +77,14 @@ async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[Job
     for q in queues:
         check_queue_name(q)
     channels = {QueueKeys.of(q).events: q for q in queues}
+    # Before subscribing: a script that sees the field also counts the subscriber once
+    # the subscription exists, so no event after it is missed.
+    await _watch(store, queues)
     pubsubs = await _subscriptions(store, list(channels))
     received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     readers = [asyncio.create_task(_read(store, p, received)) for p in pubsubs]
+    # Among the readers: its error (Redis gone) ends the stream like theirs.
+    readers.append(asyncio.create_task(_renew(store, queues)))
     try:
         while True:
             message = await _next(received, readers)
@@ -85,6 +99,20 @@ async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[Job
         for pubsub in pubsubs:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+async def _watch(store: AsyncStore, queues: Sequence[str]) -> None:
+    """Sets the queues' WATCH_FIELD to WATCH_MS past the Redis clock."""
+    sec, usec = await store.call(store.redis.time())
+    until = str(int(sec) * 1000 + int(usec) // 1000 + WATCH_MS)
+    for q in queues:
+        await store.call(store.redis.hset(QueueKeys.of(q).config, WATCH_FIELD, until))
+
+
+async def _renew(store: AsyncStore, queues: Sequence[str]) -> None:
+    while True:
+        await asyncio.sleep(WATCH_RENEW_S)
+        await _watch(store, queues)
 
 
 async def _subscriptions(store: AsyncStore, channels: list[str]) -> list[Any]:
