@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: One queue on each master of a fresh three-master cluster (on the standalone: one server).
 QUEUES = [queue_on_slot_range(i, prefix=f"bench{i}-") for i in range(3)]
 CONCURRENCY = 50
+#: Seconds of Redis CPU measured with the workers up and the queues paused: the cost of
+#: an idle system (a cluster's bus, the workers' registry beats), subtracted for "net".
+IDLE_S = 2.0
 
 
 @handler("cluster_noop")
@@ -61,7 +64,8 @@ def _worker(url: str, workdir: Path, index: int) -> subprocess.Popen[bytes]:
 
 async def _drain(url: str, ports: list[int], jobs: int, workers: int, workdir: Path) -> Any:
     """One run: jobs enqueued on paused queues, the workers up, then the queues resumed;
-    (jobs per second from resume to the last completion, Redis CPU ms per job)."""
+    (jobs per second from resume to the last completion, Redis CPU ms per job, the same
+    less the idle system's CPU over that time)."""
     async with Client.from_url(url) as client:
         for q in QUEUES:
             await client.pause(q)
@@ -76,6 +80,9 @@ async def _drain(url: str, ports: list[int], jobs: int, workers: int, workdir: P
                 if any(p.poll() is not None for p in fleet):
                     raise RuntimeError(f"a worker exited: see {workdir}")
                 await asyncio.sleep(0.05)
+            idle0 = _cpu_s(ports)
+            await asyncio.sleep(IDLE_S)
+            idle_cores = (_cpu_s(ports) - idle0) / IDLE_S
             cpu0, t0 = _cpu_s(ports), time.perf_counter()
             for q in QUEUES:
                 await client.resume(q)
@@ -85,7 +92,7 @@ async def _drain(url: str, ports: list[int], jobs: int, workers: int, workdir: P
         finally:
             for p in fleet:
                 procs.stop(p, grace=10)
-    return jobs / elapsed, cpu * 1000 / jobs
+    return jobs / elapsed, cpu * 1000 / jobs, (cpu - idle_cores * elapsed) * 1000 / jobs
 
 
 def _flush(ports: list[int]) -> None:
@@ -98,7 +105,7 @@ def measure(jobs: int, rounds: int, worker_counts: list[int], tmp: Path) -> dict
     server = RedisServer(tmp / "standalone")
     server.workdir.mkdir()
     cluster = RedisCluster(tmp / "cluster")
-    runs: dict[str, list[tuple[float, float]]] = {}
+    runs: dict[str, list[tuple[float, float, float]]] = {}
     server.start()
     try:
         cluster.start()
@@ -113,7 +120,11 @@ def measure(jobs: int, rounds: int, worker_counts: list[int], tmp: Path) -> dict
                     _flush(ports)
                     got = asyncio.run(_drain(url, ports, jobs, workers, tmp))
                     runs.setdefault(f"{name} {workers}", []).append(got)
-                    print(f"{name:10} {workers} workers: {got[0]:7.0f} jobs/s, {got[1]:.4f} ms")
+                    print(
+                        f"{name:10} {workers} workers: {got[0]:7.0f} jobs/s, {got[1]:.4f} ms",
+                        end="",
+                    )
+                    print(f" ({got[2]:.4f} net of idle)")
     finally:
         cluster.stop()
         server.stop()
@@ -121,7 +132,8 @@ def measure(jobs: int, rounds: int, worker_counts: list[int], tmp: Path) -> dict
         key: {
             "jobs_per_s": round(statistics.median(r[0] for r in found)),
             "redis_cpu_ms_per_job": round(statistics.median(r[1] for r in found), 4),
-            "runs": [[round(a), round(b, 4)] for a, b in found],
+            "net_cpu_ms_per_job": round(statistics.median(r[2] for r in found), 4),
+            "runs": [[round(a), round(b, 4), round(c, 4)] for a, b, c in found],
         }
         for key, found in runs.items()
     }
@@ -179,12 +191,15 @@ def render(result: dict[str, Any], counts: list[int]) -> str:
         f"{setup['jobs']} no-op jobs over three queues, one per master; worker processes "
         f"with concurrency {setup['concurrency']}; {setup['cores']} cores shared by everything: "
         "Redis, the workers and this script). Redis CPU is `INFO cpu` user + sys, summed over "
-        "the masters, from the resume of the queues to the last completion.",
+        "the masters, from the resume of the queues to the last completion; net: less what "
+        f"the same system used idle (workers up, queues paused, {IDLE_S:g} s before each run) "
+        "over the same time.",
         "",
         "## Measured",
         "",
-        "| workers | standalone jobs/s | cluster jobs/s | standalone Redis CPU ms/job "
-        "| cluster Redis CPU ms/job (sum of masters) | Redis cores busy (standalone / cluster) |",
+        "| workers | standalone jobs/s | cluster jobs/s | standalone Redis CPU ms/job (net) "
+        "| cluster Redis CPU ms/job, sum of masters (net) "
+        "| Redis cores busy (standalone / cluster) |",
         "|---|---|---|---|---|---|",
     ]
     for n in counts:
@@ -193,10 +208,11 @@ def render(result: dict[str, Any], counts: list[int]) -> str:
         busy_b = b["jobs_per_s"] * b["redis_cpu_ms_per_job"] / 1000
         lines.append(
             f"| {n} | {a['jobs_per_s']} | {b['jobs_per_s']} | {a['redis_cpu_ms_per_job']:.4f} "
-            f"| {b['redis_cpu_ms_per_job']:.4f} | {busy_a:.2f} / {busy_b:.2f} |"
+            f"({a['net_cpu_ms_per_job']:.4f}) | {b['redis_cpu_ms_per_job']:.4f} "
+            f"({b['net_cpu_ms_per_job']:.4f}) | {busy_a:.2f} / {busy_b:.2f} |"
         )
-    a = statistics.median(result[f"standalone {n}"]["redis_cpu_ms_per_job"] for n in counts)
-    b = statistics.median(result[f"cluster {n}"]["redis_cpu_ms_per_job"] for n in counts)
+    a = statistics.median(result[f"standalone {n}"]["net_cpu_ms_per_job"] for n in counts)
+    b = statistics.median(result[f"cluster {n}"]["net_cpu_ms_per_job"] for n in counts)
     busiest = max(
         r["jobs_per_s"] * r["redis_cpu_ms_per_job"] / 1000
         for k, r in result.items()
@@ -215,7 +231,7 @@ def render(result: dict[str, Any], counts: list[int]) -> str:
         "core's worth of scripts: at most 1000 / (CPU ms per job) jobs per second. On a "
         "cluster each job's scripts run on its queue's master only, so with queues spread "
         "evenly over S masters, each on its own core, the bound grows with S (from the "
-        "medians of the CPU per job above):",
+        "medians of the net CPU per job above; the idle cost does not grow with load):",
         "",
         "| masters | Redis-bound jobs/s (projected) |",
         "|---|---|",
@@ -243,7 +259,12 @@ def render(result: dict[str, Any], counts: list[int]) -> str:
         f"| {many} | {dur['default']['enqueue_many']['jobs_per_s']} "
         f"| {dur['durable']['enqueue_many']['jobs_per_s']} |"
     )
-    lines += ["", "Only enqueues wait for the replica; the workers' acknowledgements do not.", ""]
+    lines += [
+        "",
+        "Only enqueues wait for the replica; the workers' acknowledgements do not. This "
+        "machine's noise is about 30 % between runs: a difference smaller than that is none.",
+        "",
+    ]
     return "\n".join(lines)
 
 
