@@ -79,6 +79,10 @@ def test_make_run_on_a_cluster_serves_the_cli_and_the_dashboard(tmp_path: Path) 
         assert dashboard, out
         page = _get(dashboard[1])
         assert all(f"/queues/{q}" in page for q in EXAMPLES), page
+        # The worker registry and the schedules live in slots of their own.
+        workers = _get(dashboard[1] + "workers")
+        assert re.search(r"<td>agents-[\w-]+</td>", workers), workers  # a pod's worker
+        assert "blackroad/demo-every-10s" in _get(dashboard[1] + "schedules")
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=90)
     finally:
