@@ -81,19 +81,14 @@ def main(argv: list[str] | None = None) -> None:
         console = Console(highlight=False, width=160)  # logs and tests: no 80-column wrap
     signal.signal(signal.SIGTERM, _raise_interrupt)
     password = secrets.token_urlsafe(24) if args.redis_password else None
+    config = StackConfig(
+        state_dir=args.state_dir,
+        redis_password=password,
+        dashboard=True,
+        redis_cluster=args.redis_cluster,
+    )
+    stack = Stack(config)
     code = 0
-    try:
-        stack = Stack(
-            StackConfig(
-                state_dir=args.state_dir,
-                redis_password=password,
-                dashboard=True,
-                redis_cluster=args.redis_cluster,
-            )
-        )
-    except StackError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
     try:
         console.print(f"export KUBECONFIG={stack.kubeconfig}")
         if password:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -22,14 +24,25 @@ class ClusterNode:
     """One ``redis-server --cluster-enabled yes`` process, in its own session, that dies with
     the process that started it."""
 
-    def __init__(self, workdir: Path, name: str, argv: list[str], host: str, port: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        argv: list[str],
+        host: str,
+        port: int,
+        password: str | None = None,
+    ) -> None:
         self.workdir, self.name, self.argv, self.host, self.port = workdir, name, argv, host, port
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, env: Mapping[str, str] | None = None) -> None:
         log = self.workdir / f"{self.name}.log"
         self.proc = procs.spawn(self.argv, log, env=env)
-        conn = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
+        conn = redis.Redis(
+            host=self.host, port=self.port, password=self.password, socket_connect_timeout=0.2
+        )
         try:
             _until(lambda: _pings(conn, self.proc), 10, f"{self.name} to answer (see {log})")
         finally:
@@ -48,7 +61,8 @@ class RedisCluster:
     """``masters`` masters with ``replicas`` replicas each, state ok once ``start`` returns.
 
     ``host`` is the address every node binds and announces (a network namespace's address,
-    with ``prefix`` such as ``ip netns exec NS``); ``aof`` turns on appendonly everysec.
+    with ``prefix`` such as ``ip netns exec NS``); ``aof`` turns on appendonly everysec;
+    ``password`` goes to each node in a 0600 config file, never on a command line.
     """
 
     def __init__(
@@ -61,21 +75,26 @@ class RedisCluster:
         aof: bool = False,
         prefix: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        password: str | None = None,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run 'make install' (apt-get)")
         self.workdir, self.replicas, self.host, self.env = workdir, replicas, host, env
         self.prefix = list(prefix)
+        self.password = password
         self.nodes: list[ClusterNode] = []
         for i in range(masters * (1 + replicas)):
             # Inside a namespace every port is free; on the host, ask the kernel for one.
             port = 7000 + i if prefix else free_port()
             bus_port = 17000 + i if prefix else free_port()
             node_dir = workdir / f"node-{i}"
+            # Written by start(): the node directories are made there.
+            conf = [str(node_dir / "auth.conf")] if password is not None else []
             argv = [
                 *self.prefix,
                 binary,
+                *conf,
                 *("--port", str(port), "--bind", host, "--dir", str(node_dir)),
                 *("--save", "", "--daemonize", "no", "--protected-mode", "no"),
                 *("--appendonly", "yes" if aof else "no", "--appendfsync", "everysec"),
@@ -85,11 +104,12 @@ class RedisCluster:
                 # Named, since the default (port + 10000) fails for ports above 55535.
                 *("--cluster-port", str(bus_port)),
             ]
-            self.nodes.append(ClusterNode(workdir, f"node-{i}", argv, host, port))
+            self.nodes.append(ClusterNode(workdir, f"node-{i}", argv, host, port, password))
 
     @property
     def url(self) -> str:
-        return f"redis+cluster://{','.join(f'{self.host}:{n.port}' for n in self.nodes)}"
+        auth = f":{quote(self.password, safe='')}@" if self.password is not None else ""
+        return f"redis+cluster://{auth}{','.join(f'{self.host}:{n.port}' for n in self.nodes)}"
 
     @property
     def ports(self) -> list[int]:
@@ -99,10 +119,18 @@ class RedisCluster:
         try:
             for i, node in enumerate(self.nodes):
                 (self.workdir / f"node-{i}").mkdir(parents=True, exist_ok=True)
+                if self.password is not None:
+                    # masterauth too: a replica authenticates to its master.
+                    text = f"requirepass {self.password}\nmasterauth {self.password}\n"
+                    _private(self.workdir / f"node-{i}" / "auth.conf", text)
                 node.start(self.env)
             cli = shutil.which("redis-cli")
             if cli is None:
                 raise RuntimeError("redis-cli is not installed: run 'make install' (apt-get)")
+            # redis-cli reads the password from the environment (never from argv here).
+            cli_env = {**os.environ, **(self.env or {})}
+            if self.password is not None:
+                cli_env["REDISCLI_AUTH"] = self.password
             subprocess.run(
                 [
                     cli,
@@ -112,6 +140,7 @@ class RedisCluster:
                 check=True,
                 capture_output=True,
                 timeout=60,
+                env=cli_env,
             )
             self.wait_for(self._ok, 30, "cluster_state:ok on every node")
         except BaseException:
@@ -119,7 +148,9 @@ class RedisCluster:
             raise
 
     def _conn(self, node: ClusterNode) -> redis.Redis:
-        return redis.Redis(host=self.host, port=node.port, decode_responses=True)
+        return redis.Redis(
+            host=self.host, port=node.port, password=self.password, decode_responses=True
+        )
 
     def _ok(self) -> bool:
         for node in self.nodes:
@@ -186,6 +217,13 @@ def key_slot(tag: str) -> int:
             crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
             crc &= 0xFFFF
     return crc % 16384
+
+
+def _private(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path``, readable by its owner alone from the first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def _pings(conn: redis.Redis, proc: subprocess.Popen[bytes] | None) -> bool:

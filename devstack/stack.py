@@ -67,13 +67,12 @@ class Stack:
         self.redis_proc: subprocess.Popen[bytes] | None = None
         self.redis_cluster: RedisCluster | None = None
         if self.config.redis_cluster:
-            if self.config.redis_password is not None:
-                raise StackError("a password on the local Redis Cluster is not supported yet")
             self.redis_cluster = RedisCluster(
                 self.state_dir / "redis",
                 masters=self.config.redis_cluster,
                 aof=True,
                 env=self.env,
+                password=self.config.redis_password,
             )
         self.cluster_proc: subprocess.Popen[bytes] | None = None
         self.operator_proc: subprocess.Popen[bytes] | None = None

@@ -4,6 +4,7 @@ the right master, status depths, scaling on backlog, schedules, dead letters).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import redis
@@ -66,8 +68,8 @@ def test_make_run_on_a_cluster_serves_the_cli_and_the_dashboard(tmp_path: Path) 
         out = "".join(lines)
         url = re.search(r"^export REDIS_URL=(redis\+cluster://\S+)$", out, re.M)
         assert url, out
-        nodes = url[1].removeprefix("redis+cluster://").split(",")
-        assert len(nodes) == 3, url[1]
+        ports = _node_ports(url[1])
+        assert len(ports) == 3 and all(_redis_servers(p) for p in ports), url[1]
         listed = _cli(url[1], "queue", "list", "-o", "json")
         assert all(f'"{q}"' in listed for q in EXAMPLES), listed
         # The demo's poison jobs die at once (PermanentFailure) on the default queue too.
@@ -89,10 +91,81 @@ def test_make_run_on_a_cluster_serves_the_cli_and_the_dashboard(tmp_path: Path) 
         proc.kill()
     assert proc.returncode == 0, out + rest
     assert "# stopped everything" in rest, rest
-    left = marked_processes(run_id)
+    _nothing_left(run_id, ports)
+
+
+def test_make_run_on_a_cluster_with_a_password_shows_it_nowhere(tmp_path: Path) -> None:
+    """Each node reads it from a 0600 config file, redis-cli from its environment."""
+    run_id = uuid.uuid4().hex
+    argv = [sys.executable, "-m", "devstack", "--plain", "--redis-cluster", "--redis-password"]
+    proc = subprocess.Popen(
+        [*argv, "--state-dir", str(tmp_path / "s")],
+        cwd=ROOT,
+        env={**os.environ, MARKER: run_id},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out = rest = ""
+    try:
+        out = _until_first_job(proc)
+        url_file = re.search(r"^export REDIS_URL_FILE=(.+)$", out, re.M)
+        assert url_file, out
+        url = Path(url_file[1]).read_text().strip()
+        assert url.startswith("redis+cluster://:"), "no password in the URL file"
+        password = unquote(url.split("://:", 1)[1].split("@", 1)[0])
+        assert len(password) >= 16
+        port = int(url.rsplit(":", 1)[1])
+        with redis.Redis(port=port) as refused, pytest.raises(redis.AuthenticationError):
+            refused.ping()
+        assert '"lucidia"' in _cli(url, "queue", "list", "-o", "json")
+        places = {"terminal": out}
+        nodes = [pid for p in _node_ports(url) for pid in _redis_servers(p)]
+        assert len(nodes) == 3, "expected the three nodes"
+        for pid in [*marked_processes(run_id), *nodes]:
+            with contextlib.suppress(OSError):
+                places[f"command line of {pid}"] = Path(f"/proc/{pid}/cmdline").read_text()
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+        places["terminal after Ctrl-C"] = rest
+        for log in (tmp_path / "s").rglob("*.log"):
+            places[str(log)] = log.read_text(errors="replace")
+        leaks = [where for where, text in places.items() if password in text]
+        assert leaks == [], f"the password appears in {leaks}"
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out + rest
+    _nothing_left(run_id, _node_ports(url))
+
+
+def _node_ports(url: str) -> list[int]:
+    return [int(node.rsplit(":", 1)[1]) for node in url.split("@")[-1].split(",")]
+
+
+def _redis_servers(port: int) -> list[int]:
+    """Pids of redis-server on ``port``: Redis rewrites its title over its environment,
+    so the marker does not find it."""
+    pgrep = ["pgrep", "-f", f"redis-server 127.0.0.1:{port}"]
+    found = subprocess.run(pgrep, capture_output=True, text=True, check=False).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def _nothing_left(run_id: str, ports: list[int]) -> None:
+    nodes = [pid for port in ports for pid in _redis_servers(port)]
+    left = marked_processes(run_id) + nodes
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert left == [], f"processes left behind (Redis nodes among them?): {left}"
+    assert left == [], f"processes left behind (Redis nodes: {nodes}): {left}"
+
+
+def _until_first_job(proc: subprocess.Popen[str]) -> str:
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 150
+    while not any("first job completed" in line for line in lines):
+        assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+        lines.append(proc.stdout.readline())
+    return "".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +184,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
-        left = marked_processes(run_id)
+        ports = s.redis_cluster.ports if s.redis_cluster is not None else []
+        nodes = [pid for port in ports for pid in _redis_servers(port)]
+        left = marked_processes(run_id) + nodes
         for pid in left:
             procs.kill_group(pid)
         assert left == [], f"processes left behind by the cluster stack: {left}"
