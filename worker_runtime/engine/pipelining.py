@@ -1,0 +1,163 @@
+"""Sends script calls on one pooled connection, the calls made in one event-loop tick as
+one write (auto-pipelining, as ioredis does); each caller gets its own reply or error.
+
+Every call is still one atomic EVALSHA and its caller's await ends only once Redis has
+answered it, so "returned means stored" holds per call; only the round trip is shared.
+A call whose caller was cancelled before its batch went out is not sent at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis.asyncio as aredis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import DataError, NoScriptError, ResponseError
+
+#: One command in Redis's wire format (RESP), and the SHA of the script it calls (or "").
+Command = tuple[str, bytes]
+
+
+def encode(value: str | int | float | bytes) -> bytes:
+    """One argument as redis-py's encoder sends it (numbers by ``repr``, text as UTF-8)."""
+    if type(value) is str:
+        return value.encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(f"Invalid input of type: {type(value).__name__!r}")
+    return repr(value).encode()
+
+
+def bulk(values: Sequence[str | int | float | bytes]) -> bytes:
+    """Arguments as RESP bulk strings, without the array header: what ``pack`` repeats."""
+    out = []
+    for value in values:
+        kind = type(value)  # the common kinds first, without a call
+        if kind is str:
+            data = value.encode()  # type: ignore[union-attr]
+        elif kind is int:
+            data = b"%d" % value
+        else:
+            data = encode(value)
+        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def pack(*args: str | int | float | bytes) -> bytes:
+    """A whole command in RESP (redis-py's ``pack_command`` costs several times more)."""
+    return b"*%d\r\n%b" % (len(args), bulk(args))
+
+
+class Exchange:
+    """Round trips of packed commands on a connection of ``client``'s pool; a script
+    unknown to the server (NOSCRIPT: a restart, SCRIPT FLUSH) is loaded and its calls
+    sent again, which is safe since a NOSCRIPT call ran nothing."""
+
+    def __init__(self, client: aredis.Redis, source_of: Callable[[str], str]) -> None:
+        self.client = client
+        #: The Lua source of a SHA this process sent (for the NOSCRIPT reload).
+        self.source_of = source_of
+
+    async def __call__(self, commands: Sequence[Command]) -> list[Any]:
+        """The replies in order; an error reply comes back as its ``ResponseError``.
+        Connection errors are retried by the connection's retry policy, as redis-py
+        retries a pipeline, and raised when it gives up."""
+        pool = self.client.connection_pool
+        conn = await pool.get_connection()
+        try:
+            return await conn.retry.call_with_retry(  # type: ignore[no-any-return]
+                lambda: self._send(conn, commands), lambda _error: conn.disconnect()
+            )
+        finally:
+            await pool.release(conn)
+
+    async def _send(self, conn: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
+        replies = await _round_trip(conn, commands)
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            shas = dict.fromkeys(commands[i][0] for i in missing)
+            loads = [("", pack("SCRIPT", "LOAD", self.source_of(sha))) for sha in shas]
+            for error in await _round_trip(conn, loads):
+                if isinstance(error, ResponseError):
+                    raise error
+            again = await _round_trip(conn, [commands[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        return replies
+
+
+async def _round_trip(conn: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
+    try:
+        await conn.send_packed_command(b"".join(data for _, data in commands))
+        replies: list[Any] = []
+        for _ in commands:
+            try:
+                replies.append(await conn.read_response())
+            except ResponseError as exc:  # read in full: the connection stays in step
+                replies.append(exc)
+        return replies
+    except BaseException:
+        # Replies left unread (a timeout, a cancellation) would answer the next caller.
+        await conn.disconnect(nowait=True)
+        raise
+
+
+class AutoPipeline:
+    """Collects calls until the event loop gets round to sending them: one batch at a
+    time, the next one gathering while the current one is on the wire."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self._waiting: list[tuple[Command, asyncio.Future[Any]]] = []
+        self._sending = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def call(self, command: Command) -> asyncio.Future[Any]:
+        """A future of the command's reply (or its error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append((command, future))
+        if not self._sending:
+            # The task's first step runs after every callback ready now: the calls of
+            # this tick join the batch.
+            self._sending = True
+            task = loop.create_task(self._send_all())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return future
+
+    async def _send_all(self) -> None:
+        try:
+            while self._waiting:
+                batch = [(c, f) for c, f in self._waiting if not f.done()]
+                self._waiting = []
+                if batch:
+                    await self._send(batch)
+        finally:
+            self._sending = False
+            for _, future in self._waiting:  # only when cancelled (the loop closing)
+                future.cancel()
+            self._waiting = []
+
+    async def _send(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
+        try:
+            replies = await self.exchange([c for c, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:  # every caller of the batch learns why
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, ResponseError):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
