@@ -42,9 +42,9 @@ class Producing(ClientCore):
         depends_on: Sequence[Dependency] | None = None,
         on_dependency_failure: DependencyPolicy = "cancel",
     ) -> Enqueued:
-        """Adds one job; concurrent calls share a round trip to Redis, and each returns
-        once its job is stored (or refused). ``delay`` is in seconds from now; ``run_at`` a Unix time in
-        seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
+        """Adds one job; concurrent calls share a round trip to Redis, each returning once
+        its job is stored (or refused). ``delay`` is in seconds from now; ``run_at`` a Unix
+        time in seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
         tenant, an external API) is subject to the queue's per-key rate limit and running
         cap. With ``depends_on`` (ids of jobs of the same queue, or ``(queue, id)`` pairs
         for jobs of other queues on the same Redis) the job waits until each has
@@ -71,9 +71,10 @@ class Producing(ClientCore):
         if job.depends_on:  # rare: the general path
             return (await self.enqueue_many([spec]))[0]
         for _ in range(3):
-            [[result]] = await self.store.run_many(
+            replies: list[list[Enqueued]] = await self.store.run_many(
                 [writes.enqueue(queue, [job])], durable=self.durable
             )
+            result = replies[0][0]
             if result.outcome != "exists" or not job.generated_id:
                 break
             # 80 random bits met an existing id: never drop the job, re-id it.

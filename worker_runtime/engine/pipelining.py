@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError, NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 #: One command in Redis's wire format (RESP), and the SHA of the script it calls (or "").
 Command = tuple[str, bytes]
@@ -35,10 +36,9 @@ def bulk(values: Sequence[str | int | float | bytes]) -> bytes:
     """Arguments as RESP bulk strings, without the array header: what ``pack`` repeats."""
     out = []
     for value in values:
-        kind = type(value)  # the common kinds first, without a call
-        if kind is str:
-            data = value.encode()  # type: ignore[union-attr]
-        elif kind is int:
+        if isinstance(value, str):  # the common kinds first, without a call
+            data = value.encode()
+        elif isinstance(value, int) and not isinstance(value, bool):
             data = b"%d" % value
         else:
             data = encode(value)
@@ -54,27 +54,53 @@ def pack(*args: str | int | float | bytes) -> bytes:
 class Exchange:
     """Round trips of packed commands on a connection of ``client``'s pool; a script
     unknown to the server (NOSCRIPT: a restart, SCRIPT FLUSH) is loaded and its calls
-    sent again, which is safe since a NOSCRIPT call ran nothing."""
+    sent again, which is safe since a NOSCRIPT call ran nothing.
 
-    def __init__(self, client: aredis.Redis, source_of: Callable[[str], str]) -> None:
+    With ``hold`` it keeps one connection between calls (the pool's checkout costs as much
+    as a small script call), for a caller that sends one batch at a time."""
+
+    def __init__(
+        self, client: aredis.Redis, source_of: Callable[[str], str], *, hold: bool = False
+    ) -> None:
         self.client = client
         #: The Lua source of a SHA this process sent (for the NOSCRIPT reload).
         self.source_of = source_of
+        self.hold = hold
+        self._held: AbstractConnection | None = None
+        #: The held connection's socket timeout, kept here as one deadline per batch.
+        self._deadline_s: float | None = None
 
     async def __call__(self, commands: Sequence[Command]) -> list[Any]:
         """The replies in order; an error reply comes back as its ``ResponseError``.
         Connection errors are retried by the connection's retry policy, as redis-py
         retries a pipeline, and raised when it gives up."""
         pool = self.client.connection_pool
-        conn = await pool.get_connection()
+        conn = self._held or await pool.get_connection()  # type: ignore[no-untyped-call]
+        if self.hold and self._held is None:
+            # redis-py bounds each write with asyncio.wait_for, a task per command: half
+            # the client's cost of a small call. The held connection goes without; its
+            # batches get one deadline each instead (``_send``).
+            self._held = conn
+            self._deadline_s = conn.socket_timeout
+            conn.socket_timeout = None
         try:
-            return await conn.retry.call_with_retry(  # type: ignore[no-any-return]
+            return await conn.retry.call_with_retry(
                 lambda: self._send(conn, commands), lambda _error: conn.disconnect()
             )
         finally:
-            await pool.release(conn)
+            if not self.hold:
+                await pool.release(conn)
 
     async def _send(self, conn: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
+        if self._deadline_s is None:
+            return await self._send_now(conn, commands)
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                return await self._send_now(conn, commands)
+        except TimeoutError as exc:  # the builtin one: redis-py's retry and typing want theirs
+            raise RedisTimeoutError(f"no reply from Redis within {self._deadline_s} s") from exc
+
+    async def _send_now(self, conn: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
         replies = await _round_trip(conn, commands)
         missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
         if missing:

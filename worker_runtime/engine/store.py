@@ -101,7 +101,7 @@ class AsyncStore:
         self._pipe: AutoPipeline | None = None
         if isinstance(client, aredis.Redis):
             self._exchange = Exchange(client, _SOURCES.__getitem__)
-            self._pipe = AutoPipeline(self._exchange)
+            self._pipe = AutoPipeline(Exchange(client, _SOURCES.__getitem__, hold=True))
 
     def _script(self, name: str) -> AsyncScript:
         if name not in self._scripts:
