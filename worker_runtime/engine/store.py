@@ -26,7 +26,7 @@ from redis.exceptions import RedisError, ResponseError
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
-from worker_runtime.engine.pipelining import AutoPipeline, Command, Exchange, bulk, pack
+from worker_runtime.engine.pipelining import AutoPipeline, Command, Exchange, pack
 from worker_runtime.engine.redis_errors import unavailable
 from worker_runtime.errors import InvalidArgumentError, NotReplicatedError
 
@@ -39,11 +39,10 @@ def _keys(op: Op[Any]) -> list[str]:
     return scripts()[op.script].key_list(op.keys)
 
 
-#: The packed start of a script call by (script, keys by name): ``EVALSHA sha nkeys
-#: *keys`` and its number of arguments; the ops of one queue repeat a handful of shapes.
-_HEADS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, int]] = {}
+#: KEYS lists by (script, keys by name): the ops of one queue repeat a handful of shapes.
+_KEY_LISTS: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
 #: Bound of that cache (a process that touches many queues starts it afresh).
-_HEADS_MAX = 4096
+_KEY_LISTS_MAX = 4096
 #: Each script's SHA1, and the source of each SHA (to load it after NOSCRIPT).
 _SHAS: dict[str, str] = {}
 _SOURCES: dict[str, str] = {}
@@ -62,14 +61,13 @@ def evalsha(op: Op[Any]) -> Command:
     """The op's script call as one command: ``EVALSHA sha nkeys *keys *args``."""
     assert op.script is not None, "a script op"
     shape = (op.script, tuple(op.keys.items()))
-    head = _HEADS.get(shape)
-    if head is None:
-        if len(_HEADS) >= _HEADS_MAX:
-            _HEADS.clear()
-        keys = _keys(op)
-        head = _HEADS[shape] = (bulk(["EVALSHA", _sha(op.script), len(keys), *keys]), len(keys))
-    start, nkeys = head
-    return _SHAS[op.script], b"*%d\r\n%b%b" % (3 + nkeys + len(op.args), start, bulk(op.args))
+    keys = _KEY_LISTS.get(shape)
+    if keys is None:
+        if len(_KEY_LISTS) >= _KEY_LISTS_MAX:
+            _KEY_LISTS.clear()
+        keys = _KEY_LISTS[shape] = _keys(op)
+    sha = _sha(op.script)
+    return sha, pack("EVALSHA", sha, len(keys), *keys, *op.args)
 
 
 def _one_slot(commands: Sequence[tuple[Any, ...]]) -> bool:
@@ -98,10 +96,11 @@ class AsyncStore:
         #: Queues this process has registered (or found registered).
         self.known_queues: set[str] = set()
         self._exchange: Exchange | None = None
-        self._pipe: AutoPipeline | None = None
+        #: Where ``run`` sends script ops on one Redis (None on a cluster).
+        self.autopipeline: AutoPipeline | None = None
         if isinstance(client, aredis.Redis):
             self._exchange = Exchange(client, _SOURCES.__getitem__)
-            self._pipe = AutoPipeline(Exchange(client, _SOURCES.__getitem__, hold=True))
+            self.autopipeline = AutoPipeline(Exchange(client, _SOURCES.__getitem__, hold=True))
 
     def _script(self, name: str) -> AsyncScript:
         if name not in self._scripts:
@@ -112,8 +111,8 @@ class AsyncStore:
         """Runs one op; raises ``RedisUnavailableError`` (or ``StorageFullError``) when
         Redis cannot serve it now, in which case the op wrote nothing."""
         try:
-            if op.script is not None and self._pipe is not None:
-                reply = await self._pipe.call(evalsha(op))
+            if op.script is not None and self.autopipeline is not None:
+                reply = await self.autopipeline.call(evalsha(op))
             elif op.script is not None:
                 reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
             else:
