@@ -14,7 +14,7 @@ from worker_runtime import Client, JobSpec
 from worker_runtime.engine import writes
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.pipelining import AutoPipeline, _pack, pack
-from worker_runtime.errors import PayloadTooLargeError
+from worker_runtime.errors import PayloadTooLargeError, RedisUnavailableError
 
 SAMPLES: list[tuple[Any, ...]] = [
     ("EVALSHA", "a" * 40, 2, "brq:{q}:jobs", "brq:{q}:pending", "é", 5, -1, ""),
@@ -98,3 +98,21 @@ async def test_concurrent_ops_of_different_scripts_get_their_own_replies(client:
     )
     assert len(claimed.jobs) == 2 and enqueued.created
     assert stats.pending + stats.running in (5, 6)  # before or after the enqueue
+
+
+async def test_a_stalled_redis_fails_the_batch_after_the_socket_timeout(
+    redis_url: str, r: redis.Redis
+) -> None:
+    """The held connection's deadline (one timer, not redis-py's per-command one) still
+    ends a call that gets no reply, and its reconnections (three tries in all), typed; the
+    next call reconnects."""
+    async with Client.from_url(redis_url, socket_timeout=0.3) as client:
+        await client.enqueue("q", "warm")
+        r.client_pause(10_000, all=False)  # Redis holds writes (scripts too): no reply
+        try:
+            with pytest.raises(RedisUnavailableError, match="no reply within"):
+                await client.enqueue("q", "j")
+            assert r.hlen(QueueKeys.of("q").jobs) == 1
+        finally:
+            r.client_unpause()
+        assert (await client.enqueue("q", "after")).created
