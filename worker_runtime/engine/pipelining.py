@@ -161,6 +161,11 @@ class Exchange:
 
 async def _round_trip(conn: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
     try:
+        if not conn.is_connected:
+            # Its own connect, not the one a write would make: behind Sentinel it asks for
+            # the master again (a write's reconnects the address it had, after a failover
+            # the old master, a replica now).
+            await conn.connect()  # type: ignore[no-untyped-call]
         await conn.send_packed_command(b"".join(data for _, data in commands))
         replies: list[Any] = []
         for _ in commands:
