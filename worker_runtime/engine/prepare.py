@@ -3,11 +3,10 @@ Redis."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +14,7 @@ from numbers import Real
 from typing import Any
 
 from worker_runtime import errors
+from worker_runtime.engine.bodies import meta_line, payload_json, plain_meta_line
 from worker_runtime.engine.validation import (
     check_job_id,
     check_job_name,
@@ -48,93 +48,10 @@ class PreparedJob:
     dependency_policy: str = "cancel"
 
 
-#: One encoder for every job: json.dumps with options builds a new encoder per call,
-#: which costs more than the encoding of a small payload.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _fast_encoder() -> Callable[[Any], bytes | None]:
-    """orjson (ten times faster than json here) where it is installed and agrees with
-    ``_ENCODER``; None sends a value to ``_ENCODER``. orjson writes NaN and infinities as
-    null, where json refuses them: output with ``null`` in it is left to json, as are
-    subclasses of str, int, dict and list, non-string keys, integers beyond 64 bits and
-    dates (orjson refuses them here and json decides)."""
-    try:
-        import orjson
-    except ImportError:  # a dependency, but the engine works without it
-        return lambda _value: None
-    dumps = orjson.dumps
-    strict = (
-        orjson.OPT_PASSTHROUGH_SUBCLASS
-        | orjson.OPT_PASSTHROUGH_DATETIME
-        | orjson.OPT_PASSTHROUGH_DATACLASS
-    )
-
-    def encode(value: Any) -> bytes | None:
-        try:
-            data = dumps(value, option=strict)
-        except TypeError:  # orjson.JSONEncodeError is one
-            return None
-        return None if b"null" in data else data
-
-    return encode
-
-
-_FAST = _fast_encoder()
-
-#: The meta JSON of jobs with a name and priority only, the common case, by both.
-_PLAIN_META: dict[tuple[str, int], str] = {}
-
-
 #: Longest ``delay``, and furthest ``run_at`` from now: 10 years (of 365 days), in seconds.
 MAX_DELAY_S = 315_360_000
 #: Longest ``timeout`` of a job: a week, the bound of a queue's own timeout_ms.
 MAX_TIMEOUT_S = 604_800
-#: Deepest nesting of lists and objects in a payload (serde_json's limit too): deeper ones
-#: exhaust the recursion of Python's JSON and YAML printers in workers and the CLI.
-MAX_DEPTH = 128
-
-
-def _payload(value: Any, job_name: str) -> tuple[str, int]:
-    """The payload as JSON and its size in UTF-8 bytes; raises PayloadError naming it."""
-    data = _FAST(value)
-    if data is not None:
-        # Counting brackets (strings' ones too) is nearly free and bounds the depth from
-        # above: only a payload with many of them is walked.
-        if data.count(b"[") + data.count(b"{") <= MAX_DEPTH or not _too_deep(value):
-            return data.decode(), len(data)
-        raise errors.PayloadError(
-            f"payload of job {job_name!r}: nested more than {MAX_DEPTH} levels deep",
-            field="payload",
-        )
-    try:
-        text = _ENCODER.encode(value)
-        if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
-            problem = f"nested more than {MAX_DEPTH} levels deep"
-        else:
-            return text, len(text.encode())
-    except UnicodeEncodeError as exc:  # before ValueError, of which it is a kind
-        lone = exc.object[exc.start : exc.end]
-        problem = f"contains {lone!r}, a lone surrogate that UTF-8 cannot encode"
-    except (TypeError, ValueError) as exc:
-        problem = f"not JSON-serialisable ({exc})"
-    except RecursionError:
-        problem = "nested too deeply to serialise"
-    raise errors.PayloadError(f"payload of job {job_name!r}: {problem}", field="payload")
-
-
-def _too_deep(value: Any) -> bool:
-    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion)."""
-    stack = [(value, 1)] if isinstance(value, dict | list | tuple) else []
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
-    return False
-
-
 #: Random bytes to id characters: the low 5 bits of a byte pick one of [a-z2-7] (256 is a
 #: multiple of 32, so each of the 32 is equally likely).
 _ID_CHARS = bytes(b"abcdefghijklmnopqrstuvwxyz234567"[b & 31] for b in range(256))
@@ -229,8 +146,8 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     ):
         priority = _PRIORITIES.get(spec.priority)
         if priority is not None:
-            payload, size = _payload(spec.payload, spec.name)
-            meta = _plain_meta(spec.name, priority)
+            payload, size = payload_json(spec.payload, spec.name)
+            meta = plain_meta_line(spec.name, priority)
             return PreparedJob(
                 spec.queue, job_id, priority, -1, -1, "", meta + payload, size, True, spec.name
             )
@@ -282,7 +199,7 @@ def _prepare_full(spec: JobSpec, job_id: str) -> PreparedJob:
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
     depends_on = _dependencies(spec)
-    payload, payload_bytes = _payload(spec.payload, spec.name)
+    payload, payload_bytes = payload_json(spec.payload, spec.name)
     return PreparedJob(
         queue=spec.queue,
         id=job_id,
@@ -290,29 +207,13 @@ def _prepare_full(spec: JobSpec, job_id: str) -> PreparedJob:
         delay_ms=delay_ms,
         run_at_ms=run_at_ms,
         dedupe_key=spec.dedupe_key or "",
-        body=(_plain_meta(spec.name, priority) if plain else _meta(meta)) + payload,
+        body=(plain_meta_line(spec.name, priority) if plain else meta_line(meta)) + payload,
         payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
         name=spec.name,
         depends_on=depends_on,
         dependency_policy=spec.on_dependency_failure,
     )
-
-
-def _meta(meta: dict[str, Any]) -> str:
-    """The meta line of a body, with its newline. Names and keys are checked strings, so
-    it always serialises."""
-    data = _FAST(meta)
-    return (_ENCODER.encode(meta) if data is None else data.decode()) + "\n"
-
-
-def _plain_meta(name: str, priority: int) -> str:
-    meta = _PLAIN_META.get((name, priority))
-    if meta is None:
-        if len(_PLAIN_META) >= 4096:  # bounded: job names are the caller's to choose
-            _PLAIN_META.clear()
-        meta = _PLAIN_META[name, priority] = _meta({"n": name, "p": priority})
-    return meta
 
 
 #: Most dependencies of one job.
