@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aredis
@@ -43,6 +44,9 @@ def _keys(op: Op[Any]) -> list[str]:
 _KEY_LISTS: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
 #: Bound of that cache (a process that touches many queues starts it afresh).
 _KEY_LISTS_MAX = 4096
+#: The same by the keys mapping itself, for builders that reuse one per queue (enqueue):
+#: id -> (that mapping, kept so that its id cannot be reused, script, KEYS list).
+_BY_MAPPING: dict[int, tuple[Mapping[str, str], str, list[str]]] = {}
 #: Each script's SHA1, and the source of each SHA (to load it after NOSCRIPT).
 _SHAS: dict[str, str] = {}
 _SOURCES: dict[str, str] = {}
@@ -57,8 +61,7 @@ def _sha(script: str) -> str:
     return sha
 
 
-def evalsha(op: Op[Any]) -> Command:
-    """The op's script call as one command: ``EVALSHA sha nkeys *keys *args``."""
+def _key_list(op: Op[Any]) -> list[str]:
     assert op.script is not None, "a script op"
     shape = (op.script, tuple(op.keys.items()))
     keys = _KEY_LISTS.get(shape)
@@ -66,6 +69,21 @@ def evalsha(op: Op[Any]) -> Command:
         if len(_KEY_LISTS) >= _KEY_LISTS_MAX:
             _KEY_LISTS.clear()
         keys = _KEY_LISTS[shape] = _keys(op)
+    return keys
+
+
+def evalsha(op: Op[Any]) -> Command:
+    """The op's script call as one command: ``EVALSHA sha nkeys *keys *args``."""
+    assert op.script is not None, "a script op"
+    seen = _BY_MAPPING.get(id(op.keys))
+    if seen is not None and seen[0] is op.keys and seen[1] == op.script:
+        keys = seen[2]
+    else:
+        keys = _key_list(op)
+        if isinstance(op.keys, MappingProxyType):  # read-only: safe to know by identity
+            if len(_BY_MAPPING) >= _KEY_LISTS_MAX:
+                _BY_MAPPING.clear()
+            _BY_MAPPING[id(op.keys)] = (op.keys, op.script, keys)
     sha = _sha(op.script)
     return sha, pack("EVALSHA", sha, len(keys), *keys, *op.args)
 
