@@ -11,7 +11,7 @@ from typing import Any
 from worker_runtime.client.core import ClientCore
 from worker_runtime.engine import writes
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
-from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare_many
+from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare, prepare_many
 from worker_runtime.errors import PayloadTooLargeError
 from worker_runtime.models import (
     Dependency,
@@ -42,8 +42,9 @@ class Producing(ClientCore):
         depends_on: Sequence[Dependency] | None = None,
         on_dependency_failure: DependencyPolicy = "cancel",
     ) -> Enqueued:
-        """Adds one job. ``delay`` is in seconds from now; ``run_at`` a Unix time in
-        seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
+        """Adds one job; concurrent calls share a round trip to Redis, each returning once
+        its job is stored (or refused). ``delay`` is in seconds from now; ``run_at`` a Unix
+        time in seconds or a timezone-aware datetime; ``timeout`` in seconds; ``rate_key`` (a
         tenant, an external API) is subject to the queue's per-key rate limit and running
         cap. With ``depends_on`` (ids of jobs of the same queue, or ``(queue, id)`` pairs
         for jobs of other queues on the same Redis) the job waits until each has
@@ -66,7 +67,21 @@ class Producing(ClientCore):
             depends_on,
             on_dependency_failure,
         )
-        return (await self.enqueue_many([spec]))[0]
+        job = prepare(spec)
+        if job.depends_on:  # rare: the general path
+            return (await self.enqueue_many([spec]))[0]
+        for _ in range(3):
+            replies: list[list[Enqueued]] = await self.store.run_many(
+                [writes.enqueue(queue, [job])], durable=self.durable
+            )
+            result = replies[0][0]
+            if result.outcome != "exists" or not job.generated_id:
+                break
+            # 80 random bits met an existing id: never drop the job, re-id it.
+            job = dataclasses.replace(job, id=new_job_id())
+        if queue not in self.store.known_queues:  # after the job: see enqueue_many
+            await self.store.register_queues([queue])
+        return result
 
     async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Enqueued]:
         """Adds many jobs, in one round trip per 1,000 jobs; all are validated first.

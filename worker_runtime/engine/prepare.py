@@ -3,8 +3,6 @@ Redis."""
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import os
 import time
@@ -16,6 +14,7 @@ from numbers import Real
 from typing import Any
 
 from worker_runtime import errors
+from worker_runtime.engine.bodies import meta_line, payload_json, plain_meta_line
 from worker_runtime.engine.validation import (
     check_job_id,
     check_job_name,
@@ -23,12 +22,13 @@ from worker_runtime.engine.validation import (
     check_rate_key,
     check_utf8,
 )
-from worker_runtime.models import JobSpec, parse_priority, shown
+from worker_runtime.models import JobSpec, Priority, parse_priority, shown
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreparedJob:
-    """A job validated and serialised, ready for the enqueue script."""
+    """A job validated and serialised, ready for the enqueue script (not frozen: a frozen
+    dataclass's ``__init__`` costs three times as much, and a bulk enqueue makes 1,000)."""
 
     queue: str
     id: str
@@ -48,56 +48,19 @@ class PreparedJob:
     dependency_policy: str = "cancel"
 
 
-#: One encoder for every job: json.dumps with options builds a new encoder per call,
-#: which costs more than the encoding of a small payload.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 #: Longest ``delay``, and furthest ``run_at`` from now: 10 years (of 365 days), in seconds.
 MAX_DELAY_S = 315_360_000
 #: Longest ``timeout`` of a job: a week, the bound of a queue's own timeout_ms.
 MAX_TIMEOUT_S = 604_800
-#: Deepest nesting of lists and objects in a payload (serde_json's limit too): deeper ones
-#: exhaust the recursion of Python's JSON and YAML printers in workers and the CLI.
-MAX_DEPTH = 128
-
-
-def _payload(value: Any, job_name: str) -> tuple[str, int]:
-    """The payload as JSON and its size in UTF-8 bytes; raises PayloadError naming it."""
-    try:
-        text = _ENCODER.encode(value)
-        # Counting brackets (strings' ones too) is nearly free and bounds the depth from
-        # above: only a payload with many of them is walked.
-        if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
-            problem = f"nested more than {MAX_DEPTH} levels deep"
-        else:
-            return text, len(text.encode())
-    except UnicodeEncodeError as exc:  # before ValueError, of which it is a kind
-        lone = exc.object[exc.start : exc.end]
-        problem = f"contains {lone!r}, a lone surrogate that UTF-8 cannot encode"
-    except (TypeError, ValueError) as exc:
-        problem = f"not JSON-serialisable ({exc})"
-    except RecursionError:
-        problem = "nested too deeply to serialise"
-    raise errors.PayloadError(f"payload of job {job_name!r}: {problem}", field="payload")
-
-
-def _too_deep(value: Any) -> bool:
-    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion)."""
-    stack = [(value, 1)] if isinstance(value, dict | list | tuple) else []
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
-    return False
+#: Random bytes to id characters: the low 5 bits of a byte pick one of [a-z2-7] (256 is a
+#: multiple of 32, so each of the 32 is equally likely).
+_ID_CHARS = bytes(b"abcdefghijklmnopqrstuvwxyz234567"[b & 31] for b in range(256))
 
 
 def new_job_ids(n: int) -> list[str]:
-    """``n`` ids of 16 characters of [a-z2-7] (80 random bits each), encoded in one go; no
+    """``n`` ids of 16 characters of [a-z2-7] (80 random bits each), made in one go; no
     id can start with "-", which a command line would read as an option."""
-    block = base64.b32encode(os.urandom(10 * n)).decode().lower()
+    block = os.urandom(16 * n).translate(_ID_CHARS).decode()
     return [block[i : i + 16] for i in range(0, 16 * n, 16)]
 
 
@@ -162,7 +125,36 @@ def prepare(spec: JobSpec) -> PreparedJob:
     return _prepare(spec, spec.job_id if spec.job_id is not None else new_job_id())
 
 
+#: The common priorities as ``parse_priority`` gives them, by the value given.
+_PRIORITIES: dict[object, int] = {**{p: int(p) for p in Priority}, **{i: i for i in range(11)}}
+
+
 def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
+    """The common job (a name, a payload, perhaps a priority) the short way; any other
+    through ``_prepare_full``, which checks every field."""
+    if (
+        spec.job_id is None
+        and spec.delay is None
+        and spec.run_at is None
+        and spec.max_attempts is None
+        and spec.timeout is None
+        and spec.dedupe_key is None
+        and spec.rate_key is None
+        and spec.depends_on is None
+        and spec.on_dependency_failure == "cancel"
+        and type(spec.priority) in (int, Priority)  # True == 1: no bool gets through
+    ):
+        priority = _PRIORITIES.get(spec.priority)
+        if priority is not None:
+            payload, size = payload_json(spec.payload, spec.name)
+            meta = plain_meta_line(spec.name, priority)
+            return PreparedJob(
+                spec.queue, job_id, priority, -1, -1, "", meta + payload, size, True, spec.name
+            )
+    return _prepare_full(spec, job_id)
+
+
+def _prepare_full(spec: JobSpec, job_id: str) -> PreparedJob:
     if spec.job_id is not None:
         check_job_id(job_id)
     priority = parse_priority(spec.priority)
@@ -179,7 +171,9 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     if spec.delay is not None and spec.run_at is not None:
         raise errors.InvalidArgumentError("delay and run_at: give one, not both", field="delay")
     meta: dict[str, Any] = {"n": spec.name, "p": priority}
+    plain = True
     if spec.max_attempts is not None:
+        plain = False
         if type(spec.max_attempts) is not int or not 1 <= spec.max_attempts <= 1000:
             raise errors.InvalidArgumentError(
                 f"max_attempts: must be an integer from 1 to 1000, got {shown(spec.max_attempts)}",
@@ -187,9 +181,11 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
             )
         meta["ma"] = spec.max_attempts
     if spec.timeout is not None:
+        plain = False
         timeout_ms = _ms(spec.timeout, "timeout", MAX_TIMEOUT_S, "seconds from 0 to a week")
         meta["to"] = max(1, timeout_ms)
     if spec.dedupe_key is not None:
+        plain = False
         if not isinstance(spec.dedupe_key, str) or not 0 < len(spec.dedupe_key) <= 256:
             raise errors.InvalidArgumentError(
                 f"dedupe_key: must be 1 to 256 characters, got {shown(spec.dedupe_key)}",
@@ -199,10 +195,11 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
             check_utf8(spec.dedupe_key, "dedupe_key", "dedupe_key")
         meta["dk"] = spec.dedupe_key
     if spec.rate_key is not None:
+        plain = False
         check_rate_key(spec.rate_key)
         meta["rk"] = spec.rate_key
     depends_on = _dependencies(spec)
-    payload, payload_bytes = _payload(spec.payload, spec.name)
+    payload, payload_bytes = payload_json(spec.payload, spec.name)
     return PreparedJob(
         queue=spec.queue,
         id=job_id,
@@ -210,8 +207,7 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         delay_ms=delay_ms,
         run_at_ms=run_at_ms,
         dedupe_key=spec.dedupe_key or "",
-        # Names and keys are checked strings, so the options always serialise.
-        body=_ENCODER.encode(meta) + "\n" + payload,
+        body=(plain_meta_line(spec.name, priority) if plain else meta_line(meta)) + payload,
         payload_bytes=payload_bytes,
         generated_id=spec.job_id is None,
         name=spec.name,

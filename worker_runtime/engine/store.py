@@ -1,9 +1,11 @@
 """Runs engine operations (``operation.Op``) against Redis.
 
-Scripts are loaded once and called by SHA (EVALSHA); a script missing after a Redis
-restart is reloaded transparently by redis-py. Several ops can share one round trip.
-On a Redis Cluster every op's keys share one slot (``keys``), so the cluster client sends
-each to the master of that slot; plain-command ops spanning slots run unbatched there.
+Scripts are called by SHA with pre-built EVALSHA commands (keys in order, cached per op
+shape); a script missing after a Redis restart is loaded and the call sent again
+(``pipelining``). On one Redis (or behind Sentinel) concurrent script ops share a round
+trip (``pipelining.AutoPipeline``), each atomic with its own reply. On a Redis Cluster
+every op's keys share one slot (``keys``), so the cluster client sends each to the master
+of that slot; plain-command ops spanning slots run unbatched there.
 This is where Redis's exceptions that mean "cannot serve now" become the engine's typed
 ``RedisUnavailableError`` and ``StorageFullError`` (``redis_errors.unavailable``).
 """
@@ -11,18 +13,21 @@ This is where Redis's exceptions that mean "cannot serve now" become the engine'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+import hashlib
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar
 
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
+from worker_runtime.engine.pipelining import AutoPipeline, Command, Exchange, pack
 from worker_runtime.engine.redis_errors import unavailable
 from worker_runtime.errors import InvalidArgumentError, NotReplicatedError
 
@@ -33,6 +38,54 @@ def _keys(op: Op[Any]) -> list[str]:
     """The op's keys in KEYS order; a ConfigError unless they are the script's by name."""
     assert op.script is not None
     return scripts()[op.script].key_list(op.keys)
+
+
+#: KEYS lists by (script, keys by name): the ops of one queue repeat a handful of shapes.
+_KEY_LISTS: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
+#: Bound of that cache (a process that touches many queues starts it afresh).
+_KEY_LISTS_MAX = 4096
+#: The same by the keys mapping itself, for builders that reuse one per queue (enqueue):
+#: id -> (that mapping, kept so that its id cannot be reused, script, KEYS list).
+_BY_MAPPING: dict[int, tuple[Mapping[str, str], str, list[str]]] = {}
+#: Each script's SHA1, and the source of each SHA (to load it after NOSCRIPT).
+_SHAS: dict[str, str] = {}
+_SOURCES: dict[str, str] = {}
+
+
+def _sha(script: str) -> str:
+    sha = _SHAS.get(script)
+    if sha is None:
+        source = scripts()[script].source
+        sha = _SHAS[script] = hashlib.sha1(source.encode()).hexdigest()
+        _SOURCES[sha] = source
+    return sha
+
+
+def _key_list(op: Op[Any]) -> list[str]:
+    assert op.script is not None, "a script op"
+    shape = (op.script, tuple(op.keys.items()))
+    keys = _KEY_LISTS.get(shape)
+    if keys is None:
+        if len(_KEY_LISTS) >= _KEY_LISTS_MAX:
+            _KEY_LISTS.clear()
+        keys = _KEY_LISTS[shape] = _keys(op)
+    return keys
+
+
+def evalsha(op: Op[Any]) -> Command:
+    """The op's script call as one command: ``EVALSHA sha nkeys *keys *args``."""
+    assert op.script is not None, "a script op"
+    seen = _BY_MAPPING.get(id(op.keys))
+    if seen is not None and seen[0] is op.keys and seen[1] == op.script:
+        keys = seen[2]
+    else:
+        keys = _key_list(op)
+        if isinstance(op.keys, MappingProxyType):  # read-only: safe to know by identity
+            if len(_BY_MAPPING) >= _KEY_LISTS_MAX:
+                _BY_MAPPING.clear()
+            _BY_MAPPING[id(op.keys)] = (op.keys, op.script, keys)
+    sha = _sha(op.script)
+    return sha, pack("EVALSHA", sha, len(keys), *keys, *op.args)
 
 
 def _one_slot(commands: Sequence[tuple[Any, ...]]) -> bool:
@@ -58,7 +111,14 @@ class AsyncStore:
         self.redis = client
         self.cluster = isinstance(client, aredis.RedisCluster)
         self._scripts: dict[str, AsyncScript] = {}
-        self._known_queues: set[str] = set()
+        #: Queues this process has registered (or found registered).
+        self.known_queues: set[str] = set()
+        self._exchange: Exchange | None = None
+        #: Where ``run`` sends script ops on one Redis (None on a cluster).
+        self.autopipeline: AutoPipeline | None = None
+        if isinstance(client, aredis.Redis):
+            self._exchange = Exchange(client, _SOURCES.__getitem__)
+            self.autopipeline = AutoPipeline(Exchange(client, _SOURCES.__getitem__, hold=True))
 
     def _script(self, name: str) -> AsyncScript:
         if name not in self._scripts:
@@ -69,7 +129,9 @@ class AsyncStore:
         """Runs one op; raises ``RedisUnavailableError`` (or ``StorageFullError``) when
         Redis cannot serve it now, in which case the op wrote nothing."""
         try:
-            if op.script is not None:
+            if op.script is not None and self.autopipeline is not None:
+                reply = await self.autopipeline.call(evalsha(op))
+            elif op.script is not None:
                 reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
             else:
                 # A cluster MULTI takes one slot only; a read across queues (slots) is then
@@ -94,16 +156,16 @@ class AsyncStore:
         connection's writes) and ``NotReplicatedError`` says when too few replicas confirmed."""
         if len(ops) == 1 and durable is None:
             return [await self.run(ops[0])]
-        if isinstance(self.redis, aredis.RedisCluster):
+        if self._exchange is None:
             return await self._run_many_on_cluster(ops, durable)
+        commands = [evalsha(op) for op in ops]
+        if durable is not None:
+            commands.append(("", pack("WAIT", durable.replicas, durable.timeout_ms)))
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for op in ops:
-                    assert op.script is not None, "run_many takes script ops only"
-                    await self._script(op.script)(keys=_keys(op), args=list(op.args), client=pipe)
-                if durable is not None:
-                    pipe.execute_command("WAIT", durable.replicas, durable.timeout_ms)
-                replies = await pipe.execute()
+            replies = await self._exchange(commands)
+            for reply in replies:
+                if isinstance(reply, ResponseError):
+                    raise reply
         except (RedisError, OSError) as exc:
             _raise_typed(exc)
         if durable is not None:
@@ -143,15 +205,15 @@ class AsyncStore:
 
     async def register_queues(self, queues: Sequence[str]) -> None:
         """Adds queues to the registry, once per queue per process."""
-        new = [q for q in queues if q not in self._known_queues]
+        new = [q for q in queues if q not in self.known_queues]
         if new:
             await self.call(self.redis.sadd(QUEUES, *new))
-            self._known_queues.update(new)
+            self.known_queues.update(new)
 
     async def unregister_queue(self, queue: str) -> None:
         """Removes a deleted queue from the registry (an enqueue registers it again)."""
         await self.redis.srem(QUEUES, queue)
-        self._known_queues.discard(queue)
+        self.known_queues.discard(queue)
 
     async def queues(self) -> list[str]:
         members: set[str] = await self.call(self.redis.smembers(QUEUES))  # type: ignore[arg-type]

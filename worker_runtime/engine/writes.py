@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 from worker_runtime import errors
@@ -76,6 +78,13 @@ CROSS_QUEUE_ON_CLUSTER = -13
 _OUTCOMES: dict[int, EnqueueOutcome] = {1: "created", 0: "exists", 2: "deduplicated"}
 
 
+@lru_cache(maxsize=1024)
+def _enqueue_keys(queue: str, script: str) -> Mapping[str, str]:
+    """The keys of an enqueue script call, built once per queue (a read-only view: every
+    call of the queue shares it)."""
+    return MappingProxyType(QueueKeys.of(queue).for_script(script))
+
+
 def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
     _check_batch(len(jobs))
     k = QueueKeys.of(queue)
@@ -113,7 +122,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
             for i in range(0, len(reply), 2)
         ]
 
-    return Op(parse, script, k.for_script(script), args)
+    return Op(parse, script, _enqueue_keys(queue, script), args)
 
 
 def _counter_runs(jobs: Sequence[PreparedJob]) -> list[str | int | float]:
