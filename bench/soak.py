@@ -51,6 +51,8 @@ class Workers:
         for i in range(n):
             argv = [sys.executable, "-m", "worker_runtime", "worker", "start", "--queues", QUEUE]
             argv += ["--handlers", "bench.soak_handlers", "--concurrency", str(concurrency)]
+            # No /metrics: the default port is one for all, and taken by anything else on the host.
+            argv += ["--metrics-port", "0"]
             with open(self.workdir / f"worker-{i}.log", "wb") as out:
                 self.procs.append(
                     subprocess.Popen(
