@@ -90,8 +90,16 @@ class RedisCluster:
                     pass
 
     def master_of_slot(self, slot: int) -> Proc:
-        with redis.Redis(port=self.nodes[0].port, decode_responses=True) as conn:
-            for start, end, master, *_ in conn.execute_command("CLUSTER", "SLOTS"):
+        """The master serving ``slot``, as the first live node that answers tells it."""
+        for node in self.nodes:
+            if node.proc is None or node.proc.poll() is not None:
+                continue
+            try:
+                with redis.Redis(port=node.port, decode_responses=True) as conn:
+                    table = conn.execute_command("CLUSTER", "SLOTS")
+            except redis.RedisError:
+                continue
+            for start, end, master, *_ in table:
                 if start <= slot <= end:
                     return next(n for n in self.nodes if n.port == int(master[1]))
         raise LookupError(f"slot {slot} is not served")

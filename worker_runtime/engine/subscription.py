@@ -1,0 +1,202 @@
+"""Pub/sub subscriptions on any topology: one connection on a single Redis (standalone or
+Sentinel); on a Redis Cluster, sharded pub/sub (SSUBSCRIBE) on the master of each
+channel's slot, one connection per master, subscribed again wherever the slot went after
+a failover. Pub/sub is at-most-once: what is published while a subscription is being
+restored is missed, which every listener allows for (a re-read, a poll, "live" events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Self
+
+import redis.asyncio as aredis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from worker_runtime.engine.clusternodes import node_client, refresh
+from worker_runtime.engine.connection import SOCKET_TIMEOUT
+from worker_runtime.engine.redis_errors import unavailable
+from worker_runtime.engine.store import AsyncStore
+
+#: (channel, data) of one message.
+Message = tuple[str, str]
+#: How long one read of a connection blocks before it looks again.
+POLL_S = 1.0
+#: How long a broken subscription is restored (a failover takes a few seconds) before the
+#: caller gets the error.
+FOLLOW_S = 20.0
+
+
+class SlotMovedError(RedisConnectionError):
+    """The master no longer serves a channel's slot (it told us with SUNSUBSCRIBE)."""
+
+
+class Subscription:
+    """Messages of ``channels`` from the moment ``open`` returns (every channel's
+    subscription confirmed by Redis) until ``close``."""
+
+    def __init__(
+        self, store: AsyncStore, channels: Sequence[str], follow_s: float = FOLLOW_S
+    ) -> None:
+        self.store = store
+        self.channels = list(channels)
+        self.follow_s = follow_s
+        self._received: asyncio.Queue[Message] = asyncio.Queue()
+        self._readers: list[asyncio.Task[None]] = []
+        self._pubsubs: list[PubSub] = []
+        self._clients: list[aredis.Redis] = []
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Subscribes; ``RedisUnavailableError`` when Redis cannot serve it now."""
+        try:
+            await self._connect()
+        except (RedisError, OSError) as exc:
+            await self.close()
+            raise _typed(exc) from exc
+
+    async def get(self, timeout: float) -> Message | None:
+        """The next message, or None after ``timeout`` seconds. A broken connection (or a
+        slot moved to another master) is subscribed again, for up to ``follow_s``
+        seconds, then its error is raised (``RedisUnavailableError``)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while True:
+            if not self._received.empty():
+                return self._received.get_nowait()
+            if any(r.done() for r in self._readers):
+                await self._restore()
+                continue
+            left = until - loop.time()
+            if left <= 0:
+                return None
+            getter = asyncio.ensure_future(self._received.get())
+            try:
+                await asyncio.wait(
+                    [getter, *self._readers], timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if getter.done() and not getter.cancelled():
+                return getter.result()
+
+    async def close(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        for pubsub in self._pubsubs:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        for client in self._clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        self._readers, self._pubsubs, self._clients = [], [], []
+
+    async def _connect(self) -> None:
+        client = self.store.redis
+        if not isinstance(client, aredis.RedisCluster):
+            pubsub = client.pubsub()
+            self._pubsubs.append(pubsub)
+            await pubsub.subscribe(*self.channels)
+            await self._confirmed(pubsub, len(self.channels))
+            self._readers.append(asyncio.create_task(self._read(pubsub)))
+            return
+        await client.initialize()
+        by_master: dict[str, list[str]] = {}
+        nodes = {}
+        for channel in self.channels:
+            node = client.get_node_from_key(channel)
+            if node is None:
+                raise RedisConnectionError(f"no master serves the slot of {channel} now")
+            nodes[node.name] = node
+            by_master.setdefault(node.name, []).append(channel)
+        for name, names in by_master.items():
+            own = node_client(nodes[name])
+            self._clients.append(own)
+            pubsub = own.pubsub()
+            self._pubsubs.append(pubsub)
+            # One SSUBSCRIBE per channel: a master refuses channels of several slots in one.
+            for channel in names:
+                await pubsub.ssubscribe(channel)
+            await self._confirmed(pubsub, len(names))
+            self._readers.append(asyncio.create_task(self._read(pubsub)))
+
+    async def _confirmed(self, pubsub: PubSub, count: int) -> None:
+        """Reads until Redis confirmed ``count`` subscriptions (keeping any message)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + SOCKET_TIMEOUT
+        while count > 0:
+            left = until - loop.time()
+            if left <= 0:
+                raise RedisTimeoutError("no subscription confirmed in time")
+            message = await pubsub.get_message(timeout=left)
+            if message is None:
+                continue
+            if message["type"] in ("subscribe", "ssubscribe"):
+                count -= 1
+            else:
+                self._keep(message)
+
+    async def _read(self, pubsub: PubSub) -> None:
+        loop = asyncio.get_running_loop()
+        quick = 0
+        while True:
+            asked = loop.time()
+            message = await pubsub.get_message(timeout=POLL_S)
+            if message is None:
+                # After the kernel dropped the connection (TCP_USER_TIMEOUT), redis-py
+                # returns None at once, forever, without yielding: the event loop would
+                # starve. A few instant Nones in a row: the connection is gone.
+                quick = quick + 1 if loop.time() - asked < 0.01 else 0
+                if quick >= 3:
+                    raise RedisConnectionError("the pub/sub connection returns nothing")
+                continue
+            quick = 0
+            if message["type"] == "sunsubscribe":
+                raise SlotMovedError(f"{message['channel']}: its slot moved to another master")
+            self._keep(message)
+
+    def _keep(self, message: dict[str, Any]) -> None:
+        if message["type"] in ("message", "smessage"):
+            self._received.put_nowait((str(message["channel"]), str(message["data"])))
+
+    async def _restore(self) -> None:
+        """Subscribes anew, asking a cluster where each slot is served now."""
+        broken = next(r for r in self._readers if r.done())
+        error: BaseException | None = None if broken.cancelled() else broken.exception()
+        await self.close()
+        if error is not None and not isinstance(error, RedisError | OSError):
+            raise error
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.follow_s, 0.1
+        while True:
+            try:
+                if isinstance(self.store.redis, aredis.RedisCluster):
+                    await refresh(self.store.redis)
+                await self._connect()
+                return
+            except (RedisError, OSError) as exc:
+                error = exc
+                await self.close()
+            if loop.time() + delay > deadline:
+                assert error is not None
+                raise _typed(error) from error
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+
+def _typed(exc: BaseException) -> BaseException:
+    typed = unavailable(exc)
+    return exc if typed is None else typed
