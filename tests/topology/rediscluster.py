@@ -62,13 +62,16 @@ class RedisCluster:
                 capture_output=True,
                 timeout=60,
             )
-            self.wait_for(self._ok, 30, "cluster_state:ok on every node")
+            self.wait_for(self.settled, 30, "cluster_state:ok on every node")
         except BaseException:
             self.stop()
             raise
 
-    def _ok(self) -> bool:
+    def settled(self) -> bool:
+        """Every running node says the cluster is ok, and every replica's link is up."""
         for node in self.nodes:
+            if node.proc is None or node.proc.poll() is not None:
+                continue
             with redis.Redis(port=node.port, decode_responses=True) as conn:
                 if conn.execute_command("CLUSTER", "INFO").find("cluster_state:ok") < 0:
                     return False
@@ -88,6 +91,18 @@ class RedisCluster:
                         conn.flushall()
                 except redis.RedisError:
                     pass
+
+    def replica_of_slot(self, slot: int) -> Proc:
+        """A live replica of the master serving ``slot``, its link up."""
+        master = self.master_of_slot(slot)
+        for node in self.nodes:
+            if node is master or node.proc is None or node.proc.poll() is not None:
+                continue
+            with redis.Redis(port=node.port, decode_responses=True) as conn:
+                info = conn.info("replication")
+            if info["role"] == "slave" and int(info["master_port"]) == master.port:
+                return node
+        raise LookupError(f"slot {slot} has no replica")
 
     def master_of_slot(self, slot: int) -> Proc:
         """The master serving ``slot``, as the first live node that answers tells it."""

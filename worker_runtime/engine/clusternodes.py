@@ -18,6 +18,7 @@ from redis.exceptions import (
     ClusterDownError,
     MovedError,
     NoScriptError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -55,6 +56,7 @@ async def run_durable(
     says; ``NotReplicatedError`` when a master's WAIT counts fewer than ``replicas``.
     A reply lost with its connection makes the caller's error (sending again is safe for
     the same reasons as everywhere: job ids, dedupe keys, fencing tokens)."""
+    await client.initialize()
     replies: dict[int, Any] = {}
     todo = list(range(len(calls)))
     for attempt in range(TRIES):
@@ -131,12 +133,21 @@ def _by_master(
 ) -> dict[str, tuple[ClusterNode, list[int]]]:
     groups: dict[str, tuple[ClusterNode, list[int]]] = {}
     for i in todo:
-        key = calls[i][1][0]
-        node = client.get_node_from_key(key)
-        if node is None:
-            raise ClusterDownError(f"CLUSTERDOWN no master serves the slot of {key} now")
+        node = master_of(client, calls[i][1][0])
         groups.setdefault(node.name, (node, []))[1].append(i)
     return groups
+
+
+def master_of(client: aredis.RedisCluster, key: str) -> ClusterNode:
+    """The master serving ``key``'s slot by the client's slot map; ``ClusterDownError``
+    (the engine's "cannot serve now") while none does."""
+    try:
+        node = client.get_node_from_key(key)
+    except SlotNotCoveredError:
+        node = None
+    if node is None:
+        raise ClusterDownError(f"CLUSTERDOWN no master serves the slot of {key} now")
+    return node
 
 
 def _evalsha(call: Call) -> list[Any]:

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from worker_runtime.engine.clusternodes import node_client, refresh
+from worker_runtime.engine.clusternodes import master_of, node_client, refresh
 from worker_runtime.engine.connection import SOCKET_TIMEOUT
 from worker_runtime.engine.redis_errors import unavailable
 from worker_runtime.engine.store import AsyncStore
@@ -117,9 +117,7 @@ class Subscription:
         by_master: dict[str, list[str]] = {}
         nodes = {}
         for channel in self.channels:
-            node = client.get_node_from_key(channel)
-            if node is None:
-                raise RedisConnectionError(f"no master serves the slot of {channel} now")
+            node = master_of(client, channel)
             nodes[node.name] = node
             by_master.setdefault(node.name, []).append(channel)
         for name, names in by_master.items():
