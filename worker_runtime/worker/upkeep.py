@@ -113,13 +113,17 @@ class Upkeep:
 
     async def refresh_loop(self) -> None:
         while not self.closing:
-            for queue in self.queues:
-                try:
-                    raw = await self.store.run(reads.read_config(queue))
-                    self.settings.update_config(queue, QueueConfig.from_redis(raw))
-                except REDIS_DOWN:
-                    continue
+            await self.refresh_configs()
             await asyncio.sleep(REFRESH_S)
+
+    async def refresh_configs(self) -> None:
+        """Reads every queue's config (a queue Redis cannot serve now keeps its last)."""
+        for queue in self.queues:
+            try:
+                raw = await self.store.run(reads.read_config(queue))
+                self.settings.update_config(queue, QueueConfig.from_redis(raw))
+            except REDIS_DOWN:
+                continue
 
     async def listen(self) -> None:
         """Sets ``wake`` when any of our queues gets work (Redis pub/sub; on a cluster,
