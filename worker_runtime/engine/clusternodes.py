@@ -18,6 +18,7 @@ from redis.exceptions import (
     ClusterDownError,
     MovedError,
     NoScriptError,
+    RedisClusterException,
     SlotNotCoveredError,
     TryAgainError,
 )
@@ -35,9 +36,17 @@ _REROUTE = (MovedError, AskError, TryAgainError, ClusterDownError)
 _LOST = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-async def refresh(client: aredis.RedisCluster) -> None:
-    """Asks the cluster again which master serves each slot (after a failover)."""
-    await client.nodes_manager.initialize()
+async def refresh(client: aredis.RedisCluster, *, again: bool = True) -> None:
+    """Asks the cluster which master serves each slot: again (after a failover), or only
+    if the client has not asked yet. No node answering is a ``ConnectionError`` (the
+    engine's "cannot serve now"), not redis-py's bare ``RedisClusterException``."""
+    try:
+        if again:
+            await client.nodes_manager.initialize()
+        else:
+            await client.initialize()
+    except RedisClusterException as exc:
+        raise RedisConnectionError(f"no cluster node answered: {exc}") from exc
 
 
 def node_client(node: ClusterNode) -> aredis.Redis:
@@ -56,7 +65,7 @@ async def run_durable(
     says; ``NotReplicatedError`` when a master's WAIT counts fewer than ``replicas``.
     A reply lost with its connection makes the caller's error (sending again is safe for
     the same reasons as everywhere: job ids, dedupe keys, fencing tokens)."""
-    await client.initialize()
+    await refresh(client, again=False)
     replies: dict[int, Any] = {}
     todo = list(range(len(calls)))
     for attempt in range(TRIES):

@@ -113,7 +113,7 @@ class Subscription:
             await self._confirmed(pubsub, len(self.channels))
             self._readers.append(asyncio.create_task(self._read(pubsub)))
             return
-        await client.initialize()
+        await refresh(client, again=False)
         by_master: dict[str, list[str]] = {}
         nodes = {}
         for channel in self.channels:
