@@ -50,6 +50,8 @@ class Subscription:
         self._readers: list[asyncio.Task[None]] = []
         self._pubsubs: list[PubSub] = []
         self._clients: list[aredis.Redis] = []
+        #: Instant empty reads in a row (see ``_read_one``).
+        self._quick = 0
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -75,22 +77,36 @@ class Subscription:
         while True:
             if not self._received.empty():
                 return self._received.get_nowait()
-            if any(r.done() for r in self._readers):
-                await self._restore()
-                continue
             left = until - loop.time()
             if left <= 0:
                 return None
-            getter = asyncio.ensure_future(self._received.get())
             try:
-                await asyncio.wait(
-                    [getter, *self._readers], timeout=left, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                if not getter.done():
-                    getter.cancel()
-            if getter.done() and not getter.cancelled():
-                return getter.result()
+                if len(self._pubsubs) == 1:
+                    # One connection: read it here, without a task in between (a wake-up
+                    # is on the claim's critical path).
+                    await self._read_one(self._pubsubs[0], left)
+                    continue
+                broken = next((r for r in self._readers if r.done()), None)
+                if broken is not None:
+                    broken.result()  # its error
+                    raise RedisConnectionError("a pub/sub reader ended")
+                message = await self._wait_readers(left)
+                if message is not None:
+                    return message
+            except (RedisError, OSError) as exc:
+                await self._restore(exc)
+
+    async def _wait_readers(self, seconds: float) -> Message | None:
+        """A message the readers kept, or None once one ended or ``seconds`` passed."""
+        getter = asyncio.ensure_future(self._received.get())
+        try:
+            await asyncio.wait(
+                [getter, *self._readers], timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not getter.done():
+                getter.cancel()
+        return getter.result() if getter.done() and not getter.cancelled() else None
 
     async def close(self) -> None:
         for reader in self._readers:
@@ -111,7 +127,6 @@ class Subscription:
             self._pubsubs.append(pubsub)
             await pubsub.subscribe(*self.channels)
             await self._confirmed(pubsub, len(self.channels))
-            self._readers.append(asyncio.create_task(self._read(pubsub)))
             return
         await refresh(client, again=False)
         by_master: dict[str, list[str]] = {}
@@ -129,7 +144,8 @@ class Subscription:
             for channel in names:
                 await pubsub.ssubscribe(channel)
             await self._confirmed(pubsub, len(names))
-            self._readers.append(asyncio.create_task(self._read(pubsub)))
+        if len(self._pubsubs) > 1:
+            self._readers = [asyncio.create_task(self._read(p)) for p in self._pubsubs]
 
     async def _confirmed(self, pubsub: PubSub, count: int) -> None:
         """Reads until Redis confirmed ``count`` subscriptions (keeping any message)."""
@@ -148,35 +164,37 @@ class Subscription:
                 self._keep(message)
 
     async def _read(self, pubsub: PubSub) -> None:
-        loop = asyncio.get_running_loop()
-        quick = 0
+        """A reader task of one of several connections (a cluster's masters)."""
         while True:
-            asked = loop.time()
-            message = await pubsub.get_message(timeout=POLL_S)
-            if message is None:
-                # After the kernel dropped the connection (TCP_USER_TIMEOUT), redis-py
-                # returns None at once, forever, without yielding: the event loop would
-                # starve. A few instant Nones in a row: the connection is gone.
-                quick = quick + 1 if loop.time() - asked < 0.01 else 0
-                if quick >= 3:
-                    raise RedisConnectionError("the pub/sub connection returns nothing")
-                continue
-            quick = 0
-            if message["type"] == "sunsubscribe":
-                raise SlotMovedError(f"{message['channel']}: its slot moved to another master")
-            self._keep(message)
+            await self._read_one(pubsub, POLL_S)
+
+    async def _read_one(self, pubsub: PubSub, timeout: float) -> None:
+        """Reads one message (kept) or waits ``timeout``; raises when the connection is
+        gone or the slot moved."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        message = await pubsub.get_message(timeout=timeout)
+        if message is None:
+            # After the kernel dropped the connection (TCP_USER_TIMEOUT), redis-py returns
+            # None at once, forever, without yielding: the event loop would starve. A few
+            # instant Nones in a row: the connection is gone.
+            self._quick = self._quick + 1 if loop.time() - asked < 0.01 else 0
+            if self._quick >= 3:
+                self._quick = 0
+                raise RedisConnectionError("the pub/sub connection returns nothing")
+            return
+        self._quick = 0
+        if message["type"] == "sunsubscribe":
+            raise SlotMovedError(f"{message['channel']}: its slot moved to another master")
+        self._keep(message)
 
     def _keep(self, message: dict[str, Any]) -> None:
         if message["type"] in ("message", "smessage"):
             self._received.put_nowait((str(message["channel"]), str(message["data"])))
 
-    async def _restore(self) -> None:
+    async def _restore(self, error: BaseException) -> None:
         """Subscribes anew, asking a cluster where each slot is served now."""
-        broken = next(r for r in self._readers if r.done())
-        error: BaseException | None = None if broken.cancelled() else broken.exception()
         await self.close()
-        if error is not None and not isinstance(error, RedisError | OSError):
-            raise error
         loop = asyncio.get_running_loop()
         deadline, delay = loop.time() + self.follow_s, 0.1
         while True:
@@ -189,7 +207,6 @@ class Subscription:
                 error = exc
                 await self.close()
             if loop.time() + delay > deadline:
-                assert error is not None
                 raise _typed(error) from error
             await asyncio.sleep(delay)
             delay = min(1.0, delay * 2)
