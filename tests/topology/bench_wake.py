@@ -61,8 +61,8 @@ def main(jobs: int, rounds: int) -> None:
         (Path(tmp) / "cluster").mkdir()
         cluster = RedisCluster(Path(tmp) / "cluster")
         server.start()
-        cluster.start()
         try:
+            cluster.start()
             medians: dict[str, list[float]] = {"standalone": [], "cluster": []}
             for _ in range(rounds):
                 for name, url in (("standalone", server.url), ("cluster", cluster.url)):
