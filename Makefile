@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 redis:
-	@sh scripts/ensure-redis.sh
+	@sh scripts/ensure-debian.sh redis-server=redis-server openssl=openssl
 
 # The dashboard's browser tests (tests/dashboard) drive Debian's chromium with selenium.
 chromium:
-	@sh scripts/ensure-chromium.sh
+	@sh scripts/ensure-debian.sh chromium=chromium chromedriver=chromium-driver
 
 # Rewrites the dashboard screenshots shown in the README (docs/img/).
 screenshots: install
@@ -29,11 +29,11 @@ screenshots: install
 
 # tests/metrics runs promtool on dashboards/ and queries a real Prometheus.
 prometheus:
-	@sh scripts/ensure-prometheus.sh
+	@sh scripts/ensure-debian.sh --no-recommends prometheus=prometheus promtool=prometheus
 
 # nftables and iproute2 for the network partition tests (tests/faults), when root.
 nft:
-	@sh scripts/ensure-nft.sh
+	@sh scripts/ensure-debian.sh --optional nft=nftables ip=iproute2
 
 test: install
 	$(BIN)/python -m pytest -q

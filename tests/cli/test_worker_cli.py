@@ -74,3 +74,13 @@ def test_start_with_max_jobs_exits_0_after_that_many(run: Run, sync_client: Sync
     stats = sync_client.stats("a")
     assert (stats.completed, stats.pending, stats.running) == (3, 2, 0)
     assert run("worker", "start", *args, "--max-jobs", "0").exit_code == 2
+
+
+def test_start_on_uvloop_runs_the_jobs(run: Run, sync_client: SyncClient) -> None:
+    sync_client.enqueue_many([JobSpec("a", "noop")] * 3)
+    args = ("--queues", "a", "--handlers", "worker_runtime.examples", "--metrics-port", "0")
+    result = run("worker", "start", *args, "--burst", "--event-loop", "uvloop")
+    assert result.exit_code == 0, result.output
+    stats = sync_client.stats("a")
+    assert (stats.completed, stats.pending, stats.running) == (3, 0, 0)
+    assert run("worker", "start", *args, "--event-loop", "trio").exit_code == 2

@@ -89,7 +89,7 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]
 @pytest.fixture
 def prometheus_installed() -> None:
     if not available():
-        message = "prometheus/promtool missing: make install (scripts/ensure-prometheus.sh)"
+        message = "prometheus/promtool missing: make install (make prometheus)"
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)

@@ -20,7 +20,7 @@ MONITORING = ROOT / "manifests" / "monitoring"
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("promtool") is None:
-        message = "promtool missing: make install (scripts/ensure-prometheus.sh)"
+        message = "promtool missing: make install (make prometheus)"
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)

@@ -6,7 +6,7 @@ import asyncio
 
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.execution import JobContext
-from worker_runtime.worker.inflight import Held, InFlight, leases, queue_of
+from worker_runtime.worker.inflight import PRUNE_SLACK, Held, InFlight, leases, queue_of
 
 
 def _job(job_id: str, queue: str = "q") -> ClaimedJob:
@@ -86,6 +86,30 @@ async def test_expired_deadlines_stop_running_jobs_with_timeout_only() -> None:
     assert later.stop_reason == "timeout"
     tasks = [h.task for h in (due, later, stopped) if h.task is not None]
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_finished_jobs_leave_the_deadline_heap_long_before_their_deadline() -> None:
+    """A busy worker finishes thousands of jobs within one timeout; the heap keeps only a
+    bounded number of them (their tasks and contexts), not all."""
+    inflight = InFlight()
+    running = _hold(inflight, "running")
+    running.task = asyncio.create_task(_forever())
+    inflight.watch_deadline(running, 3600.0)
+
+    async def done() -> None:
+        return None
+
+    for i in range(5 * PRUNE_SLACK):
+        held = _hold(inflight, str(i))
+        held.task = asyncio.create_task(done())
+        inflight.watch_deadline(held, 3600.0)
+        await held.task
+        inflight.finished()
+        inflight.forget(held)
+    assert len(inflight._deadlines) <= 2 * inflight.busy + PRUNE_SLACK + 1
+    assert any(e[2] is running for e in inflight._deadlines)  # the running one stays watched
+    running.task.cancel()
+    await asyncio.gather(running.task, return_exceptions=True)
 
 
 def test_leases_and_queue_of_feed_the_per_queue_calls() -> None:

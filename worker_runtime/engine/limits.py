@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.crc import key_slot
@@ -58,15 +59,18 @@ async def claim(
     lease_ms: int = -1,
     limiter: str | None = None,
     not_after_ms: int = -1,
+    send: Callable[[Op[ClaimResult]], Awaitable[ClaimResult]] | None = None,
 ) -> ClaimResult:
-    """``writes.claim`` run by ``store``, in two steps where the limiter's slot is not the
-    queue's. A claim that fails (Redis down) keeps its permits: under-use, never more
-    starts than permits; a failed hand-back likewise."""
+    """``writes.claim`` sent by ``send`` (the worker's, which may add acknowledgements to
+    the round trip; ``store.run`` by default), in two steps where the limiter's slot is
+    not the queue's. A claim that fails (Redis down) keeps its permits: under-use, never
+    more starts than permits; a failed hand-back likewise."""
+    run = send or store.run
     if limiter is None or not split_slots(store, queue, limiter):
-        return await store.run(writes.claim(queue, worker, count, lease_ms, limiter, not_after_ms))
+        return await run(writes.claim(queue, worker, count, lease_ms, limiter, not_after_ms))
     prefix = f"{worker}:{secrets.token_hex(6)}"
     granted, retry_ms = await store.run(take_permits(limiter, count, prefix))
-    got = await store.run(writes.claim(queue, worker, granted, lease_ms, None, not_after_ms))
+    got = await run(writes.claim(queue, worker, granted, lease_ms, None, not_after_ms))
     if granted:
         try:
             op = settle_permits(limiter, prefix, granted, len(got.jobs), got.redis_now_ms)

@@ -1,5 +1,6 @@
-"""What keeps a claim nobody waits for from costing jobs an attempt: each claim's deadline
-on the Redis clock, and handing back what a claim without reply leased."""
+"""Which queues a worker claims from, and what keeps a claim nobody waits for from costing
+jobs an attempt: each claim's deadline on the Redis clock, and handing back what a claim
+without reply leased."""
 
 from __future__ import annotations
 
@@ -74,3 +75,28 @@ class ClaimGuard:
         del self.unanswered[queue]
         if n:
             log.warning("handed back %d jobs of %s from a claim whose reply was lost", n, queue)
+
+
+class ClaimOrder:
+    """The queues to claim from with how many slots each: strict order, or by weight
+    (``--queues a:3,b:1``: stride scheduling across calls, so shares hold however few
+    slots are free)."""
+
+    def __init__(self, queues: list[str], weights: dict[str, float] | None) -> None:
+        self.queues = queues
+        self.weights = weights
+        self._pass: dict[str, float] = {q: 0.0 for q in queues}
+
+    def plan(self, free: int) -> list[tuple[str, int]]:
+        if not self.weights:
+            return [(q, free) for q in self.queues]
+        weights = self.weights
+        order = sorted(self.queues, key=lambda q: (self._pass[q], self.queues.index(q)))
+        total = sum(weights[q] for q in order)
+        plan = [(q, max(1, round(free * weights[q] / total))) for q in order]
+        return plan + [(q, free) for q in order]  # then any slot left, in the same order
+
+    def claimed(self, queue: str, n: int) -> None:
+        """``n`` jobs were claimed from ``queue`` (a dry queue's turn counts as one)."""
+        if self.weights:
+            self._pass[queue] += max(1, n) / self.weights[queue]

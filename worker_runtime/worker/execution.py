@@ -15,7 +15,6 @@ from typing import Any
 from worker_runtime.control import PermanentFailure, Retry
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
-from worker_runtime.worker.childproc import ChildFailed, run_in_child
 
 _CREATE_LOCK = threading.Lock()
 
@@ -33,7 +32,8 @@ class JobContext:
     attempt: int
     max_attempts: int | None
     _cancel_event: threading.Event | None = field(default=None, repr=False)
-    _reporter: Callable[[float, str], None] | None = field(default=None, repr=False)
+    #: Sends a progress report of this job (the worker's, shared by every job).
+    _reporter: Callable[[JobContext, float, str], None] | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> threading.Event:
@@ -53,7 +53,7 @@ class JobContext:
         if not 0 <= percent <= 100:
             raise ValueError("progress: percent must be from 0 to 100")
         if self._reporter is not None:
-            self._reporter(percent, message[:500])
+            self._reporter(self, percent, message[:500])
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,14 @@ async def execute(
         elif handler.is_async:
             value = await asyncio.wait_for(handler.func(*args), timeout_s)
         elif processes:
+            # Imported here: multiprocessing (and pickle) cost every other worker ~1.5 MB.
+            from worker_runtime.worker import childproc
+
             child_args = (payload, replace(ctx, _reporter=None)) if handler.wants_context else args
-            value = await run_in_child(handler.func, child_args, timeout_s)
+            try:
+                value = await childproc.run_in_child(handler.func, child_args, timeout_s)
+            except childproc.ChildFailed as exc:
+                return failed(exc.kind, exc.text or str(exc))
         else:
             call = contextvars.copy_context().run
             future = asyncio.get_running_loop().run_in_executor(pool, call, handler.func, *args)
@@ -125,14 +131,18 @@ async def execute(
     except asyncio.CancelledError:
         ctx.cancelled.set()
         raise
-    except ChildFailed as exc:
-        return failed(exc.kind, exc.text or str(exc))
     except Exception as exc:
         return _classify(exc)
     return _classify(value)
 
 
+#: The outcome of every handler that returns None: one object, not one per job.
+_OK = Outcome(True)
+
+
 def _classify(value: Any) -> Outcome:
+    if value is None:
+        return _OK
     if isinstance(value, Retry):
         return Outcome(False, reason="Retry", error=str(value), delay_ms=round(value.delay * 1000))
     if isinstance(value, PermanentFailure):
@@ -140,7 +150,7 @@ def _classify(value: Any) -> Outcome:
     if isinstance(value, BaseException):
         return failed(type(value).__name__, error_text(value))
     try:
-        result = "" if value is None else json.dumps(value, separators=(",", ":"), allow_nan=False)
+        result = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         return failed("UnserialisableResult", f"result is not JSON: {exc}", permanent=True)
     return Outcome(True, result=result)

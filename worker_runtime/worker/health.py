@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 #: Longest request head read; probes and scrapes send a few hundred bytes.
 MAX_HEAD = 16_384
@@ -39,6 +41,10 @@ def _response(status: str, body: bytes, content_type: str = "text/plain") -> byt
 async def start_health_server(
     port: int, registry: CollectorRegistry, ready: Callable[[], bool], host: str = "0.0.0.0"
 ) -> HealthServer:
+    # Here, not at the top: the watchdog is every worker's, prometheus_client only theirs
+    # that serve /metrics.
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)

@@ -18,6 +18,9 @@ from worker_runtime.worker.execution import JobContext
 #: user cancelled it, it ran past its timeout, or the worker is stopping.
 StopReason = Literal["lost", "cancelled", "timeout", "shutdown"]
 
+#: Finished jobs the deadline heap may keep beyond twice the busy slots before a prune.
+PRUNE_SLACK = 64
+
 
 @dataclass(eq=False, slots=True)
 class Held:
@@ -117,14 +120,16 @@ class InFlight:
 
     def watch_deadline(self, held: Held, deadline: float) -> None:
         """Stops ``held`` with "timeout" once ``time.monotonic()`` passes ``deadline``."""
+        if len(self._deadlines) > 2 * self._busy + PRUNE_SLACK:
+            # Finished jobs stay in the heap until their deadline (minutes): dropped in bulk
+            # here, at most once per ``busy + PRUNE_SLACK`` jobs, or a busy worker would keep
+            # thousands of finished jobs (their tasks and contexts) alive.
+            self._deadlines = [e for e in self._deadlines if e[2].task and not e[2].task.done()]
+            heapq.heapify(self._deadlines)
         heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), held))
 
     def expire(self, now: float) -> None:
         """Stops the watched jobs past their deadline that are still running."""
-        if len(self._deadlines) > 2 * len(self._held) + 1000:
-            # Finished jobs stay in the heap until their deadline; drop them in bulk.
-            self._deadlines = [e for e in self._deadlines if e[2].task and not e[2].task.done()]
-            heapq.heapify(self._deadlines)
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, held = heapq.heappop(self._deadlines)
             # Inline rather than ``held.running``: this runs once per async job.

@@ -1,16 +1,20 @@
-"""The worker's Prometheus collectors: the worker-level series of DESIGN.md, in a registry
-of its own.
+"""What a worker reports about its jobs: nothing (``NoMetrics``, when no /metrics port is
+served) or the worker-level Prometheus series of DESIGN.md in a registry of its own.
 
 Queue-level series (depth, enqueued, workers active, the oldest pending age) are not here:
 every worker would export the same figures and ``sum()`` would count them once per
 process. The operator or ``blackroad exporter`` exports them (``worker_runtime.exporter``).
+prometheus_client is imported only by ``WorkerMetrics``: a worker without a metrics port
+neither loads it (about 12 MB) nor pays for an observation per job.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 #: Seconds; include the design's 600 s bound, so ``le="600"`` finds a series.
 DURATION_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 900, 3600)
@@ -18,8 +22,31 @@ DURATION_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 900
 LATENCY_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 3600)
 
 
-class WorkerMetrics:
+class NoMetrics:
+    """The worker's per-job reports, recorded nowhere."""
+
+    def started(self, queue: str, priority: int, waited_s: float) -> None:
+        """A job started ``waited_s`` after it became due."""
+
+    def ran(self, queue: str, name: str, seconds: float) -> None:
+        """A handler ran for ``seconds``."""
+
+    def finished(self, queue: str, name: str, status: str, n: int = 1) -> None:
+        """``n`` jobs reached ``status`` (completed, retried, dead, lease_lost, ...)."""
+
+    def failed(self, queue: str, name: str, reason: str) -> None:
+        """An attempt failed with ``reason``."""
+
+    def watch(self, worker_name: str, busy: Callable[[], int], concurrency: int) -> None:
+        """The busy slots are read from ``busy`` when scraped."""
+
+
+class WorkerMetrics(NoMetrics):
+    """The worker's Prometheus collectors."""
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         self.registry = registry or CollectorRegistry()
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
@@ -29,7 +56,7 @@ class WorkerMetrics:
             ["queue", "job_name", "status"],
             registry=r,
         )
-        self.failed = Counter(
+        self.failures = Counter(
             "blackroad_jobs_failed",
             "Failed attempts",
             ["queue", "job_name", "error_type"],
@@ -71,3 +98,20 @@ class WorkerMetrics:
         if child is None:
             child = self._children[key] = metric.labels(*labels)
         return child
+
+    def started(self, queue: str, priority: int, waited_s: float) -> None:
+        self.of(self.latency, queue, str(priority)).observe(waited_s)
+
+    def ran(self, queue: str, name: str, seconds: float) -> None:
+        self.of(self.duration, queue, name).observe(seconds)
+
+    def finished(self, queue: str, name: str, status: str, n: int = 1) -> None:
+        self.of(self.completed, queue, name, status).inc(n)
+
+    def failed(self, queue: str, name: str, reason: str) -> None:
+        self.of(self.failures, queue, name, reason).inc()
+
+    def watch(self, worker_name: str, busy: Callable[[], int], concurrency: int) -> None:
+        # Read at scrape time: setting a gauge on every job start and end costs a lock each.
+        self.processing.labels(worker_name).set_function(busy)
+        self.concurrency.labels(worker_name).set(concurrency)

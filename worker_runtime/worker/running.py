@@ -16,9 +16,16 @@ from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 from worker_runtime.worker.acks import AckBatcher
-from worker_runtime.worker.execution import BatchItem, Outcome, execute, execute_batch, failed
+from worker_runtime.worker.execution import (
+    BatchItem,
+    JobContext,
+    Outcome,
+    execute,
+    execute_batch,
+    failed,
+)
 from worker_runtime.worker.inflight import Held, InFlight
-from worker_runtime.worker.metrics import WorkerMetrics
+from worker_runtime.worker.metrics import NoMetrics
 from worker_runtime.worker.settings import QueueSettings
 
 log = logging.getLogger("blackroad.worker")
@@ -35,7 +42,7 @@ class JobRunner:
         inflight: InFlight,
         acks: AckBatcher,
         settings: QueueSettings,
-        metrics: WorkerMetrics,
+        metrics: NoMetrics,
         pool: Executor,
         processes: bool,
     ) -> None:
@@ -50,6 +57,8 @@ class JobRunner:
         self.processes = processes
         self._batches: dict[str, list[Held]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
+        #: The worker's event loop, once it runs: progress reports come from any thread.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, held: Held) -> None:
         """Runs the job now, or adds it to its batch handler's batch."""
@@ -58,12 +67,26 @@ class JobRunner:
             self._add_to_batch(handler, held)
         else:
             held.task = asyncio.create_task(self._run(held))
-            held.task.add_done_callback(lambda task: self._check_reported(task, [held]))
 
     def flush_batches(self) -> None:
         """Partial batches run now rather than wait (at shutdown)."""
         for name in list(self._batches):
             self._flush_batch(self.handlers[name])
+
+    def report_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        """``ctx.progress`` of every job (one bound method, not a closure per job); called
+        from the loop or from a sync handler's thread."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._spawn_progress, ctx, percent, message)
+
+    def _spawn_progress(self, ctx: JobContext, percent: float, message: str) -> None:
+        held = self.inflight.get(ctx.queue, ctx.id)
+        if held is None:
+            return  # its outcome is written already: the progress would be refused
+        job = held.job
+        op = writes.progress(job.queue, job.id, job.token, percent, message)
+        task = asyncio.create_task(self.store.run(op))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     # ---- batches ---------------------------------------------------------------------
 
@@ -91,15 +114,17 @@ class JobRunner:
                 held.task = task
 
     def _check_reported(self, task: asyncio.Task[None], items: list[Held]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._unreported(items, task.exception())
+
+    def _unreported(self, items: list[Held], exc: BaseException | None) -> None:
         """A run whose outcome could not be reported (a bug, not an outage: those are
         retried) must not hold its jobs forever: let their leases run out, and recovery
         hands them out again."""
-        if task.cancelled() or task.exception() is None:
-            return
         log.error(
             "reporting the outcome of %s failed; its lease will run out and it will be recovered",
             ", ".join(h.job.id for h in items),
-            exc_info=task.exception(),
+            exc_info=exc,
         )
         self.inflight.forget_all(items)
 
@@ -117,7 +142,7 @@ class JobRunner:
             self.inflight.finished(len(items))
         elapsed = time.monotonic() - started
         for held, outcome in zip(items, outcomes, strict=True):
-            self.metrics.of(self.metrics.duration, held.job.queue, held.job.name).observe(elapsed)
+            self.metrics.ran(held.job.queue, held.job.name, elapsed)
             if held.stop_reason == "lost":
                 continue
             if outcome.ok:
@@ -128,6 +153,13 @@ class JobRunner:
     # ---- running one job ---------------------------------------------------------------
 
     async def _run(self, held: Held) -> None:
+        # Here rather than a done callback on each task: one callback less to schedule per job.
+        try:
+            await self._run_one(held)
+        except Exception as exc:
+            self._unreported([held], exc)
+
+    async def _run_one(self, held: Held) -> None:
         job = held.job
         timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
         handler = self.handlers.get(job.name)
@@ -159,9 +191,7 @@ class JobRunner:
                 return  # lease lost (another attempt owns it) or shutdown (released later)
         finally:
             self.inflight.finished()
-            self.metrics.of(self.metrics.duration, job.queue, job.name).observe(
-                time.monotonic() - held.started
-            )
+            self.metrics.ran(job.queue, job.name, time.monotonic() - held.started)
         if outcome.ok:
             self.acks.add(held, outcome.result)
         else:
@@ -179,7 +209,7 @@ class JobRunner:
             delay_ms=outcome.delay_ms,
             draw=random.random(),
         )
-        self.metrics.of(self.metrics.failed, job.queue, job.name, outcome.reason).inc()
+        self.metrics.failed(job.queue, job.name, outcome.reason)
         tries = 0
         while True:
             # Retried until stored, or until the lease ran out (the reply is then lease_lost).
@@ -193,7 +223,7 @@ class JobRunner:
         status = {"retry": "retried", "lease_lost": "lease_lost"}.get(
             result.outcome, result.outcome
         )
-        self.metrics.of(self.metrics.completed, job.queue, job.name, status).inc()
+        self.metrics.finished(job.queue, job.name, status)
         log.info(
             "job %s %s attempt %d: %s (%s)",
             job.id,
