@@ -56,6 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Redis requires a generated password; it reaches the operator and the workers "
         "only through the Redis Secret, and this terminal as a REDIS_URL_FILE (never printed)",
     )
+    p.add_argument(
+        "--redis-cluster",
+        type=int,
+        nargs="?",
+        const=3,
+        default=0,
+        metavar="MASTERS",
+        help="a Redis Cluster of MASTERS (default 3) masters on loopback instead of one server; "
+        "the operator, the workers and this terminal get its redis+cluster:// URL",
+    )
     return p.parse_args(argv)
 
 
@@ -71,7 +81,13 @@ def main(argv: list[str] | None = None) -> None:
         console = Console(highlight=False, width=160)  # logs and tests: no 80-column wrap
     signal.signal(signal.SIGTERM, _raise_interrupt)
     password = secrets.token_urlsafe(24) if args.redis_password else None
-    stack = Stack(StackConfig(state_dir=args.state_dir, redis_password=password, dashboard=True))
+    config = StackConfig(
+        state_dir=args.state_dir,
+        redis_password=password,
+        dashboard=True,
+        redis_cluster=args.redis_cluster,
+    )
+    stack = Stack(config)
     code = 0
     try:
         console.print(f"export KUBECONFIG={stack.kubeconfig}")

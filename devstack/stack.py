@@ -22,6 +22,7 @@ import redis
 
 from devstack import procs
 from devstack.localredis import free_port
+from devstack.rediscluster import RedisCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where `make run` keeps its kubeconfig, logs and Redis files (git-ignored).
@@ -49,6 +50,9 @@ class StackConfig:
     #: Redis requires this password (``requirepass``, from a 0600 config file); the URL
     #: with it reaches the operator and workers only through the Secret and files.
     redis_password: str | None = None
+    #: A Redis Cluster of this many masters on loopback instead of one server (0: none);
+    #: everything gets its ``redis+cluster://`` URL.
+    redis_cluster: int = 0
 
 
 class Stack:
@@ -61,6 +65,15 @@ class Stack:
         self.operator_metrics_port = free_port()
         self.operator_health_port = free_port()
         self.redis_proc: subprocess.Popen[bytes] | None = None
+        self.redis_cluster: RedisCluster | None = None
+        if self.config.redis_cluster:
+            self.redis_cluster = RedisCluster(
+                self.state_dir / "redis",
+                masters=self.config.redis_cluster,
+                aof=True,
+                env=self.env,
+                password=self.config.redis_password,
+            )
         self.cluster_proc: subprocess.Popen[bytes] | None = None
         self.operator_proc: subprocess.Popen[bytes] | None = None
         self.dashboard_port = free_port()
@@ -70,6 +83,8 @@ class Stack:
 
     @property
     def redis_url(self) -> str:
+        if self.redis_cluster is not None:
+            return self.redis_cluster.url
         password = self.config.redis_password
         auth = f":{quote(password, safe='')}@" if password else ""
         return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
@@ -124,6 +139,13 @@ class Stack:
         (self.state_dir / "redis").mkdir(parents=True)
 
     def start_redis(self) -> None:
+        if self.redis_cluster is not None:
+            _private(self.redis_url_file, self.redis_url + "\n")
+            try:
+                self.redis_cluster.start()
+            except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
+                raise StackError(f"the local Redis Cluster did not start: {exc}") from exc
+            return
         binary = shutil.which("redis-server")
         if binary is None:
             raise StackError("redis-server is not installed: run 'make install' (apt-get)")
@@ -304,6 +326,8 @@ class Stack:
         # The kubelet gives each worker at most 10 s, then SIGKILLs it; leave it that long.
         procs.stop(self.cluster_proc, grace=30)
         procs.stop(self.redis_proc, grace=10)
+        if self.redis_cluster is not None:
+            self.redis_cluster.stop()
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -6,8 +6,7 @@ import asyncio
 import os
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from worker_runtime.engine.connection import connect_async
 from worker_runtime.handlers import handler
 
 #: Redis key a gated job needs before it can succeed: "the downstream is fixed".
@@ -24,7 +23,8 @@ async def sleep(payload: dict[str, Any]) -> dict[str, Any]:
 @handler("e2e:gated")
 async def gated(payload: dict[str, Any]) -> str:
     """Fails until the test opens the gate: a job that dead-letters, then succeeds on retry."""
-    conn = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+    # Any topology the pool runs on (a cluster URL too).
+    conn = connect_async(os.environ["REDIS_URL"])
     try:
         if not await conn.exists(GATE_KEY.format(payload["gate"])):
             raise RuntimeError(f"downstream {payload['gate']} is down")

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-import redis
 import yaml
 
 from devstack.kube import KubeReader
 from e2e.handlers import GATE_KEY
 from worker_runtime.client import SyncClient
+from worker_runtime.engine.connection import connect_sync
 from worker_runtime.models import Job, JobSpec
 
 API_VERSION = "queues.blackroad.io/v1alpha1"
@@ -225,7 +225,7 @@ def dead_letter_then_cli_retry(system: System, namespace: str) -> None:
             partial(job_in, client, job.id, "dead"), timeout=90, what="the job in the dead letters"
         )
         assert [j.id for j in client.dead_letters(queue)] == [job.id]
-        conn = redis.Redis.from_url(system.redis_url)
+        conn = connect_sync(system.redis_url)
         conn.set(GATE_KEY.format(gate), "open")
         conn.close()
         cli = subprocess.run(

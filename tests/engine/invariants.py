@@ -48,7 +48,35 @@ def check_queue(r: redis.Redis, queue: str) -> dict[str, str]:
         counts[rk] = counts.get(rk, 0) + 1
     assert {rk: int(n) for rk, n in r.hgetall(k.keyrun).items()} == counts
     check_dependencies(r, k, owner)
+    assert set(r.hkeys(k.att)) <= unfinished, "a finished job still has an attempt count"
+    for key in (k.hist, k.result, k.reason, k.progress):
+        assert set(r.hkeys(key)) <= set(owner), f"{key} holds data of a deleted job"
+    check_uses(r, k)
     return owner
+
+
+#: Each letter of the config's ~uses field (lua/includes/uses.lua) and the state it covers.
+USES_STATE = {
+    "d": ("dk", "dedupe"),
+    "c": ("cancelreq",),
+    "k": ("rkey",),
+    "w": ("deps", "dependants", "waiting"),
+    "r": ("result",),
+    "s": ("since",),
+    "a": ("att",),
+    "p": ("progress",),
+}
+
+
+def check_uses(r: redis.Redis, k: QueueKeys) -> None:
+    """State whose letter ~uses lacks does not exist (the scripts skip commands for it)."""
+    uses = r.hget(k.config, "~uses")
+    if uses is None:
+        return
+    for letter, keys in USES_STATE.items():
+        if letter not in str(uses):
+            for name in keys:
+                assert not r.exists(getattr(k, name)), f"{name} exists, ~uses is {uses!r}"
 
 
 def check_dependencies(r: redis.Redis, k: QueueKeys, owner: dict[str, str]) -> None:

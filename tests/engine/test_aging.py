@@ -41,7 +41,7 @@ def _enqueued_ago(r: redis.Redis, queue: str, job_id: str, ms: int) -> None:
 async def _aging_pass(client: Client, r: redis.Redis, queue: str) -> None:
     """Runs the claim script's aging step; the queue's one running slot is taken, so it
     claims nothing."""
-    r.hdel(QueueKeys.of(queue).policy, "aged_at")
+    r.hdel(QueueKeys.of(queue).config, "~aged_at")
     got = await client.store.run(writes.claim(queue, "w", 1))
     assert got.jobs == []
 

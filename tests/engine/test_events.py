@@ -110,6 +110,9 @@ async def test_cancelled_while_running_and_lease_expiry(client: Client) -> None:
 async def test_one_message_per_script_call_and_only_the_watched_queues(
     client: Client, r: redis.Redis
 ) -> None:
+    # A foreign subscriber sets the field Client.events sets (eventsOn.lua), then subscribes.
+    seconds, _ = r.time()
+    r.hset(QueueKeys.of("q").config, job_events.WATCH_FIELD, (seconds + 600) * 1000)
     pubsub = r.pubsub()  # type: ignore[no-untyped-call]  # untyped in redis-py
     pubsub.subscribe(QueueKeys.of("q").events)
     assert pubsub.get_message(timeout=5)["type"] == "subscribe"
@@ -144,6 +147,27 @@ async def test_no_listener_no_message_and_bad_arguments(client: Client, r: redis
     await client.enqueue("q", "j")
     assert "cmdstat_publish" in r.info("commandstats")  # the wake-up only
     assert r.info("commandstats")["cmdstat_publish"]["calls"] == 1
+    # Nobody ever watched: not even PUBSUB NUMSUB is asked.
+    assert "cmdstat_pubsub|numsub" not in r.info("commandstats")
+
+
+async def test_a_listener_marks_its_queues_until_a_time_ahead(
+    client: Client, r: redis.Redis
+) -> None:
+    stream = await _subscribed(client, ["q", "other"])
+    seconds, _ = r.time()
+    for q in ("q", "other"):
+        until = int(str(r.hget(QueueKeys.of(q).config, job_events.WATCH_FIELD)))
+        assert until > (seconds + 60) * 1000
+    e = await client.enqueue("q", "j")
+    [got] = await _take(stream, 1)
+    assert (got.type, got.id) == ("enqueued", e.id)
+    await stream.aclose()
+    # Once the field lies behind, a script asks no one: the cost of watching ends.
+    r.hset(QueueKeys.of("q").config, job_events.WATCH_FIELD, 1)
+    r.config_resetstat()
+    await client.enqueue("q", "j")
+    assert "cmdstat_pubsub|numsub" not in r.info("commandstats")
 
 
 def test_sync_client_iterates_events(sync_client: SyncClient, redis_url: str) -> None:

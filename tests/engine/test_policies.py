@@ -63,7 +63,7 @@ def _age(r: redis.Redis, queue: str, job_id: str, minutes: float) -> None:
     assert isinstance(rec, str)
     now_ms = int(r.time()[0]) * 1000
     r.hset(k.jobs, job_id, f"{now_ms - int(minutes * 60_000)}\n{rec.split(chr(10), 1)[1]}")
-    r.hdel(k.policy, "aged_at")
+    r.hdel(k.config, "~aged_at")
 
 
 async def test_aging_promotes_waiting_jobs_one_level_per_rule(

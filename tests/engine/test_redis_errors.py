@@ -17,7 +17,9 @@ from redis.exceptions import (
     MasterDownError,
     OutOfMemoryError,
     ReadOnlyError,
+    RedisClusterException,
     ResponseError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -128,6 +130,17 @@ MISCONF = "MISCONF Errors writing to the AOF file: No space left on device"
         ),
         (RedisTimeoutError("Timeout reading from socket"), RedisUnavailableError, None, None),
         (ConnectionResetError(104, "reset"), RedisUnavailableError, None, None),
+        # The cluster client, when no node it knows answers (a partition).
+        (
+            RedisClusterException(
+                "Redis Cluster cannot be connected. Please provide at least one reachable "
+                "node: Error 111 connecting to 10.0.0.2:7001. Connect call failed."
+            ),
+            RedisUnavailableError,
+            None,
+            None,
+        ),
+        (SlotNotCoveredError("Slot 3216 is not covered"), RedisUnavailableError, None, None),
     ],
 )
 def test_replies_that_mean_cannot_serve_now_are_typed(
@@ -151,6 +164,7 @@ def test_replies_that_mean_cannot_serve_now_are_typed(
         ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"),
         ResponseError("Command # 2 (GET x) of pipeline caused error: ('WRONGTYPE Operation',)"),
         AuthenticationError("invalid username-password pair"),
+        RedisClusterException("Cluster mode is not enabled on this node"),
         ValueError("not Redis at all"),
     ],
 )

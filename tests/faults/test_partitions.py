@@ -9,14 +9,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
 
+from devstack.rediscluster import queue_on_slot_range
 from tests.engine.invariants import check_queue
-from tests.faults.netns import FAULTS, Fault, IsolatedRedis, require_netns
+from tests.faults.netns import FAULTS, Fault, IsolatedCluster, IsolatedRedis, require_netns
 from tests.worker.fleet import Fleet
 from worker_runtime import JobSpec, SyncClient
+from worker_runtime.engine.connection import connect_sync
+from worker_runtime.errors import RedisUnavailableError
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +28,8 @@ JOBS = 3000
 WORKERS = 2
 CUT_S = 8.0
 CONCURRENCY = 10
+#: One queue on each master of the cluster.
+SPREAD = [queue_on_slot_range(i, prefix=f"part{i}-") for i in range(3)]
 
 
 @pytest.fixture
@@ -65,13 +71,44 @@ class ReadyWatch:
 def test_a_partition_mid_drain_kills_no_job_that_never_ran(
     isolated: IsolatedRedis, tmp_path: Path, fault: Fault
 ) -> None:
-    c = SyncClient(isolated.url)
-    r = redis.Redis.from_url(isolated.url, decode_responses=True)
-    fleet = Fleet(isolated.url, tmp_path, concurrency=CONCURRENCY, health=True)
+    _drain_through_a_cut(isolated, ["q"], tmp_path, fault)
+
+
+@pytest.fixture
+def isolated_cluster(tmp_path: Path) -> Iterator[IsolatedCluster]:
+    require_netns()
+    (tmp_path / "cluster").mkdir()
+    cluster = IsolatedCluster(tmp_path / "cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_partition_of_a_cluster_mid_drain_kills_no_job_that_never_ran(
+    isolated_cluster: IsolatedCluster, tmp_path: Path, fault: Fault
+) -> None:
+    """The three masters in one namespace, the workers on the host: every master's client
+    port cut for 8 s (the cluster bus, inside the namespace, keeps the cluster ok)."""
+    _drain_through_a_cut(isolated_cluster, SPREAD, tmp_path, fault)
+
+
+def _drain_through_a_cut(
+    server: IsolatedRedis | IsolatedCluster, queues: list[str], tmp_path: Path, fault: Fault
+) -> None:
+    c = SyncClient(server.url)
+    r = cast(redis.Redis, connect_sync(server.url, decode_responses=True))
+    fleet = Fleet(
+        server.url, tmp_path, queues=",".join(queues), concurrency=CONCURRENCY, health=True
+    )
     watch: ReadyWatch | None = None
     try:
-        c.configure("q", lease_ms=3000, max_attempts=1)
-        ids = [e.id for e in c.enqueue_many([JobSpec("q", "work", {"s": 0.03})] * JOBS)]
+        for q in queues:
+            c.configure(q, lease_ms=3000, max_attempts=1)
+        specs = [JobSpec(queues[n % len(queues)], "work", {"s": 0.03}) for n in range(JOBS)]
+        ids = [e.id for e in c.enqueue_many(specs)]
         for i in range(WORKERS):
             fleet.start(i)
         fleet.wait_until(lambda: all(fleet.ready(i) for i in range(WORKERS)), 60)
@@ -80,26 +117,32 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
         started, done = fleet.executions("start"), fleet.executions("done")
         in_flight = len(set(started) - set(done))
         cut_at, cut_ms = time.monotonic(), int(time.time() * 1000)
-        with isolated.partitioned(fault):
+        with server.partitioned(fault):
             time.sleep(CUT_S)
         healed_at = time.monotonic()
-        fleet.wait_until(lambda: _finished(c) == JOBS, 240)
+        client_errors: list[str] = []
+        fleet.wait_until(lambda: _finished(c, queues, client_errors) == JOBS, 240)
         fleet.wait_until(lambda: all(fleet.ready(i) for i in range(WORKERS)), 60)
         watch.close()
 
-        states = check_queue(r, "q")  # I1: every job in exactly one state set
+        queue_of: dict[str, str] = {}
+        states: dict[str, str] = {}
+        for q in queues:
+            found = check_queue(r, q)  # I1: every job in exactly one state set
+            states.update(found)
+            queue_of.update(dict.fromkeys(found, q))
         assert set(states) == set(ids), "a job was lost"
         assert set(states.values()) <= {"completed", "dead"}
         starts = fleet.executions("start")
         dead = [i for i, s in states.items() if s == "dead"]
         never_ran = [i for i in dead if i not in starts]
-        hist = r.hmget("brq:{q}:hist", never_ran[:3]) if never_ran else []
+        hist = [r.hget(f"brq:{{{queue_of[i]}}}:hist", i) for i in never_ran[:3]]
         assert never_ran == [], f"{len(never_ran)} dead without running: {hist} (cut at {cut_ms})"
         duplicates = sum(n - 1 for n in starts.values())
         # Only a job held at the cut may run twice (its lease ran out meanwhile); the log's
         # count of them lags by a few, so bound it by every slot.
         assert duplicates <= WORKERS * CONCURRENCY, "more reruns than jobs held at the cut"
-        reasons = r.hmget("brq:{q}:reason", dead) if dead else []
+        reasons = {r.hget(f"brq:{{{queue_of[i]}}}:reason", i) for i in dead}
 
         detected = [watch.first(i, cut_at, False) for i in range(WORKERS)]
         assert all(t is not None for t in detected), "a worker never reported not-ready"
@@ -111,12 +154,14 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
         assert all(t is not None for t in back), "a worker did not report ready after healing"
         assert fleet.starts == WORKERS and all(fleet.alive(i) for i in range(WORKERS))
         print(
-            f"\n{fault} {CUT_S:g} s mid-drain of {JOBS} jobs ({in_flight} in flight): "
+            f"\n{fault} {CUT_S:g} s mid-drain of {JOBS} jobs on {len(queues)} queue(s) "
+            f"({in_flight} in flight): "
             f"not ready after {', '.join(f'{t - cut_at:.1f}' for t in detected if t)} s; "
             f"ready {', '.join(f'{t - healed_at:.1f}' for t in back if t)} s after healing; "
-            f"dead {len(dead)} (never ran 0, reasons {sorted(set(map(str, reasons)))}); "
+            f"dead {len(dead)} (never ran 0, reasons {sorted(map(str, reasons))}); "
             f"duplicates {duplicates}; lost 0; {_handed_back(tmp_path)} jobs of unanswered "
-            f"claims handed back uncharged"
+            f"claims handed back uncharged; the test's own client failed {len(client_errors)} "
+            f"times after healing {sorted(set(client_errors))[:2]}"
         )
     finally:
         if watch is not None:
@@ -126,9 +171,14 @@ def test_a_partition_mid_drain_kills_no_job_that_never_ran(
         r.close()
 
 
-def _finished(c: SyncClient) -> int:
-    stats = c.stats("q")
-    return stats.completed + stats.dead
+def _finished(c: SyncClient, queues: list[str], errors: list[str]) -> int:
+    """Jobs that ended; -1 when this (producer's) client got an error, which is counted:
+    the workers are under test here, and the producer's errors are reported."""
+    try:
+        return sum(s.completed + s.dead for s in map(c.stats, queues))
+    except RedisUnavailableError as exc:
+        errors.append(str(exc))
+        return -1
 
 
 def _handed_back(workdir: Path) -> int:

@@ -12,7 +12,14 @@ from typing import cast
 import pytest
 import redis
 
-from tests.topology.rediscluster import RedisCluster, key_slot, queue_on_slot_range
+from tests.topology.rediscluster import (
+    RedisCluster,
+    key_slot,
+    live_master_of_slot,
+    queue_on_slot_range,
+    replica_of_slot,
+    settled,
+)
 from worker_runtime.client import Client
 from worker_runtime.engine.connection import connect_sync
 from worker_runtime.engine.keys import QueueKeys
@@ -23,7 +30,7 @@ QUEUES = [queue_on_slot_range(i, prefix=f"du{i}-") for i in range(3)]
 
 
 def _on_replica(cluster: RedisCluster, queue: str, job_id: str) -> bool:
-    replica = cluster.replica_of_slot(key_slot(queue))
+    replica = replica_of_slot(cluster, key_slot(queue))
     with redis.Redis(port=replica.port, decode_responses=True) as conn:
         conn.execute_command("READONLY")
         return bool(conn.hexists(QueueKeys.of(queue).jobs, job_id))
@@ -98,12 +105,16 @@ async def test_a_killed_master_loses_no_acknowledged_durable_enqueue(
     task = asyncio.create_task(produce())
     try:
         await _until(lambda: len(acked) >= 600, 60)
-        victim = replicated_cluster.master_of_slot(key_slot(QUEUES[0]))
+        victim = live_master_of_slot(replicated_cluster, key_slot(QUEUES[0]))
         victim.kill()
         at_kill = len(acked)
-        await _until(lambda: replicated_cluster.master_of_slot(key_slot(QUEUES[0])) != victim, 60)
+        await _until(
+            lambda: live_master_of_slot(replicated_cluster, key_slot(QUEUES[0])) != victim, 60
+        )
         await asyncio.to_thread(victim.start)
-        await asyncio.to_thread(replicated_cluster.wait_for, replicated_cluster.settled, 60, "ok")
+        await asyncio.to_thread(
+            replicated_cluster.wait_for, lambda: settled(replicated_cluster), 60, "ok"
+        )
         back = len(acked)
         await _until(lambda: len(acked) >= back + 600, 60)
     finally:

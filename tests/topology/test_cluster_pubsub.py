@@ -16,7 +16,12 @@ import redis
 import tests.engine.test_wait
 from tests.engine.test_wait import no_fallback
 from tests.topology.on_cluster import client, r, redis_url, reuse
-from tests.topology.rediscluster import RedisCluster, key_slot, queue_on_slot_range
+from tests.topology.rediscluster import (
+    RedisCluster,
+    key_slot,
+    live_master_of_slot,
+    queue_on_slot_range,
+)
 from tests.worker.conftest import wait_for
 from worker_runtime.client import Client
 from worker_runtime.engine import writes
@@ -61,7 +66,7 @@ async def test_events_of_queues_on_three_masters(
 
 def _shard_subscribers(cluster: RedisCluster, channel: str) -> tuple[int, int]:
     """(sharded, plain) subscribers of ``channel`` on the master of its slot."""
-    master = cluster.master_of_slot(key_slot(channel.split("{")[1].split("}")[0]))
+    master = live_master_of_slot(cluster, key_slot(channel.split("{")[1].split("}")[0]))
     with redis.Redis(port=master.port, decode_responses=True) as conn:
         sharded = conn.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1]
         plain = conn.execute_command("PUBSUB", "NUMSUB", channel)[1]
@@ -129,13 +134,13 @@ async def test_listeners_follow_their_queue_to_the_promoted_replica(
         task = asyncio.create_task(worker.run())
         try:
             await _subscribed(replicated_cluster, [keys.wake, keys.events])
-            victim = replicated_cluster.master_of_slot(key_slot(queue))
+            victim = live_master_of_slot(replicated_cluster, key_slot(queue))
             victim.kill()
             killed = time.monotonic()
 
             async def promoted() -> bool:
                 try:
-                    return replicated_cluster.master_of_slot(key_slot(queue)) is not victim
+                    return live_master_of_slot(replicated_cluster, key_slot(queue)) is not victim
                 except LookupError:
                     return False
 

@@ -1,13 +1,17 @@
 """The live job events of queues: subscribing to their events channels and decoding them.
 
 Each script call that changes jobs publishes ONE message on ``brq:{q}:events`` listing its
-events, and only while someone subscribes (``lua/includes/eventsOn.lua``). Pub/sub is
+events, and only while someone subscribes (``lua/includes/eventsOn.lua``): a listener first
+sets its queues' config field ``~watch`` to a time ahead, renewed while it listens, so that a
+script on a queue nobody watches reads that with its config instead of asking PUBSUB NUMSUB
+(a foreign subscriber must set it too). Pub/sub is
 at-most-once: a listener that is disconnected misses what happened meanwhile, so events
 tell what is happening; ``get_job`` tells what is true.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast, get_args
@@ -16,12 +20,18 @@ from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.subscription import Subscription
 from worker_runtime.engine.validation import check_queue_name
-from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.errors import InvalidArgumentError, RedisUnavailableError
 from worker_runtime.models import EventType, JobEvent
 
 _TYPES = frozenset(get_args(EventType))
 #: How long one read of the subscription blocks; the loop goes on until it is closed.
 POLL_S = 1.0
+#: The config field the scripts read (eventsOn.lua): they publish while it lies ahead of
+#: the Redis clock (ms). Set that far ahead, renewed this often: a listener that stops
+#: leaves the scripts asking NUMSUB (the cost it saves) for at most WATCH_MS.
+WATCH_FIELD = "~watch"
+WATCH_MS = 600_000
+WATCH_RENEW_S = 60.0
 
 
 def _opt_int(value: Any) -> int | None:
@@ -68,12 +78,43 @@ async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[Job
     for q in queues:
         check_queue_name(q)
     channels = {QueueKeys.of(q).events: q for q in queues}
-    async with Subscription(store, list(channels)) as subscription:
-        while True:
-            message = await subscription.get(POLL_S)
-            if message is None:
-                continue
-            queue = channels.get(message[0])
-            if queue is not None:
-                for event in parse_message(queue, message[1]):
-                    yield event
+    # Before subscribing: a script that sees the field also counts the subscriber once
+    # the subscription exists, so no event after it is missed.
+    await _watch(store, queues)
+    renew = asyncio.create_task(_renew(store, queues))
+    try:
+        async with Subscription(store, list(channels)) as subscription:
+            while True:
+                if renew.done():
+                    renew.result()  # its error (not one of Redis being away) ends the stream
+                message = await subscription.get(POLL_S)
+                if message is None:
+                    continue
+                queue = channels.get(message[0])
+                if queue is not None:
+                    for event in parse_message(queue, message[1]):
+                        yield event
+    finally:
+        renew.cancel()
+        await asyncio.gather(renew, return_exceptions=True)
+
+
+async def _watch(store: AsyncStore, queues: Sequence[str]) -> None:
+    """Sets the queues' WATCH_FIELD to WATCH_MS past the Redis clock."""
+    sec, usec = await store.call(store.redis.time())
+    until = str(int(sec) * 1000 + int(usec) // 1000 + WATCH_MS)
+    for q in queues:
+        await store.call(store.redis.hset(QueueKeys.of(q).config, WATCH_FIELD, until))
+
+
+async def _renew(store: AsyncStore, queues: Sequence[str]) -> None:
+    """Renews the watch while the stream lives; while Redis (a master, in a failover)
+    cannot serve it, tries again a few seconds later: the field lasts WATCH_MS."""
+    wait = WATCH_RENEW_S
+    while True:
+        await asyncio.sleep(wait)
+        try:
+            await _watch(store, queues)
+            wait = WATCH_RENEW_S
+        except RedisUnavailableError:
+            wait = 2.0

@@ -22,9 +22,13 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:dk         hash  id -> dedupe key
     brq:{q}:cancelreq  set   running ids whose cancellation was requested
     brq:{q}:seq        string  sequence numbers and fencing tokens
-    brq:{q}:config     hash  queue settings (see models.QueueConfig)
+    brq:{q}:config     hash  queue settings (see models.QueueConfig), and three fields of
+                       the scripts' own (not settings; QueueConfig ignores them), read
+                       with the settings for free: ~uses, the kinds of optional state
+                       the queue holds (lua/includes/uses.lua); ~aged_at, when aging last
+                       ran (ms); ~watch, until when (ms) a listener may watch its events
     brq:{q}:recovery   hash  at -> last recover call ms, grace -> no recovery before (ms)
-    brq:{q}:policy     hash  aged_at (ms), pass:<level> (weighted fairness state)
+    brq:{q}:policy     hash  pass:<level> (weighted fairness state)
     brq:{q}:limiter    zset  the queue's rate limit log: one entry per start in the window
     brq:{q}:keyrate    hash  rate_key -> tat (per-key rate limits)
     brq:{q}:keyrun     hash  rate_key -> jobs running now (per-key caps)
@@ -43,7 +47,8 @@ queue on one slot and every Lua script touches one slot only):
     brq:{q}:events     pub/sub channel: one JSON message per script call listing its job
                        events (enqueued, started, progress, completed, failed, retried,
                        dead, cancelled, released), published only while someone subscribes
-                       (lua/includes/eventsOn.lua): what Client.events listens to
+                       and config's ~watch lies ahead (lua/includes/eventsOn.lua): what
+                       Client.events sets, then listens to
 
 Cron schedules, under the tag of the queue their runs go to, so the fire script claims a
 tick and enqueues its run in one slot (not part of ``QueueKeys.all_keys``: deleting a
@@ -226,14 +231,14 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
         "running lease att pending cancelreq cancelled reason dedupe dk jobs hist result "
         "config progress rkey keyrun since waiting deps dependants delayed dprio seq"
     ),
-    "progress": ScriptKeys.of("lease progress jobs"),
+    "progress": ScriptKeys.of("lease progress jobs config"),
     "configure": ScriptKeys.of("config"),
     "dropqueue": ScriptKeys.of(" ".join(SUFFIXES) + " schedules"),
     "cancel": ScriptKeys.of(
         "pending delayed dprio running cancelreq cancelled reason jobs dedupe dk config att "
         "hist result progress since waiting deps dependants seq"
     ),
-    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since"),
+    "retry": ScriptKeys.of("jobs dead cancelled reason att pending seq dedupe dk since config"),
     "purge": ScriptKeys.of(
         "state jobs hist result reason att dedupe dk dprio lease cancelreq progress rkey keyrun "
         "since deps dependants waiting pending delayed seq cancelled config"

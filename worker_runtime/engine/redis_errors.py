@@ -15,7 +15,9 @@ from redis.exceptions import (
     MasterDownError,
     OutOfMemoryError,
     ReadOnlyError,
+    RedisClusterException,
     ResponseError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -37,9 +39,21 @@ UNAVAILABLE_CODES = STORAGE_FULL_CODES | {
     "NOREPLICAS",
 }
 
+#: How redis-py's cluster client says that no node it knows answers (a partition, every
+#: master down): a RedisClusterException, not a ConnectionError.
+_CLUSTER_UNREACHABLE = "Redis Cluster cannot be connected"
+
 #: Caught by the worker's loops, which then report not-ready, back off and retry. The
-#: store raises the typed errors; the raw ones come from the few direct calls (pub/sub).
-REDIS_DOWN = (RedisUnavailableError, RedisConnectionError, RedisTimeoutError, OSError)
+#: store raises the typed errors; the raw ones come from the few direct calls (pub/sub),
+#: and RedisClusterException (no RedisError: the store lets it through) from the cluster
+#: client when it reaches no node at all.
+REDIS_DOWN = (
+    RedisUnavailableError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    RedisClusterException,
+    OSError,
+)
 
 # redis-py strips the code off the replies it maps to a class of its own.
 _CLASS_CODES: tuple[tuple[type[ResponseError], str], ...] = (
@@ -103,6 +117,10 @@ def unavailable(exc: BaseException) -> RedisUnavailableError | None:
         return RedisUnavailableError(f"LOADING {exc}", code="LOADING")
     if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
         return RedisUnavailableError(str(exc) or type(exc).__name__)
+    if isinstance(exc, SlotNotCoveredError) or (
+        isinstance(exc, RedisClusterException) and str(exc).startswith(_CLUSTER_UNREACHABLE)
+    ):
+        return RedisUnavailableError(str(exc))
     if isinstance(exc, ResponseError):
         code, text = reply_code(exc)
         if code in STORAGE_FULL_CODES:

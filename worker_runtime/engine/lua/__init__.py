@@ -5,8 +5,9 @@ opens it with ``local K = {pending = KEYS[1], ...}``, so the script says ``K.pen
 never ``KEYS[n]``; its header documents every key by name (checked here). A line
 ``--@include NAME`` pastes ``includes/NAME.lua`` (one function each, which may include
 others) in its place, once per script; ``configDefaults`` is generated (see
-``generated``). Redis has no module system for scripts. Each script also has a variant for
-Redis Cluster (``LuaScript.sharded``) that publishes with sharded pub/sub.
+``generated``), with only the fields its script names. Redis has no module system for scripts.
+Each script also has a variant for Redis Cluster (``LuaScript.sharded``) that publishes
+with sharded pub/sub.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from functools import cache
 from pathlib import Path
 
 from worker_runtime.engine.keys import SCRIPT_KEYS, ScriptKeys
-from worker_runtime.engine.lua.generated import GENERATED
+from worker_runtime.engine.lua.generated import (
+    GENERATED,
+    config_defaults_lua,
+    config_fields_used,
+)
 from worker_runtime.errors import ConfigError
 from worker_runtime.models import QueueConfig
 
@@ -143,6 +148,9 @@ def build(
     """One script, checked, with its prelude and includes."""
     expanded = expand(text, resolve)
     _check(name, text, expanded, keys)
+    every = config_defaults_lua()
+    if every in expanded:
+        expanded = expanded.replace(every, config_defaults_lua(config_fields_used(expanded)))
     source = prelude(keys) + expanded
     return LuaScript(name, keys, source, sharded(name, source))
 

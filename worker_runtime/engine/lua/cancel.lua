@@ -22,11 +22,13 @@
 --@include settleDependants
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local id = ARGV[1]
 if redis.call('HEXISTS', K.jobs, id) == 0 then return -4 end
 if redis.call('ZSCORE', K.running, id) then
   redis.call('SADD', K.cancelreq, id)
+  addUse(K.config, redis.call('HGET', K.config, USES) or nil, 'c')
   return 2
 end
 local removed = redis.call('ZREM', K.pending, id) + redis.call('ZREM', K.delayed, id)

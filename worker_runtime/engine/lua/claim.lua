@@ -15,7 +15,8 @@
     attempt charged); a key at its running cap is skipped and stays pending.
 
   Keys: K.pending  K.delayed  K.dprio  K.running  K.lease  K.jobs  K.att  K.seq  K.config
-    K.policy   hash  aged_at, pass:<level> (fairness state)
+    K.policy   hash  pass:<level> (fairness state)
+    (K.config's field ~aged_at: when aging last ran, read with the config at no extra cost)
     K.limiter  zset  start log of the rate limit (the queue's own, or a named one's)
     K.keyrate  hash  rate_key -> tat
     K.keyrun   hash  rate_key -> running count
@@ -56,11 +57,12 @@
 --@include gcraCharge
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local now = nowMs()
 local cfg = readConfig(K.config, { 'paused', 'lease_ms', 'fairness', 'weights', 'aging',
   'aging_rules', 'max_running', 'rate_limit', 'rate_period_ms', 'key_rate_limit',
-  'key_rate_period_ms', 'key_max_running' })
+  'key_rate_period_ms', 'key_max_running', USES, WATCH, '~aged_at' })
 local leaseMs = tonumber(ARGV[3])
 if leaseMs < 0 then leaseMs = cfg.lease_ms end
 local notAfter = tonumber(ARGV[5]) or -1
@@ -72,9 +74,12 @@ local function soonest(ms)
   if ms >= 0 and (wait < 0 or ms < wait) then wait = ms end
 end
 
-local dueAt = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
-  tonumber(ARGV[4]))
-if #dueAt > 0 then
+-- The head of `delayed` first: most calls find nothing due, and that one read also gives
+-- the wait until the next job is due (read again below only when jobs were promoted).
+local head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
+if #head > 0 and tonumber(head[2]) <= now then
+  local dueAt = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', now, 'WITHSCORES', 'LIMIT', 0,
+    tonumber(ARGV[4]))
   local due, since = {}, {}
   for i = 1, #dueAt, 2 do
     due[#due + 1] = dueAt[i]
@@ -92,12 +97,15 @@ if #dueAt > 0 then
   redis.call('ZREM', K.delayed, unpack(due))
   redis.call('HDEL', K.dprio, unpack(due))
   redis.call('HSET', K.since, unpack(since))
+  cfg[USES] = addUse(K.config, cfg[USES], 's')
+  head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
 end
+if #head > 0 then soonest(math.max(0, tonumber(head[2]) - now)) end
 
 if cfg.aging ~= '0' then
-  local last = tonumber(redis.call('HGET', K.policy, 'aged_at')) or 0
+  local last = tonumber(cfg['~aged_at']) or 0
   if now - last >= 1000 then
-    redis.call('HSET', K.policy, 'aged_at', now)
+    redis.call('HSET', K.config, '~aged_at', now)
     ageJobs(K.pending, K.jobs, K.since, parseAgingRules(cfg.aging_rules), now, 100)
   end
 end
@@ -118,59 +126,67 @@ if rateLimit and want > 0 then
   if allowed == 0 then soonest(retry) end
 end
 
--- Candidates, in the order the fairness policy gives them.
-local cand = {}
+-- Candidates, in the order the fairness policy gives them (ids and pending scores), then
+-- the chosen ones with their records and rate keys, as parallel lists: no table per job.
+local ids, scores, recs, rks = {}, {}, {}, {}
 if want > 0 then
   local keyLimit, keyCap = cfg.key_rate_limit, cfg.key_max_running
+  local perKey = keyLimit or keyCap
   local scan = want
-  if keyLimit or keyCap then scan = want * 4 + 16 end
+  if perKey then scan = want * 4 + 16 end
+  local candIds, candScores = {}, {}
+  local function collect(got)
+    for i = 1, #got, 2 do
+      candIds[#candIds + 1] = got[i]
+      candScores[#candScores + 1] = got[i + 1]
+    end
+  end
   if cfg.fairness == 'weighted' then
     local take = weightedTake(K.policy, nonEmptyBands(K.pending), parseWeights(cfg.weights), scan)
     for p = 0, 10 do
       if take[p] and take[p] > 0 then
-        local got = redis.call('ZRANGEBYSCORE', K.pending, fmt(p * PRIO_SPAN),
-          '(' .. fmt((p + 1) * PRIO_SPAN), 'WITHSCORES', 'LIMIT', 0, take[p])
-        for i = 1, #got, 2 do cand[#cand + 1] = { got[i], got[i + 1] } end
+        collect(redis.call('ZRANGEBYSCORE', K.pending, fmt(p * PRIO_SPAN),
+          '(' .. fmt((p + 1) * PRIO_SPAN), 'WITHSCORES', 'LIMIT', 0, take[p]))
       end
     end
   else
-    local got = redis.call('ZRANGE', K.pending, 0, scan - 1, 'WITHSCORES')
-    for i = 1, #got, 2 do cand[#cand + 1] = { got[i], got[i + 1] } end
+    collect(redis.call('ZRANGE', K.pending, 0, scan - 1, 'WITHSCORES'))
   end
 
-  if #cand > 0 then
-    local ids = {}
-    for i, c in ipairs(cand) do ids[i] = c[1] end
-    local recs = redis.call('HMGET', K.jobs, unpack(ids))
-    local chosen, keyOf, deferred = {}, {}, {}
+  if #candIds > 0 then
+    local found = redis.call('HMGET', K.jobs, unpack(candIds))
+    local deferred = {}
     local keyPeriod = cfg.key_rate_period_ms
     local running = {}
-    for i, c in ipairs(cand) do
-      if #chosen >= want then break end
-      local rec = recs[i]
+    for i, id in ipairs(candIds) do
+      if #ids >= want then break end
+      local rec = found[i]
       -- HMGET gives false, not nil, for an id without a record: never hand that out.
-      local rk = rec and (keyLimit or keyCap) and string.match(metaLine(rec), '"rk":"([^"]*)"')
-        or nil
-      local ok = rec and true or false
-      if not rec then redis.call('ZREM', K.pending, c[1]) end
-      if ok and rk then
-        if keyCap then
-          if running[rk] == nil then running[rk] = tonumber(redis.call('HGET', K.keyrun, rk)) or 0 end
-          if running[rk] >= keyCap then ok = false end
-        end
-        if ok and keyLimit then
-          local n, retry = gcraAllowance(K.keyrate, rk, now, keyLimit, keyPeriod, 1)
-          if n == 0 then
-            ok = false
-            deferred[#deferred + 1] = { c[1], c[2], now + retry }
-          else
-            gcraCharge(K.keyrate, rk, now, keyLimit, keyPeriod, 1, false)
+      if not rec then
+        redis.call('ZREM', K.pending, id)
+      else
+        local ok, rk = true, nil
+        if perKey then rk = string.match(metaLine(rec), '"rk":"([^"]*)"') end
+        if rk then
+          if keyCap then
+            if running[rk] == nil then running[rk] = tonumber(redis.call('HGET', K.keyrun, rk)) or 0 end
+            if running[rk] >= keyCap then ok = false end
           end
+          if ok and keyLimit then
+            local n, retry = gcraAllowance(K.keyrate, rk, now, keyLimit, keyPeriod, 1)
+            if n == 0 then
+              ok = false
+              deferred[#deferred + 1] = { id, candScores[i], now + retry }
+            else
+              gcraCharge(K.keyrate, rk, now, keyLimit, keyPeriod, 1, false)
+            end
+          end
+          if ok then running[rk] = (running[rk] or 0) + 1 end
         end
-        if ok then running[rk] = (running[rk] or 0) + 1 end
-      end
-      if ok then
-        chosen[#chosen + 1] = { c[1], c[2], rec, rk }
+        if ok then
+          local n = #ids + 1
+          ids[n], scores[n], recs[n], rks[n] = id, candScores[i], rec, rk
+        end
       end
     end
     -- Jobs over their key's rate wait in `delayed` for its next slot: not an attempt.
@@ -181,51 +197,55 @@ if want > 0 then
       redis.call('HDEL', K.since, d[1])  -- set again when it is due
       soonest(d[3] - now)
     end
-    cand = chosen
   end
 end
 
 local out = { -1, leaseMs, now }
-if #cand > 0 then
-  local ids = {}
-  for i, c in ipairs(cand) do ids[i] = c[1] end
+local n = #ids
+if n > 0 then
   redis.call('ZREM', K.pending, unpack(ids))
-  local dueSince = redis.call('HMGET', K.since, unpack(ids))
-  redis.call('HDEL', K.since, unpack(ids))
-  local atts = redis.call('HMGET', K.att, unpack(ids))
-  local tok = redis.call('INCRBY', K.seq, #ids) - #ids
+  -- Neither read on a queue that never held such entries (see uses).
+  local dueSince = mayHave(cfg[USES], 's') and redis.call('HMGET', K.since, unpack(ids)) or {}
+  local atts = mayHave(cfg[USES], 'a') and redis.call('HMGET', K.att, unpack(ids)) or {}
+  local tok = redis.call('INCRBY', K.seq, n) - n
   local deadline = fmt(now + leaseMs)
-  local runArgs, leaseArgs = {}, {}
-  for i, c in ipairs(cand) do
-    local id = c[1]
+  local worker = '|' .. ARGV[1] .. '|'
+  local started = '|' .. fmt(now) .. '|'
+  local runArgs, leaseArgs, hadSince = {}, {}, {}
+  local o = 3
+  for i = 1, n do
+    local id = ids[i]
     local attempt = (tonumber(atts[i]) or 0) + 1
-    local token = tok + i
-    runArgs[#runArgs + 1] = deadline
-    runArgs[#runArgs + 1] = id
-    leaseArgs[#leaseArgs + 1] = id
-    leaseArgs[#leaseArgs + 1] = fmt(token) .. '|' .. ARGV[1] .. '|' .. attempt .. '|' .. fmt(now)
-      .. '|' .. c[2]
-    if c[4] then
-      redis.call('HSET', K.rkey, id, c[4])
-      redis.call('HINCRBY', K.keyrun, c[4], 1)
+    local token = fmt(tok + i)
+    runArgs[2 * i - 1] = deadline
+    runArgs[2 * i] = id
+    leaseArgs[2 * i - 1] = id
+    leaseArgs[2 * i] = token .. worker .. attempt .. started .. scores[i]
+    local rk = rks[i]
+    if rk then
+      cfg[USES] = addUse(K.config, cfg[USES], 'k')
+      redis.call('HSET', K.rkey, id, rk)
+      redis.call('HINCRBY', K.keyrun, rk, 1)
     end
-    out[#out + 1] = id
-    out[#out + 1] = fmt(token)
-    out[#out + 1] = attempt
-    out[#out + 1] = c[3]
-    local dueMs = tonumber(dueSince[i]) or tonumber(string.match(c[3], '^(%d+)')) or now
-    out[#out + 1] = now - dueMs
+    local since = dueSince[i]
+    if since then hadSince[#hadSince + 1] = id end
+    local dueMs = tonumber(since) or tonumber(string.match(recs[i], '^(%d+)')) or now
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] =
+      id, token, attempt, recs[i], now - dueMs
+    o = o + 5
   end
+  -- Most jobs became pending at their enqueue and have no entry: no HDEL for them.
+  if #hadSince > 0 then redis.call('HDEL', K.since, unpack(hadSince)) end
   redis.call('ZADD', K.running, unpack(runArgs))
   redis.call('HSET', K.lease, unpack(leaseArgs))
   if rateLimit then
     local members = {}
-    for i, c in ipairs(cand) do members[i] = c[1] .. ':' .. fmt(tok + i) end
+    for i = 1, n do members[i] = ids[i] .. ':' .. fmt(tok + i) end
     windowCharge(K.limiter, now, ratePeriod, members)
   end
 end
 
-local events = #out > 3 and eventsOn(K.jobs)
+local events = #out > 3 and eventsOn(K.jobs, cfg[WATCH] or 0, now)
 if events then
   local started = {}
   for i = 4, #out, 5 do
@@ -234,7 +254,5 @@ if events then
   publishEvents(events, K.jobs, now, started)
 end
 
-local head = redis.call('ZRANGE', K.delayed, 0, 0, 'WITHSCORES')
-if #head > 0 then soonest(math.max(0, tonumber(head[2]) - now)) end
 out[1] = wait
 return out

@@ -37,9 +37,10 @@
 --@include countEnqueued
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local now = nowMs()
-local cfg = readConfig(K.config, { 'max_payload_bytes' })
+local cfg = readConfig(K.config, { 'max_payload_bytes', USES, WATCH })
 local limit = cfg.max_payload_bytes
 local n = tonumber(ARGV[2])
 
@@ -54,6 +55,11 @@ for i = 0, n - 1 do
   end
 end
 
+local uses = cfg[USES]
+if uses == nil then
+  uses = redis.call('HLEN', K.jobs) == 0 and '' or USES_ALL
+  redis.call('HSET', K.config, USES, uses)
+end
 local seqBase = redis.call('INCRBY', K.seq, n) - n
 local out = {}
 local written = false
@@ -66,9 +72,10 @@ for i = 0, n - 1 do
   out[#out + 1] = code
   out[#out + 1] = id
 end
+if addedDedupe then addUse(K.config, uses, 'd') end
 commitJobs(K, pend, ARGV[1], written)
 countEnqueued(K, out, 3 + n * 6)
-local events = written and eventsOn(K.jobs)
+local events = written and eventsOn(K.jobs, cfg[WATCH] or 0, now)
 if events then
   local added = {}
   for i = 1, #out, 2 do

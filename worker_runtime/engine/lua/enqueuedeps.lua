@@ -47,11 +47,12 @@
 --@include eventsOn
 --@include publishEvents
 --@include queueKeys
+--@include uses
 
 local STRIDE = 8
 local now = nowMs()
 local cfg = readConfig(K.config, { 'max_payload_bytes', 'result_ttl_ms', 'keep_completed',
-  'dead_ttl_ms', 'keep_dead' })
+  'dead_ttl_ms', 'keep_dead', USES, WATCH })
 local n = tonumber(ARGV[2])
 
 local function split(joined)
@@ -101,6 +102,14 @@ for i = 0, n - 1 do
   earlier[ARGV[b]] = true
 end
 
+-- Dependencies ('w' in ~uses, see uses) are written below: in this queue (deps, waiting,
+-- its jobs' dependants) and in the queues of foreign dependencies (their dependants).
+local usesOf = { [K.config] = cfg[USES] }
+local function usesW(configKey)
+  local u = usesOf[configKey]
+  if u == nil then u = redis.call('HGET', configKey, USES) or nil end
+  usesOf[configKey] = addUse(configKey, u, 'w') or false
+end
 local seqBase = redis.call('INCRBY', K.seq, n) - n
 local out, pend, done, evs = {}, {}, {}, {}
 local written = false
@@ -115,6 +124,7 @@ for i = 0, n - 1 do
   out[#out + 1] = id
   if code == 1 then evs[#evs + 1] = { type = 'enqueued', id = id, attempt = 0 } end
   if code == 1 and #deps > 0 then
+    if usesOf[K.config] ~= false then usesW(K.config) end
     local due = -1
     if runAt >= 0 then due = runAt elseif delay > 0 then due = now + delay end
     local d = { on = deps, left = {}, policy = ARGV[b + 7], due = due }
@@ -134,6 +144,7 @@ for i = 0, n - 1 do
         failed = failed or { dep, how }
       end
       local me = name and (home .. ' ' .. id) or id
+      if usesOf[QK.config] ~= false then usesW(QK.config) end
       local list = redis.call('HGET', QK.dependants, depId)
       redis.call('HSET', QK.dependants, depId, list and (list .. '\n' .. me) or me)
     end
@@ -159,9 +170,10 @@ for i = 0, n - 1 do
     end
   end
 end
+if addedDedupe and usesOf[K.config] then addUse(K.config, usesOf[K.config], 'd') end
 commitJobs(K, pend, ARGV[1], written)
 countEnqueued(K, out, 3 + n * STRIDE)
-if written then publishEvents(eventsOn(K.jobs), K.jobs, now, evs) end
+if written then publishEvents(eventsOn(K.jobs, cfg[WATCH] or 0, now), K.jobs, now, evs) end
 if #done > 0 then
   redis.call('PUBLISH', string.sub(K.jobs, 1, #K.jobs - 4) .. 'done', table.concat(done, '\n'))
 end

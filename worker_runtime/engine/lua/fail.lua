@@ -40,6 +40,7 @@
 --@include releaseKeySlots
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local id, reason = ARGV[2], ARGV[4]
 local now = nowMs()
@@ -50,11 +51,11 @@ local token, worker, attempt, start, pscore = splitLease(v)
 if token ~= ARGV[3] then return { -1 } end
 
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms' })
+  'keep_dead', 'max_attempts', 'backoff_base_ms', 'backoff_max_ms', USES, WATCH })
 redis.call('ZREM', K.running, id)
 redis.call('HDEL', K.lease, id)
 releaseKeySlots(K, { id })
-local events = eventsOn(K.jobs)
+local events = eventsOn(K.jobs, cfg[WATCH] or 0, now)
 -- The job's event, then (dead, cancelled) what its dependants did, as one message;
 -- before the terminal move, which may trim the record, name included.
 local function tell(kind, extra)
@@ -99,6 +100,7 @@ if delay < 0 then
 end
 local due = now + delay
 redis.call('HSET', K.att, id, attempt)
+addUse(K.config, cfg[USES], 'a')
 redis.call('ZADD', K.delayed, fmt(due), id)
 redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))
 redis.call('PUBLISH', ARGV[1], '1')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from worker_runtime.engine.keys import PREFIX, SUFFIXES
 from worker_runtime.models import QueueConfig
@@ -42,15 +42,28 @@ def _lua_value(value: int | str) -> str:
     return f"'{value}'"
 
 
-def config_defaults_lua() -> str:
-    """The ``configDefaults`` include: CONFIG_DEFAULTS and CONFIG_NUMBERS for readConfig."""
-    defaults = ", ".join(f"{k} = {_lua_value(v)}" for k, v in config_defaults().items())
-    numbers = ", ".join(f"{k} = true" for k in _numeric_fields())
+def config_defaults_lua(only: Collection[str] | None = None) -> str:
+    """The ``configDefaults`` include: CONFIG_DEFAULTS and CONFIG_NUMBERS for readConfig,
+    limited to the fields ``only`` names (Lua builds both tables on every call: the loader
+    keeps the fields its script reads, see ``config_fields_used``)."""
+    keep = set(QueueConfig.model_fields) if only is None else set(only)
+    defaults = ", ".join(
+        f"{k} = {_lua_value(v)}" for k, v in config_defaults().items() if k in keep
+    )
+    numbers = ", ".join(f"{k} = true" for k in _numeric_fields() if k in keep)
     return (
         "-- Generated from worker_runtime.models.QueueConfig by lua/generated.py.\n"
         f"local CONFIG_DEFAULTS = {{ {defaults} }}\n"
         f"local CONFIG_NUMBERS = {{ {numbers} }}\n"
     )
+
+
+def config_fields_used(source: str) -> set[str]:
+    """The config fields a script may read: those it names as a string literal (the field
+    lists of readConfig) or as ``CONFIG_DEFAULTS.<field>``."""
+    named = set(re.findall(r"['\"](\w+)['\"]", source))
+    named |= set(re.findall(r"\bCONFIG_DEFAULTS\.(\w+)", source))
+    return named & set(QueueConfig.model_fields)
 
 
 def queue_keys_lua() -> str:

@@ -56,6 +56,7 @@
 --@include releaseKeySlots
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local now = nowMs()
 if ARGV[6] then
@@ -103,12 +104,12 @@ if #expired == 0 then return { 0, 0, 0 } end
 releaseKeySlots(K, expired)
 
 local cfg = readConfig(K.config, { 'result_ttl_ms', 'keep_completed', 'dead_ttl_ms',
-  'keep_dead', 'max_attempts', 'lease_ms' })
+  'keep_dead', 'max_attempts', 'lease_ms', USES, WATCH })
 local spread = math.max(1, math.floor(cfg.lease_ms / 2))
 local seed = tonumber(ARGV[4]) % 2147483646 + 1
 local requeued, dead, cancelled = 0, 0, 0
 local final = {}
-local events = eventsOn(K.jobs)
+local events = eventsOn(K.jobs, cfg[WATCH] or 0, now)
 local evs = {}
 for _, id in ipairs(expired) do
   local v = redis.call('HGET', K.lease, id)
@@ -154,6 +155,7 @@ for _, id in ipairs(expired) do
       appendHistory(K.hist, id, histEntry(attempt, worker, start, now, 'failed', 'LeaseExpired', err,
         leaseLevel(pscore)))
       redis.call('HSET', K.att, id, attempt)
+      cfg[USES] = addUse(K.config, cfg[USES], 'a')
       seed = (seed * 48271) % 2147483647  -- MINSTD: exact in a double
       redis.call('ZADD', K.delayed, fmt(now + seed % spread), id)
       redis.call('HSET', K.dprio, id, safePriority(math.floor((tonumber(pscore) or 0) / PRIO_SPAN)))

@@ -28,10 +28,13 @@
 --@include releaseKeySlots
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local now = nowMs()
 local cfg = readConfig(K.config, FINISH_CONFIG)
 local released = 0
+-- Whether a job went back to pending: it has a since entry, maybe an att one (see uses).
+local marks = false
 local cancelledIds = {}
 local events = eventsOn(K.jobs)
 local evs = {}
@@ -62,11 +65,16 @@ for i = 3, #ARGV, 2 do
           redis.call('HDEL', K.att, id)
         end
         redis.call('ZADD', K.pending, pscore, id)
+        marks = true
         redis.call('HSET', K.since, id, now)
         released = released + 1
       end
     end
   end
+end
+if marks then
+  local u = addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
+  addUse(K.config, u, 'a')
 end
 if released > 0 then redis.call('PUBLISH', ARGV[1], '1') end
 if #cancelledIds > 0 then redis.call('PUBLISH', ARGV[2], table.concat(cancelledIds, '\n')) end

@@ -6,6 +6,8 @@
   retry can never run a job twice. Bounded by ARGV[3] jobs per call in "all" mode.
 
   Keys: K.jobs  K.dead  K.cancelled  K.reason  K.att  K.pending  K.seq  K.dedupe  K.dk
+    K.config   hash  its field ~uses learns of the dedupe keys taken again, of the since
+               entries and of the history the jobs keep (see uses)
     K.since  hash  id -> when it became pending again (aging counts its wait from now)
 
   ARGV[1] wake channel
@@ -23,6 +25,7 @@
 --@include nowMs
 --@include eventsOn
 --@include publishEvents
+--@include uses
 
 local ids = {}
 if ARGV[2] == 'all' then
@@ -46,6 +49,7 @@ for i, id in ipairs(ids) do
     if type(meta.dk) == 'string' and meta.dk ~= ''
       and redis.call('HSETNX', K.dedupe, meta.dk, id) == 1 then
       redis.call('HSET', K.dk, id, meta.dk)
+      addUse(K.config, redis.call('HGET', K.config, USES) or nil, 'd')
     end
     local seq = redis.call('INCR', K.seq)
     -- From its original priority, and aging starts over: it has not waited until now.
@@ -57,6 +61,8 @@ for i, id in ipairs(ids) do
   end
 end
 if count > 0 then
+  local u = addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
+  addUse(K.config, u, 'h')
   redis.call('PUBLISH', ARGV[1], '1')
   publishEvents(eventsOn(K.jobs), K.jobs, now, retried)
 end

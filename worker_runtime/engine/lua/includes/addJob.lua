@@ -4,8 +4,12 @@
 -- score/id pair is appended to pend, for one ZADD by commitJobs.
 -- Returns 1 created, 0 id exists, 2 dedupe key held; and the id (the holder's on 2).
 -- With hold, the job goes to K.waiting (enqueuedeps: it has dependencies) instead.
+-- addedDedupe says whether any call wrote a dedupe key: the caller adds 'd' to the
+-- queue's ~uses (see uses) in the same script.
 --@include prioSpan
 --@include fmt
+
+local addedDedupe = false
 
 local function addJob(K, now, seq, id, prio, delay, runAt, dedupe, body, pend, hold)
   if dedupe ~= '' then
@@ -18,6 +22,7 @@ local function addJob(K, now, seq, id, prio, delay, runAt, dedupe, body, pend, h
   if dedupe ~= '' then
     redis.call('HSET', K.dedupe, dedupe, id)
     redis.call('HSET', K.dk, id, dedupe)
+    addedDedupe = true
   end
   if hold then
     redis.call('ZADD', K.waiting, now, id)

@@ -5,6 +5,7 @@
 --@include fmt
 --@include recordMeta
 --@include safePriority
+--@include uses
 
 local function releaseWaiting(K, id, d, now)
   redis.call('ZREM', K.waiting, id)
@@ -21,5 +22,6 @@ local function releaseWaiting(K, id, d, now)
     local seq = redis.call('INCR', K.seq)
     redis.call('ZADD', K.pending, fmt(prio * PRIO_SPAN + seq), id)
     redis.call('HSET', K.since, id, now)
+    addUse(K.config, redis.call('HGET', K.config, USES) or nil, 's')
   end
 end
