@@ -12,6 +12,7 @@ tell what is happening; ``get_job`` tells what is true.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast, get_args
@@ -83,7 +84,8 @@ async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[Job
     await _watch(store, queues)
     renew = asyncio.create_task(_renew(store, queues))
     try:
-        async with Subscription(store, list(channels)) as subscription:
+        rewatch = functools.partial(_watch, store, queues)
+        async with Subscription(store, list(channels), on_restore=rewatch) as subscription:
             while True:
                 if renew.done():
                     renew.result()  # its error (not one of Redis being away) ends the stream

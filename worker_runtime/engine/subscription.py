@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Self
 
 import redis.asyncio as aredis
@@ -22,6 +22,7 @@ from worker_runtime.engine.clusternodes import master_of, node_client, refresh
 from worker_runtime.engine.connection import SOCKET_TIMEOUT
 from worker_runtime.engine.redis_errors import unavailable
 from worker_runtime.engine.store import AsyncStore
+from worker_runtime.errors import RedisUnavailableError
 
 #: (channel, data) of one message.
 Message = tuple[str, str]
@@ -41,11 +42,18 @@ class Subscription:
     subscription confirmed by Redis) until ``close``."""
 
     def __init__(
-        self, store: AsyncStore, channels: Sequence[str], follow_s: float = FOLLOW_S
+        self,
+        store: AsyncStore,
+        channels: Sequence[str],
+        follow_s: float = FOLLOW_S,
+        on_restore: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.channels = list(channels)
         self.follow_s = follow_s
+        #: Called once subscribed again (events: set the watch field anew, which a failover
+        #: may have lost with the rest of the old master's last writes).
+        self.on_restore = on_restore
         self._received: asyncio.Queue[Message] = asyncio.Queue()
         self._readers: list[asyncio.Task[None]] = []
         self._pubsubs: list[PubSub] = []
@@ -202,8 +210,10 @@ class Subscription:
                 if isinstance(self.store.redis, aredis.RedisCluster):
                     await refresh(self.store.redis)
                 await self._connect()
+                if self.on_restore is not None:
+                    await self.on_restore()
                 return
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, RedisUnavailableError) as exc:
                 error = exc
                 await self.close()
             if loop.time() + delay > deadline:
