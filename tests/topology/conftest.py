@@ -4,6 +4,7 @@ each test, and the fixtures that point a test at it instead of the standalone se
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -17,6 +18,17 @@ from worker_runtime.engine.connection import connect_sync
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
     cluster = RedisCluster(tmp_path_factory.mktemp("cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def replicated_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
+    """Three masters with a replica each, for one test (failover tests kill a master)."""
+    cluster = RedisCluster(tmp_path, masters=3, replicas=1)
     cluster.start()
     try:
         yield cluster

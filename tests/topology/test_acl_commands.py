@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from worker_runtime.engine import acl
+from worker_runtime.engine.lua import scripts
 
 LUA = Path(acl.__file__).parent / "lua"
 #: redis.call('CMD'[, 'SUB']): a subcommand only where the ACL names it (PUBSUB NUMSUB).
@@ -15,9 +16,12 @@ WITH_SUBCOMMAND = {"pubsub", "script", "client", "config", "cluster"}
 
 
 def called_commands() -> set[str]:
+    """What the scripts call, as a single Redis and as a Redis Cluster runs them."""
     found: set[str] = set()
-    for path in LUA.rglob("*.lua"):
-        for cmd, sub in CALL.findall(path.read_text()):
+    texts = [path.read_text() for path in LUA.rglob("*.lua")]
+    texts += [s.sharded for s in scripts().values()]
+    for text in texts:
+        for cmd, sub in CALL.findall(text):
             name = cmd.lower()
             found.add(f"{name}|{sub.lower()}" if name in WITH_SUBCOMMAND and sub else name)
     return found
@@ -26,6 +30,7 @@ def called_commands() -> set[str]:
 def test_every_command_the_scripts_call_is_granted() -> None:
     called = called_commands()
     assert "zadd" in called and "pubsub|numsub" in called  # the scan sees the scripts
+    assert "spublish" in called and "pubsub|shardnumsub" in called  # and their cluster variant
     assert called - set(acl.SCRIPT_COMMANDS) == set()
 
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
 
-import pytest
 import redis
 
 from tests.engine.invariants import check_queue
@@ -27,16 +24,6 @@ JOBS = 5000
 #: The worker's concurrency: at most this many jobs are in flight when the master dies.
 CONCURRENCY = 20
 QUEUES = [queue_on_slot_range(i, prefix=f"fo{i}-") for i in range(3)]
-
-
-@pytest.fixture
-def replicated_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
-    cluster = RedisCluster(tmp_path, masters=3, replicas=1)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 async def test_sigkill_a_master_while_5000_jobs_drain(replicated_cluster: RedisCluster) -> None:

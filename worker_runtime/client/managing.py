@@ -90,7 +90,7 @@ class Managing(ClientCore):
 
     async def define_limiter(self, name: str, limit: int, period_ms: int = 1000) -> None:
         """A rate limit (``limit`` starts per ``period_ms``) shared by every queue whose
-        ``rate_limiter`` setting names it (single Redis only: its key has its own slot)."""
+        ``rate_limiter`` setting names it, on a Redis Cluster too (``engine.limits``)."""
         if not (
             isinstance(limit, int) and limit >= 1 and isinstance(period_ms, int) and period_ms >= 1
         ):

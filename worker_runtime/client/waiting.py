@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from worker_runtime.client.browsing import Browsing
 from worker_runtime.engine import events as job_events
 from worker_runtime.engine.keys import QueueKeys
+from worker_runtime.engine.subscription import Subscription
 from worker_runtime.errors import (
     InvalidArgumentError,
     JobCancelledError,
@@ -18,9 +18,6 @@ from worker_runtime.errors import (
     WaitTimeoutError,
 )
 from worker_runtime.models import JobEvent, JobState
-
-if TYPE_CHECKING:
-    from redis.asyncio.client import PubSub
 
 #: Longest a waiter trusts the completion channel alone before it reads the job again
 #: (a notification sent while its connection was down would otherwise be missed).
@@ -43,10 +40,9 @@ class Waiting(Browsing):
         queue = await self._queue_of(job_id, queue)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        pubsub = self.store.redis.pubsub()
-        try:
-            # Subscribed before the first read, so a completion in between is not missed.
-            await self.store.call(pubsub.subscribe(QueueKeys.of(queue).done))
+        # Subscribed (confirmed by Redis) before the first read, so a completion in between
+        # is not missed; on a cluster on the queue's master, followed across a failover.
+        async with Subscription(self.store, [QueueKeys.of(queue).done]) as subscription:
             while True:
                 job = await self.get_job(job_id, queue)
                 if job is None:
@@ -64,10 +60,7 @@ class Waiting(Browsing):
                     raise WaitTimeoutError(
                         f"job {job_id!r} is still {job.state} after {timeout:g}s"
                     )
-                await self.store.call(_next_mention(pubsub, job_id, min(left, WAIT_RECHECK_S)))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                await _next_mention(subscription, job_id, min(left, WAIT_RECHECK_S))
 
     def events(self, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
         """The job events of ``queues`` as they happen (enqueued, started, progress,
@@ -78,11 +71,11 @@ class Waiting(Browsing):
         return job_events.listen(self.store, queues)
 
 
-async def _next_mention(pubsub: PubSub, job_id: str, seconds: float) -> None:
+async def _next_mention(subscription: Subscription, job_id: str, seconds: float) -> None:
     """Returns when a completion message names ``job_id``, or after ``seconds``."""
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     while (left := until - loop.time()) > 0:
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-        if message is not None and job_id in str(message["data"]).split("\n"):
+        message = await subscription.get(left)
+        if message is not None and job_id in message[1].split("\n"):
             return

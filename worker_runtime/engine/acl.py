@@ -21,6 +21,8 @@ ROLES = ("producer", "worker", "operator")
 SCRIPT_COMMANDS = (
     *("del", "hdel", "hexists", "hget", "hincrby", "hlen", "hmget", "hset", "hsetnx"),
     *("incr", "incrby", "pexpire", "publish", "sadd", "set", "sismember", "smismember"),
+    # On a Redis Cluster the scripts publish on their queue's shard (lua.sharded).
+    *("spublish", "pubsub|shardnumsub"),
     *("srem", "time", "zadd", "zcard", "zcount", "zrange", "zrangebyscore", "zrem"),
     *("zremrangebyscore", "zscore"),
     # Events are built only while someone listens (eventsOn asks PUBSUB NUMSUB).
@@ -34,6 +36,7 @@ SCRIPT_COMMANDS = (
 CLIENT_COMMANDS = (
     *("evalsha", "script|load", "script|exists", "multi", "exec", "discard"),
     *("hgetall", "mget", "smembers", "exists", "subscribe", "unsubscribe"),
+    *("ssubscribe", "sunsubscribe"),
     *("ping", "hello", "select", "client|setname", "wait"),
 )
 COMMANDS = tuple(sorted({*SCRIPT_COMMANDS, *CLIENT_COMMANDS}))

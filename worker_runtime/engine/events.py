@@ -12,17 +12,16 @@ tell what is happening; ``get_job`` tells what is true.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast, get_args
 
-from redis.asyncio import RedisCluster
-
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.subscription import Subscription
 from worker_runtime.engine.validation import check_queue_name
-from worker_runtime.errors import InvalidArgumentError
+from worker_runtime.errors import InvalidArgumentError, RedisUnavailableError
 from worker_runtime.models import EventType, JobEvent
 
 _TYPES = frozenset(get_args(EventType))
@@ -71,7 +70,10 @@ def parse_message(queue: str, data: str | bytes) -> list[JobEvent]:
 
 
 async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[JobEvent, None]:
-    """Every event of ``queues`` from the moment of subscription, until the caller stops."""
+    """Every event of ``queues`` from the moment of subscription, until the caller stops.
+    On a cluster each queue's channel is subscribed on its slot's master (where the
+    scripts count listeners, PUBSUB SHARDNUMSUB, and publish, SPUBLISH), and followed to
+    the new master after a failover."""
     if isinstance(queues, str) or not queues:
         raise InvalidArgumentError("queues: give a list of one or more queue names", field="queues")
     for q in queues:
@@ -80,25 +82,23 @@ async def listen(store: AsyncStore, queues: Sequence[str]) -> AsyncGenerator[Job
     # Before subscribing: a script that sees the field also counts the subscriber once
     # the subscription exists, so no event after it is missed.
     await _watch(store, queues)
-    pubsubs = await _subscriptions(store, list(channels))
-    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    readers = [asyncio.create_task(_read(store, p, received)) for p in pubsubs]
-    # Among the readers: its error (Redis gone) ends the stream like theirs.
-    readers.append(asyncio.create_task(_renew(store, queues)))
+    renew = asyncio.create_task(_renew(store, queues))
     try:
-        while True:
-            message = await _next(received, readers)
-            queue = channels.get(str(message["channel"]))
-            if queue is not None:
-                for event in parse_message(queue, message["data"]):
-                    yield event
+        rewatch = functools.partial(_watch, store, queues)
+        async with Subscription(store, list(channels), on_restore=rewatch) as subscription:
+            while True:
+                if renew.done():
+                    renew.result()  # its error (not one of Redis being away) ends the stream
+                message = await subscription.get(POLL_S)
+                if message is None:
+                    continue
+                queue = channels.get(message[0])
+                if queue is not None:
+                    for event in parse_message(queue, message[1]):
+                        yield event
     finally:
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
-        for pubsub in pubsubs:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        renew.cancel()
+        await asyncio.gather(renew, return_exceptions=True)
 
 
 async def _watch(store: AsyncStore, queues: Sequence[str]) -> None:
@@ -110,55 +110,13 @@ async def _watch(store: AsyncStore, queues: Sequence[str]) -> None:
 
 
 async def _renew(store: AsyncStore, queues: Sequence[str]) -> None:
+    """Renews the watch while the stream lives; while Redis (a master, in a failover)
+    cannot serve it, tries again a few seconds later: the field lasts WATCH_MS."""
+    wait = WATCH_RENEW_S
     while True:
-        await asyncio.sleep(WATCH_RENEW_S)
-        await _watch(store, queues)
-
-
-async def _subscriptions(store: AsyncStore, channels: list[str]) -> list[Any]:
-    """Subscriptions to ``channels``: one connection on a single Redis; on a cluster one per
-    master, on the master of each channel's slot, since the scripts publish only while that
-    master counts a subscriber (``eventsOn``: PUBSUB NUMSUB is per node)."""
-    client = store.redis
-    if not isinstance(client, RedisCluster):
-        pubsub = client.pubsub()
-        await store.call(pubsub.subscribe(*channels))
-        return [pubsub]
-    await store.call(client.initialize())
-    by_node: dict[str, tuple[Any, list[str]]] = {}
-    for channel in channels:
-        node = client.get_node_from_key(channel)
-        assert node is not None
-        by_node.setdefault(node.name, (node, []))[1].append(channel)
-    pubsubs = []
-    for node, names in by_node.values():
-        pubsub = client.pubsub(node=node)
-        pubsubs.append(pubsub)
-        await store.call(pubsub.subscribe(*names))
-    return pubsubs
-
-
-async def _read(store: AsyncStore, pubsub: Any, into: asyncio.Queue[dict[str, Any]]) -> None:
-    while True:
-        message = await store.call(
-            pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_S)
-        )
-        if message is not None and message.get("type") == "message":
-            await into.put(message)
-
-
-async def _next(
-    received: asyncio.Queue[dict[str, Any]], readers: list[asyncio.Task[None]]
-) -> dict[str, Any]:
-    """The next message of any subscription; a reader's error (Redis gone) is raised."""
-    getter = asyncio.ensure_future(received.get())
-    try:
-        done, _ = await asyncio.wait([getter, *readers], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not getter.done():
-            getter.cancel()
-    if getter in done:
-        return getter.result()
-    failed = next(iter(done))
-    failed.result()  # raises the reader's error
-    raise RuntimeError("an events subscription ended")  # a reader never returns otherwise
+        await asyncio.sleep(wait)
+        try:
+            await _watch(store, queues)
+            wait = WATCH_RENEW_S
+        except RedisUnavailableError:
+            wait = 2.0

@@ -68,9 +68,9 @@ Global keys (not tied to a queue):
     brq:schedules      hash  schedule name -> its queue (names are unique across queues)
     brq:limiter:{name} hash  limit, period: a rate limit shared by several queues
     brq:limiter:{name}:log  zset  its log of starts (both in their own hash slot, which
-                       the claim script touches together with the queue's: on a Redis
-                       Cluster a shared limiter fails its claims with CROSSSLOT unless
-                       its slot is the queue's; see docs/architecture.md, Redis Cluster)
+                       the claim script touches together with the queue's; on a Redis
+                       Cluster where that slot is not the queue's, the permits script
+                       takes them first, then the claim runs alone: engine.limits)
     brq:operator:claims  hash  queue name -> "namespace/name/uid" of the JobQueue that
                        manages it (written by the operator only)
 """
@@ -250,6 +250,7 @@ SCRIPT_KEYS: dict[str, ScriptKeys] = {
     "fire": ScriptKeys.of(
         "schedules schedstate jobs pending delayed dprio seq config dedupe dk running enqueued"
     ),
+    "permits": ScriptKeys.of("shared_limiter limiter"),
     "ownerreplace": ScriptKeys.of("claims"),
     "ownerrelease": ScriptKeys.of("claims"),
 }

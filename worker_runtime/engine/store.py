@@ -24,12 +24,13 @@ from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import RedisError, ResponseError
 
+from worker_runtime.engine.clusternodes import Call, run_durable
 from worker_runtime.engine.keys import QUEUES
 from worker_runtime.engine.lua import scripts
 from worker_runtime.engine.operation import Op
 from worker_runtime.engine.pipelining import AutoPipeline, Command, Exchange, pack
 from worker_runtime.engine.redis_errors import unavailable
-from worker_runtime.errors import InvalidArgumentError, NotReplicatedError
+from worker_runtime.errors import NotReplicatedError
 
 T = TypeVar("T")
 
@@ -122,7 +123,11 @@ class AsyncStore:
 
     def _script(self, name: str) -> AsyncScript:
         if name not in self._scripts:
-            self._scripts[name] = self.redis.register_script(scripts()[name].source)
+            script = scripts()[name]
+            # A cluster's scripts publish on their queue's shard (SPUBLISH), where the
+            # listeners subscribe (engine.subscription); a PUBLISH would reach every node.
+            source = script.sharded if self.cluster else script.source
+            self._scripts[name] = self.redis.register_script(source)
         return self._scripts[name]
 
     async def run(self, op: Op[T]) -> T:
@@ -183,13 +188,20 @@ class AsyncStore:
         self, ops: Sequence[Op[Any]], durable: Durability | None
     ) -> list[Any]:
         """Runs the ops concurrently, each on the master of its slot: a cluster pipeline
-        would not reload a script a new master lacks after a failover (NOSCRIPT), and WAIT
-        counts one connection's writes, which no longer spans the ops."""
+        would not reload a script a new master lacks after a failover (NOSCRIPT). Durable:
+        one pipeline per master, its ops then WAIT on that master's connection (WAIT counts
+        one connection's writes)."""
+        assert isinstance(self.redis, aredis.RedisCluster)
         if durable is not None:
-            raise InvalidArgumentError(
-                "durable enqueue (WAIT) is not supported on Redis Cluster yet",
-                field="durable",
-            )
+            calls: list[Call] = []
+            for op in ops:
+                assert op.script is not None, "run_many takes script ops only"
+                calls.append((self._script(op.script), _keys(op), list(op.args)))
+            try:
+                replies = await run_durable(self.redis, calls, durable.replicas, durable.timeout_ms)
+            except (RedisError, OSError) as exc:
+                _raise_typed(exc)
+            return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
         replies = await asyncio.gather(*(self.run(op) for op in ops), return_exceptions=True)
         for reply in replies:
             if isinstance(reply, BaseException):

@@ -316,7 +316,10 @@ def progress(queue: str, job_id: str, token: str, percent: float, message: str) 
 
 def define_limiter(name: str, limit: int, period_ms: int) -> Op[int]:
     """Creates or changes a rate limiter shared by the queues whose rate_limiter names it."""
-    args: list[str | int | float] = ["", "limit", limit, "period", period_ms]
+    # configure publishes on its first argument: a channel of the limiter's own slot, as a
+    # script on a Redis Cluster may publish on its keys' slot only.
+    wake = limiter_key(name) + ":wake"
+    args: list[str | int | float] = [wake, "limit", limit, "period", period_ms]
     return Op(int, "configure", {"config": limiter_key(name)}, args)
 
 

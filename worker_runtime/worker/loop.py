@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
-from worker_runtime.engine import reads, writes
+from worker_runtime.engine import limits, reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.connection import SOCKET_TIMEOUT
 from worker_runtime.engine.operation import Op
@@ -132,6 +132,10 @@ class Worker:
         """Runs until stopped (or, in burst mode, until there is nothing to do); returns 0."""
         self.runner.loop = asyncio.get_running_loop()
         u = self._upkeep
+        # Before the first claim: a claim made with the default config would not know the
+        # queue's shared rate limiter (its name is in the config) and ignore it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(u.refresh_configs(), SOCKET_TIMEOUT)
         loops = (
             u.listen,
             u.heartbeat_loop,
@@ -274,9 +278,17 @@ class Worker:
                 want = min(share, writes.MAX_BATCH)
                 limiter = self.settings.config[queue].rate_limiter
                 not_after = await self.claims.before_claim(queue)
-                op = writes.claim(queue, self.name, want, self.lease_override, limiter, not_after)
                 try:
-                    got = await self._send_claim(op)
+                    got = await limits.claim(
+                        self.store,
+                        queue,
+                        self.name,
+                        want,
+                        self.lease_override,
+                        limiter,
+                        not_after,
+                        send=self._send_claim,
+                    )
                 except REDIS_DOWN:
                     self.claims.failed(queue, not_after)
                     raise

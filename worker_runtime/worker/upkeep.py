@@ -4,20 +4,18 @@ timeouts, config refresh and depth gauges, and the pub/sub wake-up listener."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-
 from worker_runtime.engine import reads, writes
 from worker_runtime.engine.chunking import chunk_by_queue
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
+from worker_runtime.engine.subscription import Subscription
 from worker_runtime.models import QueueConfig
 from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
 from worker_runtime.worker.settings import QueueSettings
@@ -115,36 +113,27 @@ class Upkeep:
 
     async def refresh_loop(self) -> None:
         while not self.closing:
-            for queue in self.queues:
-                try:
-                    raw = await self.store.run(reads.read_config(queue))
-                    self.settings.update_config(queue, QueueConfig.from_redis(raw))
-                except REDIS_DOWN:
-                    continue
+            await self.refresh_configs()
             await asyncio.sleep(REFRESH_S)
 
+    async def refresh_configs(self) -> None:
+        """Reads every queue's config (a queue Redis cannot serve now keeps its last)."""
+        for queue in self.queues:
+            try:
+                raw = await self.store.run(reads.read_config(queue))
+                self.settings.update_config(queue, QueueConfig.from_redis(raw))
+            except REDIS_DOWN:
+                continue
+
     async def listen(self) -> None:
-        """Sets ``wake`` when any of our queues gets work (Redis pub/sub)."""
+        """Sets ``wake`` when any of our queues gets work (Redis pub/sub; on a cluster,
+        sharded on each queue's master, followed across failovers)."""
         channels = [QueueKeys.of(q).wake for q in self.queues]
         while not self.closing:
-            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(*channels)
-                quick = 0
-                while not self.closing:
-                    asked = time.monotonic()
-                    msg = await pubsub.get_message(timeout=5.0)
-                    if msg is not None:
-                        self.wake.set()
-                        continue
-                    # After the kernel dropped the connection (TCP_USER_TIMEOUT), redis-py
-                    # returns None at once, forever, without yielding: the event loop would
-                    # starve. A few instant Nones in a row: subscribe again, anew.
-                    quick = quick + 1 if time.monotonic() - asked < 0.01 else 0
-                    if quick >= 3:
-                        raise RedisConnectionError("the pub/sub connection returns nothing")
+                async with Subscription(self.store, channels) as subscription:
+                    while not self.closing:
+                        if await subscription.get(5.0) is not None:
+                            self.wake.set()
             except REDIS_DOWN:
                 await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]

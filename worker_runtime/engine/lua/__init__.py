@@ -6,6 +6,8 @@ never ``KEYS[n]``; its header documents every key by name (checked here). A line
 ``--@include NAME`` pastes ``includes/NAME.lua`` (one function each, which may include
 others) in its place, once per script; ``configDefaults`` is generated (see
 ``generated``), with only the fields its script names. Redis has no module system for scripts.
+Each script also has a variant for Redis Cluster (``LuaScript.sharded``) that publishes
+with sharded pub/sub.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _INCLUDE = re.compile(r"^--@include (\w+)\s*$", re.MULTILINE)
 _HEADER = re.compile(r"\A\s*--\[\[(.*?)\]\]", re.DOTALL)
 _KEY_USE = re.compile(r"\bK\.([A-Za-z_]\w*)")
 _CONFIG_USE = re.compile(r"\bcfg\.([A-Za-z_]\w*)")
+_PUBLISH = re.compile(r"(redis\.p?call\(\s*)'PUBLISH'")
+_NUMSUB = re.compile(r"'PUBSUB'(\s*,\s*)'NUMSUB'")
+_UNSHARDED = re.compile(r"""["'](?:PUBLISH|NUMSUB)["']""", re.IGNORECASE)
 
 
 class LuaScriptError(RuntimeError):
@@ -43,6 +48,8 @@ class LuaScript:
     keys: ScriptKeys
     #: What Redis runs: the K prelude, then the script with its includes pasted.
     source: str
+    #: ``source`` for a Redis Cluster: SPUBLISH and PUBSUB SHARDNUMSUB (``sharded``).
+    sharded: str
 
     def key_list(self, given: Mapping[str, str]) -> list[str]:
         """KEYS for a call: ``given`` (keys by name) in the script's order; exactly the
@@ -99,6 +106,22 @@ def prelude(keys: ScriptKeys) -> str:
     return f"local K = {{ {pairs} }}\n"
 
 
+def sharded(name: str, source: str) -> str:
+    """``source`` publishing with sharded pub/sub: on a cluster a PUBLISH is broadcast to
+    every node, while SPUBLISH stays on the channel's slot (``brq:{q}:*``, the script's
+    own) and reaches the subscribers of that slot's master; the listeners count is then
+    PUBSUB SHARDNUMSUB. A PUBLISH this rewrite cannot see is an error, not a silent
+    broadcast."""
+    out = _NUMSUB.sub(r"'PUBSUB'\1'SHARDNUMSUB'", _PUBLISH.sub(r"\1'SPUBLISH'", source))
+    if _UNSHARDED.search(out):
+        raise LuaScriptError(
+            f"{name}: publishes other than by redis.call('PUBLISH', ...) or asks NUMSUB other "
+            "than by redis.call('PUBSUB', 'NUMSUB', ...): the Redis Cluster variant would "
+            "not shard it"
+        )
+    return out
+
+
 def _check(name: str, text: str, expanded: str, keys: ScriptKeys) -> None:
     header = _HEADER.match(text)
     if header is None:
@@ -128,7 +151,8 @@ def build(
     every = config_defaults_lua()
     if every in expanded:
         expanded = expanded.replace(every, config_defaults_lua(config_fields_used(expanded)))
-    return LuaScript(name, keys, prelude(keys) + expanded)
+    source = prelude(keys) + expanded
+    return LuaScript(name, keys, source, sharded(name, source))
 
 
 @cache
