@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from worker_runtime.engine.clusternodes import Call, run_durable
 from worker_runtime.engine.keys import QUEUES
@@ -33,6 +33,10 @@ from worker_runtime.engine.redis_errors import unavailable
 from worker_runtime.errors import NotReplicatedError
 
 T = TypeVar("T")
+
+#: What a call may raise when Redis cannot serve: the cluster client says "no node answers"
+#: with RedisClusterException, which is no RedisError.
+_FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 def _keys(op: Op[Any]) -> list[str]:
@@ -146,7 +150,7 @@ class AsyncStore:
                     for cmd in op.commands:
                         pipe.execute_command(*cmd)
                     reply = await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             _raise_typed(exc)
         return op.parse(reply)
 
@@ -171,7 +175,7 @@ class AsyncStore:
             for reply in replies:
                 if isinstance(reply, ResponseError):
                     raise reply
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             _raise_typed(exc)
         if durable is not None:
             acked = int(replies.pop())
@@ -199,7 +203,7 @@ class AsyncStore:
                 calls.append((self._script(op.script), _keys(op), list(op.args)))
             try:
                 replies = await run_durable(self.redis, calls, durable.replicas, durable.timeout_ms)
-            except (RedisError, OSError) as exc:
+            except _FAILURES as exc:
                 _raise_typed(exc)
             return [op.parse(r) for op, r in zip(ops, replies, strict=True)]
         replies = await asyncio.gather(*(self.run(op) for op in ops), return_exceptions=True)
@@ -212,7 +216,7 @@ class AsyncStore:
         """Awaits one plain redis-py command, with the same typed errors as ``run``."""
         try:
             return await command
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             _raise_typed(exc)
 
     async def register_queues(self, queues: Sequence[str]) -> None:
@@ -232,7 +236,7 @@ class AsyncStore:
         return sorted(members)
 
 
-def _raise_typed(exc: RedisError | OSError) -> NoReturn:
+def _raise_typed(exc: RedisError | RedisClusterException | OSError) -> NoReturn:
     typed = unavailable(exc)
     if typed is None:
         raise exc
