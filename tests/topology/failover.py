@@ -132,13 +132,13 @@ async def run_failover(
         out.promoted_s = time.monotonic() - killed
         _mark(fleet.log, "promoted")
         follow = asyncio.create_task(_worker_follow(group, killed))
-        # The dead master comes back (as a pod would) and Sentinel makes it a replica. Not
-        # before every sentinel knows the new master: one that still believed in the old
-        # one would turn the promoted replica into a replica of the restarted, empty node,
-        # and its full resync would erase everything (a hazard of masters without
-        # persistence that restart at once; the README says so).
+        # The dead master comes back (as a pod would), once every sentinel knows the new
+        # master, and as its replica: an empty node back as a master could make the promoted
+        # replica resync from it and erase everything (a hazard of masters without
+        # persistence that restart at once; the README says so). It happened in a run under
+        # load even after the sentinels agreed.
         await asyncio.to_thread(group.wait_for, lambda: group.all_agree(old), 30, "agreement")
-        await asyncio.to_thread(group.node(old).start)
+        await asyncio.to_thread(group.restart_as_replica, old)
         out.worker_follow_s = await follow
         while not producer.errors or not [t for t in producer.reached if t > producer.errors[-1]]:
             await asyncio.sleep(0.02)

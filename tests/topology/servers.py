@@ -246,6 +246,16 @@ class SentinelGroup:
             ports.add(int(port))
         return len(ports) == 1 and old not in ports
 
+    def restart_as_replica(self, port: int) -> None:
+        """Starts the dead node ``port`` again as a replica of the master the sentinels name,
+        as a pod whose start-up asks Sentinel does. Without persistence, a node that came
+        back as a master would be empty; should any sentinel still take it for the master,
+        the promoted replica's full resync from it would erase every job (README)."""
+        node = self.node(port)
+        replicaof = ["--replicaof", "127.0.0.1", str(self.master_port())]
+        node.args = [*_base(self.workdir / ("m" if node is self.master else "r"), port), *replicaof]
+        node.start()
+
     def node(self, port: int) -> Proc:
         return self.master if self.master.port == port else self.replica
 
