@@ -139,24 +139,6 @@ def measure(jobs: int, rounds: int, worker_counts: list[int], tmp: Path) -> dict
     }
 
 
-def measure_durable(jobs: int, tmp: Path) -> dict[str, Any]:
-    """bench.durable's measurement, on a master and one replica (the durable mode needs a
-    replica: a Sentinel setup; on a cluster it is refused for now)."""
-    master, replica = RedisServer(tmp / "m"), RedisServer(tmp / "r")
-    for server in (master, replica):
-        server.workdir.mkdir()
-        server.start()
-    try:
-        with redis.Redis(port=replica.port) as conn:
-            conn.replicaof("127.0.0.1", str(master.port))
-            while conn.info("replication").get("master_link_status") != "up":
-                time.sleep(0.05)
-        return asyncio.run(durable.measure(master.url, jobs))
-    finally:
-        replica.stop()
-        master.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=6000)
@@ -167,7 +149,7 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(args.jobs, args.rounds, counts, Path(tmp))
-        result["durable"] = measure_durable(args.durable_jobs, Path(tmp))
+        result["durable"] = durable.measure_replicated(args.durable_jobs, Path(tmp))
     result["setup"] = {
         "jobs": args.jobs,
         "rounds": args.rounds,

@@ -69,26 +69,31 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def measure_replicated(jobs: int, workdir: Path) -> dict[str, Any]:
+    """``measure`` on a master and one replica started in ``workdir`` (the durable mode
+    waits for a replica's acknowledgement)."""
+    master, replica = RedisServer(workdir / "m"), RedisServer(workdir / "r")
+    for server in (master, replica):
+        server.workdir.mkdir()
+        server.start()
+    try:
+        with redis.Redis(port=replica.port) as conn:
+            conn.replicaof("127.0.0.1", str(master.port))
+            while conn.info("replication").get("master_link_status") != "up":
+                time.sleep(0.05)
+        return asyncio.run(measure(master.url, jobs))
+    finally:
+        replica.stop()
+        master.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("durable.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        master = RedisServer(Path(tmp) / "m")
-        replica = RedisServer(Path(tmp) / "r")
-        for server in (master, replica):
-            server.workdir.mkdir()
-            server.start()
-        try:
-            with redis.Redis(port=replica.port) as conn:
-                conn.replicaof("127.0.0.1", str(master.port))
-                while conn.info("replication").get("master_link_status") != "up":
-                    time.sleep(0.05)
-            result = asyncio.run(measure(master.url, args.jobs))
-        finally:
-            replica.stop()
-            master.stop()
+        result = measure_replicated(args.jobs, Path(tmp))
     result["setup"] = (
         f"local redis-server master + 1 replica on loopback, one client; {args.jobs} jobs "
         "per run, median of 3 interleaved runs"

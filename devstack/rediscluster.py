@@ -142,7 +142,7 @@ class RedisCluster:
                 timeout=60,
                 env=cli_env,
             )
-            self.wait_for(self._ok, 30, "cluster_state:ok on every node")
+            self.wait_for(self.settled, 30, "cluster_state:ok on every node")
         except BaseException:
             self.stop()
             raise
@@ -152,8 +152,12 @@ class RedisCluster:
             host=self.host, port=node.port, password=self.password, decode_responses=True
         )
 
-    def _ok(self) -> bool:
+    def settled(self) -> bool:
+        """Every live node says the cluster is ok, and every replica's link is up (a node
+        killed by a test is left out)."""
         for node in self.nodes:
+            if node.proc is None or node.proc.poll() is not None:
+                continue
             with self._conn(node) as conn:
                 if conn.execute_command("CLUSTER", "INFO").find("cluster_state:ok") < 0:
                     return False

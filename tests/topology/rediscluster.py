@@ -19,7 +19,6 @@ __all__ = [
     "live_master_of_slot",
     "queue_on_slot_range",
     "replica_of_slot",
-    "settled",
 ]
 
 
@@ -52,15 +51,3 @@ def replica_of_slot(cluster: RedisCluster, slot: int) -> ClusterNode:
         if info["role"] == "slave" and int(info["master_port"]) == master.port:
             return node
     raise LookupError(f"slot {slot} has no replica")
-
-
-def settled(cluster: RedisCluster) -> bool:
-    """Every live node says the cluster is ok, and every replica's link is up."""
-    for node in filter(_live, cluster.nodes):
-        with redis.Redis(port=node.port, decode_responses=True) as conn:
-            if conn.execute_command("CLUSTER", "INFO").find("cluster_state:ok") < 0:
-                return False
-            replication = conn.info("replication")
-            if replication["role"] == "slave" and replication["master_link_status"] != "up":
-                return False
-    return True

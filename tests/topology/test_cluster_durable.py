@@ -18,7 +18,6 @@ from tests.topology.rediscluster import (
     live_master_of_slot,
     queue_on_slot_range,
     replica_of_slot,
-    settled,
 )
 from worker_runtime.client import Client
 from worker_runtime.engine.connection import connect_sync
@@ -112,9 +111,7 @@ async def test_a_killed_master_loses_no_acknowledged_durable_enqueue(
             lambda: live_master_of_slot(replicated_cluster, key_slot(QUEUES[0])) != victim, 60
         )
         await asyncio.to_thread(victim.start)
-        await asyncio.to_thread(
-            replicated_cluster.wait_for, lambda: settled(replicated_cluster), 60, "ok"
-        )
+        await asyncio.to_thread(replicated_cluster.wait_for, replicated_cluster.settled, 60, "ok")
         back = len(acked)
         await _until(lambda: len(acked) >= back + 600, 60)
     finally:
