@@ -44,10 +44,10 @@ SYSTEMS: tuple[System, ...] = (
         "ours",
         "",
         (),
-        ("blackroad-queues", "redis", "hiredis"),
+        ("blackroad-queues", "redis", "hiredis", "uvloop"),
         "ours_driver.py",
         "Client.enqueue_many",
-        "10 (asyncio)",
+        "10 (uvloop)",
     ),
     System(
         "bullmq",

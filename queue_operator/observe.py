@@ -17,7 +17,7 @@ from queue_operator.reconcile.schedule import ScheduleObserved
 from queue_operator.reconcile.workerpool import PoolObserved
 from queue_operator.redis_admin import RedisAdmin, RedisAdminError
 from worker_runtime.engine.urls import TLS_DIR_FILES, RedisUrlError, parse_url, with_tls_dir
-from worker_runtime.models import QueueConfig
+from worker_runtime.queue_config import QueueConfig
 
 
 async def redis_url(namespace: str, target: Target) -> str | Problem:

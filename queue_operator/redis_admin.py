@@ -22,7 +22,8 @@ from worker_runtime.engine import owners, reads
 from worker_runtime.engine.keys import QUEUES, QueueKeys
 from worker_runtime.engine.overview import QueueOverview, queue_overviews
 from worker_runtime.errors import InvalidArgumentError, QueueError, RedisUnavailableError
-from worker_runtime.models import QueueConfig, QueueStats
+from worker_runtime.models import QueueStats
+from worker_runtime.queue_config import QueueConfig
 
 log = logging.getLogger("blackroad.operator")
 

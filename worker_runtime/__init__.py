@@ -30,8 +30,8 @@ if TYPE_CHECKING:
         JobSpec,
         JobState,
         Priority,
-        QueueConfig,
     )
+    from worker_runtime.queue_config import QueueConfig
     from worker_runtime.worker.execution import BatchItem, JobContext
 
 #: Public name -> the module that defines it.
@@ -53,7 +53,7 @@ _WHERE = {
     "PayloadTooLargeError": "worker_runtime.errors",
     "PermanentFailure": "worker_runtime.control",
     "Priority": "worker_runtime.models",
-    "QueueConfig": "worker_runtime.models",
+    "QueueConfig": "worker_runtime.queue_config",
     "QueueError": "worker_runtime.errors",
     "Retry": "worker_runtime.control",
     "SyncClient": "worker_runtime.client",

@@ -1,18 +1,15 @@
-"""The engine's data types: priorities, states, queue settings, jobs and their history."""
+"""The engine's data types: priorities, states, stored queue settings, jobs and their history."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from worker_runtime.errors import InvalidArgumentError
-from worker_runtime.names import QUEUE_NAME_PATTERN
 
 
 class Priority(IntEnum):
@@ -77,101 +74,54 @@ class JobState(StrEnum):
     WAITING = "waiting"
 
 
-class AgingRule(BaseModel):
-    """Jobs waiting longer than ``after_ms`` at ``from_priority`` move to ``to_priority``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    from_priority: int = Field(ge=0, le=10, description="Level the rule takes jobs from.")
-    to_priority: int = Field(ge=0, le=10, description="Level it promotes them to (lower).")
-    after_ms: int = Field(ge=1000, description="Wait after which a job is promoted.")
-
-    @model_validator(mode="after")
-    def _promotes(self) -> AgingRule:
-        # A rule to the same or a lower level would demote jobs, or loop between levels.
-        if self.to_priority >= self.from_priority:
-            raise ValueError(
-                f"to_priority {self.to_priority} must be a higher level (a lower number) than "
-                f"from_priority {self.from_priority}"
-            )
-        return self
-
-
 #: Default weights of weighted fairness, by priority level.
 DEFAULT_WEIGHTS: dict[int, float] = {0: 10, 1: 5, 5: 2, 8: 1, 10: 0.5}
-#: Default aging: LOW to NORMAL after 30 min, NORMAL to HIGH after 15, HIGH to CRITICAL after 5.
-DEFAULT_AGING: tuple[AgingRule, ...] = (
-    AgingRule(from_priority=8, to_priority=5, after_ms=1_800_000),
-    AgingRule(from_priority=5, to_priority=1, after_ms=900_000),
-    AgingRule(from_priority=1, to_priority=0, after_ms=300_000),
+#: Default aging as (from_priority, to_priority, after_ms): LOW to NORMAL after 30 min,
+#: NORMAL to HIGH after 15, HIGH to CRITICAL after 5.
+DEFAULT_AGING_STEPS: tuple[tuple[int, int, int], ...] = (
+    (8, 5, 1_800_000),
+    (5, 1, 900_000),
+    (1, 0, 300_000),
 )
 
 
-class QueueConfig(BaseModel):
-    """Settings of one queue, stored in its config hash and read by the Lua scripts.
+@dataclass(frozen=True)
+class StoredConfig:
+    """A queue's settings as stored in its config hash, with every default: what the worker
+    and the Lua scripts read. No validation here: whoever writes the hash validates first
+    (``queue_config.QueueConfig``, pydantic), so a worker never imports pydantic.
 
-    Its defaults are the only ones: the Lua scripts read them from a table generated from
-    this class (engine/lua/generated.py) and the JobQueue resource takes its own from here.
+    These defaults are the only ones: QueueConfig, the Lua scripts (engine/lua/generated.py)
+    and the JobQueue resource take theirs from here.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    max_attempts: int = Field(3, ge=1, le=1000, description="Attempts before a job is dead.")
-    backoff_base_ms: int = Field(10_000, ge=0, le=86_400_000, description="First retry delay.")
-    backoff_max_ms: int = Field(3_600_000, ge=0, le=604_800_000, description="Longest delay.")
-    timeout_ms: int = Field(300_000, ge=1, le=604_800_000, description="Default job timeout.")
-    lease_ms: int = Field(30_000, ge=1000, le=3_600_000, description="Visibility timeout.")
-    result_ttl_ms: int = Field(
-        86_400_000, ge=0, le=31_536_000_000, description="How long completed jobs are kept."
-    )
-    keep_completed: int = Field(10_000, ge=0, description="Most completed jobs kept.")
-    dead_ttl_ms: int = Field(
-        2_592_000_000, ge=0, le=31_536_000_000, description="How long dead jobs are kept."
-    )
-    keep_dead: int = Field(100_000, ge=0, description="Most dead jobs kept.")
-    max_payload_bytes: int = Field(
-        524_288, ge=1, le=536_870_912, description="Largest payload accepted, in bytes."
-    )
-    paused: bool = Field(False, description="A paused queue accepts jobs and hands out none.")
-    fairness: Literal["strict", "weighted"] = Field(
-        "strict",
-        description="strict: always the highest priority first; weighted: each priority level "
-        "gets a share of claims proportional to its weight (no level starves).",
-    )
-    weights: dict[int, float] = Field(
-        default_factory=lambda: dict(DEFAULT_WEIGHTS),
-        description="Weight per priority level (0-10) for weighted fairness; unlisted levels "
-        "weigh 1.",
-    )
-    aging: bool = Field(True, description="Promote jobs that wait too long (see aging_rules).")
-    aging_rules: list[AgingRule] = Field(
-        default_factory=lambda: list(DEFAULT_AGING),
-        description="Jobs waiting longer than after_ms at from_priority move to to_priority.",
-    )
-    rate_limit: int | None = Field(
-        None, ge=1, description="Most jobs started per rate_period_ms across all workers."
-    )
-    rate_period_ms: int = Field(1000, ge=1, le=86_400_000, description="Rate limit window.")
-    rate_limiter: str | None = Field(
-        None,
-        pattern=QUEUE_NAME_PATTERN,
-        description="Name of a rate limit shared with other queues (instead of rate_limit).",
-    )
-    key_rate_limit: int | None = Field(
-        None, ge=1, description="Most jobs per rate_key started per key_rate_period_ms."
-    )
-    key_rate_period_ms: int = Field(1000, ge=1, le=86_400_000, description="Per-key window.")
-    max_running: int | None = Field(
-        None, ge=1, description="Most jobs of this queue running at once, across all workers."
-    )
-    key_max_running: int | None = Field(
-        None, ge=1, description="Most jobs of one rate_key running at once."
-    )
+    max_attempts: int = 3
+    backoff_base_ms: int = 10_000
+    backoff_max_ms: int = 3_600_000
+    timeout_ms: int = 300_000
+    lease_ms: int = 30_000
+    result_ttl_ms: int = 86_400_000
+    keep_completed: int = 10_000
+    dead_ttl_ms: int = 2_592_000_000
+    keep_dead: int = 100_000
+    max_payload_bytes: int = 524_288
+    paused: bool = False
+    fairness: Literal["strict", "weighted"] = "strict"
+    weights: dict[int, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    aging: bool = True
+    aging_rules: tuple[tuple[int, int, int], ...] = DEFAULT_AGING_STEPS
+    rate_limit: int | None = None
+    rate_period_ms: int = 1000
+    rate_limiter: str | None = None
+    key_rate_limit: int | None = None
+    key_rate_period_ms: int = 1000
+    max_running: int | None = None
+    key_max_running: int | None = None
 
     def to_redis(self) -> dict[str, str]:
         """Flat strings for the config hash; None becomes "" (the field is deleted)."""
         out: dict[str, str] = {}
-        for k, v in self:
+        for k, v in self.__dict__.items():
             if v is None:
                 out[k] = ""
             elif isinstance(v, bool):
@@ -179,31 +129,41 @@ class QueueConfig(BaseModel):
             elif k == "weights":
                 out[k] = ",".join(f"{p}:{w:g}" for p, w in sorted(v.items()))
             elif k == "aging_rules":
-                out[k] = ",".join(f"{r.from_priority}:{r.to_priority}:{r.after_ms}" for r in v)
+                out[k] = ",".join(f"{a}:{b}:{c}" for a, b, c in v)
             else:
                 out[k] = str(v)
         return out
 
     @classmethod
-    def from_redis(cls, raw: dict[str, str]) -> QueueConfig:
+    def from_redis(cls, raw: dict[str, str]) -> StoredConfig:
+        """The settings a config hash holds; fields it lacks (or holds as "") read as the
+        defaults, and fields that are no settings (the scripts' own) are ignored."""
         data: dict[str, Any] = {}
         for k, v in raw.items():
-            if k not in cls.model_fields or v == "":
+            if k not in CONFIG_FIELDS or v == "":
                 continue
             if k in ("paused", "aging"):
                 data[k] = v == "1"
             elif k == "weights":
                 data[k] = {int(p): float(w) for p, w in (x.split(":") for x in v.split(","))}
             elif k == "aging_rules":
-                data[k] = [
-                    AgingRule(from_priority=int(a), to_priority=int(b), after_ms=int(c))
+                data[k] = tuple(
+                    (int(a), int(b), int(c))
                     for a, b, c in (x.split(":") for x in v.split(",") if x)
-                ]
+                )
             elif k in ("fairness", "rate_limiter"):
                 data[k] = v
             else:
                 data[k] = int(v)
-        return cls.model_validate(data)
+        return cls(**data)
+
+
+#: The settings' names, in declaration order.
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StoredConfig))
+#: Settings stored as integers (or unset): the Lua scripts read them as numbers.
+NUMERIC_CONFIG_FIELDS: frozenset[str] = frozenset(
+    f.name for f in fields(StoredConfig) if f.type in ("int", "int | None")
+)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from queue_operator.models.common import CRModel, SecretKeyRef, StatusBase
-from worker_runtime.models import DEFAULT_AGING, DEFAULT_WEIGHTS, QueueConfig
+from worker_runtime.models import DEFAULT_WEIGHTS
 from worker_runtime.names import QUEUE_NAME_PATTERN
+from worker_runtime.queue_config import DEFAULT_AGING, QueueConfig
 
 _DAY_MS = 86_400_000
 _YEAR_MS = 31_536_000_000

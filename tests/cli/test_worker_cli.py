@@ -1,9 +1,12 @@
-"""``blackroad worker status`` and argument errors of ``worker start``."""
+"""``blackroad worker status``, argument errors of ``worker start`` and its event loop."""
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
+
+import pytest
 
 from tests.cli.conftest import Run
 from worker_runtime import JobSpec, SyncClient
@@ -76,11 +79,44 @@ def test_start_with_max_jobs_exits_0_after_that_many(run: Run, sync_client: Sync
     assert run("worker", "start", *args, "--max-jobs", "0").exit_code == 2
 
 
-def test_start_on_uvloop_runs_the_jobs(run: Run, sync_client: SyncClient) -> None:
+def _loop_named(log: str) -> str:
+    """The event loop the worker's start-up line names ("worker W serving ... on LOOP")."""
+    (line,) = [x for x in log.splitlines() if " serving a with concurrency " in x]
+    return line.rsplit(" on ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "runs_on"),
+    [
+        ((), "uvloop"),
+        (("--event-loop", "auto"), "uvloop"),
+        (("--event-loop", "uvloop"), "uvloop"),
+        (("--event-loop", "asyncio"), "asyncio"),
+    ],
+)
+def test_start_runs_the_jobs_on_the_event_loop_chosen(
+    run: Run, sync_client: SyncClient, chosen: tuple[str, ...], runs_on: str
+) -> None:
     sync_client.enqueue_many([JobSpec("a", "noop")] * 3)
     args = ("--queues", "a", "--handlers", "worker_runtime.examples", "--metrics-port", "0")
-    result = run("worker", "start", *args, "--burst", "--event-loop", "uvloop")
+    result = run("worker", "start", *args, "--burst", *chosen)
     assert result.exit_code == 0, result.output
     stats = sync_client.stats("a")
     assert (stats.completed, stats.pending, stats.running) == (3, 0, 0)
+    # The start-up line says which loop runs.
+    assert _loop_named(result.stderr) == runs_on
     assert run("worker", "start", *args, "--event-loop", "trio").exit_code == 2
+
+
+def test_without_uvloop_auto_runs_on_asyncio_and_uvloop_is_refused(
+    run: Run, sync_client: SyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what an install without it sees
+    sync_client.enqueue_many([JobSpec("a", "noop")] * 3)
+    args = ("--queues", "a", "--handlers", "worker_runtime.examples", "--metrics-port", "0")
+    result = run("worker", "start", *args, "--burst")
+    assert result.exit_code == 0, result.output
+    assert _loop_named(result.stderr) == "asyncio" and sync_client.stats("a").completed == 3
+    refused = run("worker", "start", *args, "--burst", "--event-loop", "uvloop")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().startswith("error: --event-loop uvloop: uvloop is not installed")

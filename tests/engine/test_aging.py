@@ -15,7 +15,7 @@ from worker_runtime import Client
 from worker_runtime.engine import writes
 from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.errors import InvalidArgumentError
-from worker_runtime.models import AgingRule, QueueConfig
+from worker_runtime.queue_config import AgingRule, QueueConfig
 
 #: LOW -> NORMAL -> HIGH -> CRITICAL, one minute each.
 MINUTE_RULES = [

@@ -1,8 +1,9 @@
-"""Queue setting defaults have one source (QueueConfig): Lua, the JobQueue model and the
-CRD schema all agree with it."""
+"""Queue setting defaults have one source (models.StoredConfig): QueueConfig, Lua, the
+JobQueue model and the CRD schema all agree with it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from worker_runtime.engine.keys import QueueKeys, ScriptKeys
 from worker_runtime.engine.lua import build
 from worker_runtime.engine.lua.generated import config_defaults
 from worker_runtime.errors import PayloadTooLargeError
-from worker_runtime.models import JobSpec, QueueConfig
+from worker_runtime.models import JobSpec, StoredConfig
+from worker_runtime.queue_config import AgingRule, QueueConfig
 
 CRD = Path(__file__).parents[2] / "crds" / "jobqueues.yaml"
 FIELDS = list(QueueConfig.model_fields)
@@ -70,6 +72,27 @@ async def test_scripts_apply_the_defaults(client: Client, r: redis.Redis) -> Non
     after = int(r.time()[0]) * 1000 + 1000
     assert outcome.outcome == "retry" and outcome.due_ms is not None
     assert before <= outcome.due_ms - defaults.backoff_base_ms <= after
+
+
+def test_queueconfig_validates_exactly_the_stored_fields_with_their_defaults() -> None:
+    assert [f.name for f in dataclasses.fields(StoredConfig)] == FIELDS
+    assert QueueConfig().stored() == StoredConfig()
+    assert QueueConfig().to_redis() == StoredConfig().to_redis()
+    changed = QueueConfig(
+        timeout_ms=5000,
+        rate_limiter="shared",
+        weights={0: 3.0},
+        aging_rules=[AgingRule(from_priority=5, to_priority=0, after_ms=60_000)],
+    )
+    raw = changed.to_redis()
+    assert StoredConfig.from_redis(raw) == changed.stored()
+    assert QueueConfig.from_redis(raw) == changed
+
+
+def test_the_worker_reads_a_stored_config_without_validating_it() -> None:
+    raw = {**QueueConfig(max_running=4).to_redis(), "rate_limit": "", "~uses": "1"}
+    read = StoredConfig.from_redis(raw)
+    assert (read.max_running, read.rate_limit, read.timeout_ms) == (4, None, 300_000)
 
 
 def test_the_jobqueue_model_takes_the_engine_defaults() -> None:

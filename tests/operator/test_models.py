@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from queue_operator.models import JobQueueSpec, ScheduleSpec, WorkerPoolSpec
 from queue_operator.problems import Problem
 from queue_operator.reconcile.common import parse_spec
-from worker_runtime.models import QueueConfig
+from worker_runtime.queue_config import QueueConfig
 
 
 def test_jobqueue_defaults_match_the_engine() -> None:

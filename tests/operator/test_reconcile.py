@@ -12,7 +12,8 @@ from queue_operator.reconcile.jobqueue import QueueObserved, QueuePlan, RedisHea
 from queue_operator.reconcile.jobqueue import reconcile_jobqueue as plan_jobqueue
 from queue_operator.reconcile.workerpool import PoolObserved, PoolPlan
 from queue_operator.reconcile.workerpool import reconcile_workerpool as plan_workerpool
-from worker_runtime.models import QueueConfig, QueueStats
+from worker_runtime.models import QueueStats
+from worker_runtime.queue_config import QueueConfig
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 META = Meta("lucidia", "ns", "uid-1", 3)

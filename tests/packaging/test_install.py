@@ -141,6 +141,8 @@ def test_cli_enqueues_and_a_burst_worker_completes_the_job(venv: Venv, redis_url
         "0",
     )
     assert worker.returncode == 0, worker.stderr
+    # uvloop comes with the client-and-worker install, and the worker runs on it.
+    assert ",noop on uvloop" in worker.stderr  # the start-up line: handlers ... on LOOP
 
     info = venv.run(venv.blackroad, *url, "job", "info", job_id, "-o", "json")
     assert info.returncode == 0, info.stderr

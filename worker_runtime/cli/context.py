@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+import sys
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
-import pydantic
 import redis.exceptions
 
-from worker_runtime.client import SyncClient
 from worker_runtime.engine.urls import RedisUrlError, redact
 from worker_runtime.errors import (
     InvalidArgumentError,
@@ -18,6 +17,12 @@ from worker_runtime.errors import (
     RedisUnavailableError,
     StorageFullError,
 )
+
+if TYPE_CHECKING:
+    # Loaded when used: `worker start` runs a worker with neither (see tests/cli).
+    import pydantic
+
+    from worker_runtime.client import SyncClient
 
 OUTPUTS = ("table", "json", "yaml")
 #: Exit code for bad input: nothing was sent to Redis (click uses 2 for usage errors too).
@@ -62,6 +67,8 @@ class AppContext:
     @property
     def client(self) -> SyncClient:
         if self._client is None:
+            from worker_runtime.client import SyncClient
+
             try:
                 self._client = SyncClient(self.redis_url, durable=self.durable)
             except RedisUrlError as exc:
@@ -129,6 +136,19 @@ def _validation_message(exc: pydantic.ValidationError) -> str:
     return f"{_option_of(field)}: {first['msg'].lower()}{unit}; got {first['input']!r}{unit}"
 
 
+def _validation_error(exc: Exception) -> pydantic.ValidationError | None:
+    """``exc`` or its cause when it is pydantic's; never imports pydantic: until a command
+    has loaded it, no ValidationError can exist."""
+    loaded = sys.modules.get("pydantic")
+    if loaded is None:
+        return None
+    kind: type[pydantic.ValidationError] = loaded.ValidationError
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, kind):
+            return candidate
+    return None
+
+
 def usage_line(exc: click.UsageError) -> str:
     hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
     return exc.format_message() + hint
@@ -142,10 +162,9 @@ def translate(exc: Exception, app: AppContext | None) -> click.ClickException:
         return InputError(usage_line(exc))
     if isinstance(exc, click.ClickException):
         return exc  # click's own one-line "Error: ..." with its exit code
-    if isinstance(exc, pydantic.ValidationError):
-        return InputError(_validation_message(exc))
-    if isinstance(exc.__cause__, pydantic.ValidationError):
-        return InputError(_validation_message(exc.__cause__))
+    invalid = _validation_error(exc)
+    if invalid is not None:
+        return InputError(_validation_message(invalid))
     if isinstance(exc, InvalidArgumentError):
         return InputError(str(exc))
     if isinstance(exc, QueueError) and not isinstance(exc, RedisUnavailableError):

@@ -17,7 +17,8 @@ from rich.text import Text
 
 from worker_runtime.cli.context import AppContext
 from worker_runtime.durations import format_ms
-from worker_runtime.models import Job, Priority, QueueConfig, QueueStats
+from worker_runtime.models import Job, Priority, QueueStats
+from worker_runtime.queue_config import QueueConfig
 
 #: Widest a cell of free text (errors, payloads) gets in a table, in characters.
 HEAD_CHARS = 60

@@ -10,7 +10,7 @@ from worker_runtime.engine.connection import DEFAULT_URL, connect_async
 from worker_runtime.engine.store import AsyncStore, Durability
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import JobNotFoundError, QueueNotFoundError
-from worker_runtime.models import QueueConfig
+from worker_runtime.queue_config import QueueConfig
 
 
 class ClientCore:

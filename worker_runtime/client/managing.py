@@ -13,7 +13,8 @@ from worker_runtime.engine import reads, writes
 from worker_runtime.engine.keys import STATE_SETS
 from worker_runtime.engine.validation import check_queue_name
 from worker_runtime.errors import InvalidArgumentError, QueueBusyError
-from worker_runtime.models import Enqueued, QueueConfig
+from worker_runtime.models import Enqueued
+from worker_runtime.queue_config import QueueConfig
 
 if TYPE_CHECKING:
     from worker_runtime.cron.schedules import Schedule, ScheduleSpec

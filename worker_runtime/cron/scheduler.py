@@ -25,7 +25,7 @@ from worker_runtime.engine import reads
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.errors import InvalidArgumentError, PayloadTooLargeError
-from worker_runtime.models import Enqueued, QueueConfig
+from worker_runtime.models import Enqueued, StoredConfig
 
 log = logging.getLogger("blackroad.scheduler")
 
@@ -40,7 +40,7 @@ async def add_schedule(store: AsyncStore, spec: ScheduleSpec) -> Schedule:
     """Creates or replaces a schedule (validated before anything is written)."""
     prepared = prepare_schedule(spec)
     queue, name = prepared.spec.queue, prepared.spec.name
-    limit = QueueConfig.from_redis(await store.run(reads.read_config(queue))).max_payload_bytes
+    limit = StoredConfig.from_redis(await store.run(reads.read_config(queue))).max_payload_bytes
     if prepared.payload_bytes > limit:
         raise PayloadTooLargeError(
             f"schedule {name!r}: payload is {prepared.payload_bytes} bytes, over the limit "

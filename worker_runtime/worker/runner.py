@@ -6,6 +6,7 @@ import asyncio
 import errno
 import gc
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -14,7 +15,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from worker_runtime.client import Client
+from worker_runtime.engine.connection import connect_async
+from worker_runtime.engine.store import AsyncStore
 from worker_runtime.errors import InvalidArgumentError
 from worker_runtime.handlers import load_handlers
 from worker_runtime.worker.loop import Worker
@@ -42,8 +44,8 @@ class WorkerSettings:
     max_jobs: int | None = None
     #: Also run a cron scheduler (any number may run; each tick fires once).
     scheduler: bool = False
-    #: "asyncio", or "uvloop" (the optional extra ``blackroad-queues[uvloop]``).
-    event_loop: str = "asyncio"
+    #: "auto" (uvloop where it is installed, else asyncio), "asyncio" or "uvloop".
+    event_loop: str = "auto"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -69,28 +71,41 @@ def setup_logging(json_logs: bool) -> None:
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 
+def resolve_event_loop(requested: str) -> str:
+    """The event loop a worker runs on: "asyncio" when asked for, else uvloop when it is
+    installed; "auto" falls back to asyncio without it, "uvloop" refuses to."""
+    if requested == "asyncio":
+        return "asyncio"
+    if importlib.util.find_spec("uvloop") is not None:
+        return "uvloop"
+    if requested == "uvloop":
+        raise InvalidArgumentError(
+            "--event-loop uvloop: uvloop is not installed; pip install uvloop",
+            field="event_loop",
+        )
+    return "asyncio"
+
+
 def run_process(settings: WorkerSettings) -> int:
     """Runs the worker on the event loop the settings name; returns its exit code.
 
-    uvloop (libuv's event loop in C) measured 15% less worker CPU per job at backlog and
-    about 2 MB more memory, so it is an option, not the default."""
-    if settings.event_loop != "uvloop":
+    uvloop (libuv's event loop in C) is the default where installed (a base dependency on
+    Linux and macOS): it costs less worker CPU per job, for ~2 MB more memory, which the
+    worker can afford since it stopped importing pydantic (docs/performance.md)."""
+    loop = resolve_event_loop(settings.event_loop)
+    if loop == "asyncio":
         return asyncio.run(run_worker(settings))
-    try:
-        uvloop = importlib.import_module("uvloop")
-    except ImportError:
-        raise InvalidArgumentError(
-            "--event-loop uvloop: uvloop is not installed; pip install 'blackroad-queues[uvloop]'",
-            field="event_loop",
-        ) from None
+    uvloop = importlib.import_module("uvloop")
     return int(uvloop.run(run_worker(settings)))
 
 
 async def run_worker(settings: WorkerSettings) -> int:
     handlers = load_handlers(settings.handlers)
-    client = Client.from_url(settings.redis_url)
+    # The store alone, not a Client: the client's management API (and pydantic, which
+    # validates what it writes) would cost a worker ~8 MB and ~30 ms of start-up.
+    store = AsyncStore(connect_async(settings.redis_url))
     worker = Worker(
-        client.store,
+        store,
         settings.queues,
         handlers,
         concurrency=settings.concurrency,
@@ -129,7 +144,7 @@ async def run_worker(settings: WorkerSettings) -> int:
                 lambda: worker.ready and not worker.stopping.is_set(),
             )
         except OSError as exc:
-            await client.close()
+            await store.redis.aclose()
             if exc.errno != errno.EADDRINUSE:
                 raise
             raise InvalidArgumentError(
@@ -145,11 +160,12 @@ async def run_worker(settings: WorkerSettings) -> int:
     gc.freeze()
     started = time.monotonic()
     log.info(
-        "worker %s serving %s with concurrency %d and handlers %s",
+        "worker %s serving %s with concurrency %d and handlers %s on %s",
         worker.name,
         ",".join(settings.queues),
         settings.concurrency,
         ",".join(sorted(handlers)),
+        type(loop).__module__.split(".")[0],  # asyncio or uvloop
     )
     stop_scheduler = asyncio.Event()
     scheduler = None
@@ -159,7 +175,7 @@ async def run_worker(settings: WorkerSettings) -> int:
         scheduler = asyncio.create_task(
             supervise(
                 "scheduler",
-                lambda: run_scheduler(client.store, stop_scheduler),
+                lambda: run_scheduler(store, stop_scheduler),
                 stop_scheduler.is_set,
             )
         )
@@ -172,4 +188,4 @@ async def run_worker(settings: WorkerSettings) -> int:
         log.info("worker %s stopped after %.1fs", worker.name, time.monotonic() - started)
         if runner is not None:
             await runner.cleanup()
-        await client.close()
+        await store.redis.aclose()

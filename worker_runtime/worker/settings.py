@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from worker_runtime.models import QueueConfig
+from worker_runtime.models import StoredConfig
 
 #: The lease assumed until the first claim tells the queue's own.
 DEFAULT_LEASE_MS = 30_000
@@ -17,11 +17,11 @@ class QueueSettings:
     def __init__(self, queues: list[str], lease_ms: int = -1) -> None:
         lease = lease_ms if lease_ms > 0 else DEFAULT_LEASE_MS
         self._lease_ms: dict[str, int] = {q: lease for q in queues}
-        self._config: dict[str, QueueConfig] = {q: QueueConfig() for q in queues}
+        self._config: dict[str, StoredConfig] = {q: StoredConfig() for q in queues}
         # Read-only views for everyone; only the methods below write. Mappings rather than
         # getters: the config is read once per job, and a subscript costs no call.
         self.lease_ms: Mapping[str, int] = self._lease_ms
-        self.config: Mapping[str, QueueConfig] = self._config
+        self.config: Mapping[str, StoredConfig] = self._config
 
     def shortest_lease_ms(self) -> int:
         """Heartbeats and recovery run at a pace set by the shortest lease of any queue."""
@@ -31,5 +31,5 @@ class QueueSettings:
         """Every claim reply carries the lease the script granted (override or config)."""
         self._lease_ms[queue] = lease_ms
 
-    def update_config(self, queue: str, config: QueueConfig) -> None:
+    def update_config(self, queue: str, config: StoredConfig) -> None:
         self._config[queue] = config

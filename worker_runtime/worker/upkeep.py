@@ -16,7 +16,7 @@ from worker_runtime.engine.keys import QueueKeys
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.engine.subscription import Subscription
-from worker_runtime.models import QueueConfig
+from worker_runtime.models import StoredConfig
 from worker_runtime.worker.inflight import InFlight, StopReason, leases, queue_of
 from worker_runtime.worker.settings import QueueSettings
 
@@ -121,7 +121,7 @@ class Upkeep:
         for queue in self.queues:
             try:
                 raw = await self.store.run(reads.read_config(queue))
-                self.settings.update_config(queue, QueueConfig.from_redis(raw))
+                self.settings.update_config(queue, StoredConfig.from_redis(raw))
             except REDIS_DOWN:
                 continue
 

@@ -25,7 +25,7 @@ from worker_runtime.engine.lua.generated import (
     config_fields_used,
 )
 from worker_runtime.errors import ConfigError
-from worker_runtime.models import QueueConfig
+from worker_runtime.models import CONFIG_FIELDS
 
 _DIR = Path(__file__).parent
 _NAME = re.compile(r"^[a-z_]+$")
@@ -137,9 +137,9 @@ def _check(name: str, text: str, expanded: str, keys: ScriptKeys) -> None:
         raise LuaScriptError(f"{name}: uses keys {sorted(unknown)} not in keys.SCRIPT_KEYS")
     if "KEYS[" in expanded or re.search(r"\blocal\s+K\b", expanded):
         raise LuaScriptError(f"{name}: use K.<name>; the loader binds KEYS")
-    fields = set(_CONFIG_USE.findall(expanded)) - set(QueueConfig.model_fields)
+    fields = set(_CONFIG_USE.findall(expanded)) - set(CONFIG_FIELDS)
     if fields:
-        raise LuaScriptError(f"{name}: reads config fields {sorted(fields)} not in QueueConfig")
+        raise LuaScriptError(f"{name}: reads config fields {sorted(fields)} not in StoredConfig")
 
 
 def build(

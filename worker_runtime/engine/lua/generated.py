@@ -6,31 +6,21 @@ import re
 from collections.abc import Callable, Collection
 
 from worker_runtime.engine.keys import PREFIX, SUFFIXES
-from worker_runtime.models import QueueConfig
+from worker_runtime.models import CONFIG_FIELDS, NUMERIC_CONFIG_FIELDS, StoredConfig
 
 #: Values pasted into Lua source unescaped: no quotes, backslashes or newlines.
 _PLAIN = re.compile(r"^[\w.:,-]*$")
 
 
-def _numeric_fields() -> list[str]:
-    return [
-        name
-        for name, info in QueueConfig.model_fields.items()
-        if info.annotation in (int, int | None)
-    ]
-
-
 def config_defaults() -> dict[str, int | str]:
-    """What each unset field of a queue's config hash reads as in Lua: its QueueConfig
+    """What each unset field of a queue's config hash reads as in Lua: its StoredConfig
     default, as a number for numeric fields, else in the hash's own string form. Fields
     without a default (None) are left out: they read as nil."""
-    numeric = set(_numeric_fields())
-    defaults = QueueConfig()
     out: dict[str, int | str] = {}
-    for name, stored in defaults.to_redis().items():
+    for name, stored in StoredConfig().to_redis().items():
         if stored == "":
             continue
-        out[name] = int(stored) if name in numeric else stored
+        out[name] = int(stored) if name in NUMERIC_CONFIG_FIELDS else stored
     return out
 
 
@@ -46,13 +36,15 @@ def config_defaults_lua(only: Collection[str] | None = None) -> str:
     """The ``configDefaults`` include: CONFIG_DEFAULTS and CONFIG_NUMBERS for readConfig,
     limited to the fields ``only`` names (Lua builds both tables on every call: the loader
     keeps the fields its script reads, see ``config_fields_used``)."""
-    keep = set(QueueConfig.model_fields) if only is None else set(only)
+    keep = set(CONFIG_FIELDS) if only is None else set(only)
     defaults = ", ".join(
         f"{k} = {_lua_value(v)}" for k, v in config_defaults().items() if k in keep
     )
-    numbers = ", ".join(f"{k} = true" for k in _numeric_fields() if k in keep)
+    numbers = ", ".join(
+        f"{k} = true" for k in CONFIG_FIELDS if k in NUMERIC_CONFIG_FIELDS and k in keep
+    )
     return (
-        "-- Generated from worker_runtime.models.QueueConfig by lua/generated.py.\n"
+        "-- Generated from worker_runtime.models.StoredConfig by lua/generated.py.\n"
         f"local CONFIG_DEFAULTS = {{ {defaults} }}\n"
         f"local CONFIG_NUMBERS = {{ {numbers} }}\n"
     )
@@ -63,7 +55,7 @@ def config_fields_used(source: str) -> set[str]:
     lists of readConfig) or as ``CONFIG_DEFAULTS.<field>``."""
     named = set(re.findall(r"['\"](\w+)['\"]", source))
     named |= set(re.findall(r"\bCONFIG_DEFAULTS\.(\w+)", source))
-    return named & set(QueueConfig.model_fields)
+    return named & set(CONFIG_FIELDS)
 
 
 def queue_keys_lua() -> str:
