@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 
 from worker_runtime.engine import writes
+from worker_runtime.engine.operation import loads
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
@@ -129,7 +130,7 @@ class JobRunner:
         self.inflight.forget_all(items)
 
     async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
-        batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
+        batch = [BatchItem(h.job.id, loads(h.job.raw_payload), h.ctx) for h in items]
         timeout_ms = max(
             h.job.timeout_ms or self.settings.config[h.job.queue].timeout_ms for h in items
         )
@@ -236,7 +237,7 @@ class JobRunner:
 
 def _decodable(job: ClaimedJob) -> bool:
     try:
-        job.payload()
+        loads(job.raw_payload)
     except ValueError:
         return False
     return True
