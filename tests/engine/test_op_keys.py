@@ -44,3 +44,39 @@ def test_complete_lays_out_its_jobs_flat() -> None:
     k = QueueKeys.of("q")
     assert list(op.args) == ["w", k.wake, k.done, "1", "7", "", "2", "8", '{"x":1}']
     assert op.parse([1, "-1"]) == [1, -1]
+
+
+def _reply(*records: str) -> list[Any]:
+    reply: list[Any] = [-1, 30000, 1000]
+    for i, record in enumerate(records):
+        reply += [f"id{i}", str(10 + i), 1, record, -5]
+    return reply
+
+
+def test_claim_parse_reads_each_record_whatever_the_meta_it_shares() -> None:
+    op = writes.claim("q", "w", 10)
+    plain = '{"n":"a","p":5}'
+    got = op.parse(
+        _reply(
+            f"7\n{plain}\n[1]",
+            f"8\n{plain}\n[2]",
+            '9\n{"n":"b","p":1,"ma":3,"to":500,"dk":"x"}\n{}',
+            "10\nnot json\n{}",
+            "11\nnot json\n{}",
+            '12\n{"n":"c","p":2,"ma":123456789012345678901234567890}\nNaN',
+        )
+    )
+    a, a2, b, bad, bad2, c = got.jobs
+    assert (a.id, a.name, a.priority, a.enqueued_ms, a.raw_payload, a.token) == (
+        "id0",
+        "a",
+        5,
+        7,
+        "[1]",
+        "10",
+    )
+    assert (a2.id, a2.name, a2.raw_payload, a2.waited_ms, a2.attempt) == ("id1", "a", "[2]", 0, 1)
+    assert (b.name, b.priority, b.max_attempts, b.timeout_ms) == ("b", 1, 3, 500)
+    for job in (bad, bad2):  # never remembered as decodable
+        assert (job.name, job.raw_payload, job.enqueued_ms) == (writes.UNDECODABLE, "", 0)
+    assert (c.name, c.max_attempts, c.raw_payload) == ("c", 123456789012345678901234567890, "NaN")
