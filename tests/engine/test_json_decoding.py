@@ -21,6 +21,8 @@ JSON_ONLY = [
     "18446744073709551616",
     "-9223372036854775809",
     '{"big": 123456789012345678901234567890}',
+    '["\ud800 a lone surrogate, not escaped"]',
+    '{"id": "12345678901234567890", "n": 1}',
 ]
 
 REFUSED = ["", "[1,]", "01", "\ufeff{}", '{"a": 1} x', "nan", '"\t"']
@@ -66,10 +68,18 @@ _json = st.recursive(
 )
 
 
-@given(_json)
-def test_any_value_json_writes_reads_back_as_json_reads_it(value: Any) -> None:
-    text = json.dumps(value)
+@given(_json, st.booleans())
+def test_any_value_json_writes_reads_back_as_json_reads_it(value: Any, ascii: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii)
     assert _same(loads(text), json.loads(text))
+
+
+def test_long_texts_read_as_json_reads_them() -> None:
+    rows = [{"id": i, "price": i / 7, "name": f"item {i} é", "big": 10**19 + i} for i in range(500)]
+    small = [{"id": i, "price": i / 7, "name": f"item {i} é"} for i in range(500)]
+    for value in (rows, small, {"text": "lorem ipsum " * 5000}, {"n": [3.5] * 1000}):
+        text = json.dumps(value)
+        assert _same(loads(text), json.loads(text))
 
 
 def test_a_record_splits_into_its_parts() -> None:
