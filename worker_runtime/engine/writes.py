@@ -24,7 +24,7 @@ from worker_runtime.engine.keys import (
     limiter_log_key,
     worker_key,
 )
-from worker_runtime.engine.operation import Op, parse_record
+from worker_runtime.engine.operation import Op, loads, parse_record
 from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare
 from worker_runtime.engine.reads import (
     job_info,
@@ -78,11 +78,15 @@ CROSS_QUEUE_ON_CLUSTER = -13
 _OUTCOMES: dict[int, EnqueueOutcome] = {1: "created", 0: "exists", 2: "deduplicated"}
 
 
-@lru_cache(maxsize=1024)
-def _enqueue_keys(queue: str, script: str) -> Mapping[str, str]:
-    """The keys of an enqueue script call, built once per queue (a read-only view: every
-    call of the queue shares it)."""
-    return MappingProxyType(QueueKeys.of(queue).for_script(script))
+@lru_cache(maxsize=4096)
+def _script_keys(queue: str, script: str, limiter: str | None = None) -> Mapping[str, str]:
+    """The keys of a script call on ``queue`` (with its shared ``limiter``), built once: a
+    read-only view that every call shares, so the store also knows its KEYS list by it."""
+    k = QueueKeys.of(queue)
+    if limiter is None:
+        return MappingProxyType(k.for_script(script))
+    shared = {"limiter": limiter_log_key(limiter), "shared_limiter": limiter_key(limiter)}
+    return MappingProxyType(k.for_script(script, **shared))
 
 
 def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
@@ -122,7 +126,7 @@ def enqueue(queue: str, jobs: Sequence[PreparedJob]) -> Op[list[Enqueued]]:
             for i in range(0, len(reply), 2)
         ]
 
-    return Op(parse, script, _enqueue_keys(queue, script), args)
+    return Op(parse, script, _script_keys(queue, script), args)
 
 
 def _counter_runs(jobs: Sequence[PreparedJob]) -> list[str | int | float]:
@@ -153,6 +157,50 @@ class ClaimResult:
     expired: bool = False
 
 
+#: A job's meta as the worker reads it (name, priority, max attempts, timeout ms), by its
+#: JSON: most jobs of a queue share a handful, so most are not decoded at all.
+_Meta = tuple[str, int, Any, Any]
+_METAS: dict[str, _Meta] = {}
+#: Bound of that cache (unique metas, as dedupe keys make them, start it afresh).
+_METAS_MAX = 512
+
+
+def _claimed(
+    queue: str, job_id: str, token: Any, attempt: Any, record: str, waited: Any
+) -> ClaimedJob:
+    """One job of a claim's reply: its lease (id, token, attempt), its record, its wait."""
+    try:
+        enqueued, text, payload = record.split("\n", 2)
+        enq = int(enqueued)
+        meta = _METAS.get(text)
+        if meta is None:
+            parsed = loads(text)
+            meta = (str(parsed["n"]), int(parsed["p"]), parsed.get("ma"), parsed.get("to"))
+            if len(_METAS) >= _METAS_MAX:
+                _METAS.clear()
+            _METAS[text] = meta
+    except (ValueError, KeyError, TypeError):
+        # Written by a foreign producer: hand it out so that the worker sends it to the
+        # dead letters as Undecodable (a job is never silently dropped).
+        enq, payload, meta = 0, "", (UNDECODABLE, 5, None, None)
+    name, priority, max_attempts, timeout_ms = meta
+    waited_ms = max(0, int(waited))
+    # Positional: a frozen dataclass's keyword call costs a fifth more, once per job.
+    return ClaimedJob(
+        job_id,
+        queue,
+        name,
+        str(token),
+        int(attempt),
+        priority,
+        enq,
+        max_attempts,
+        timeout_ms,
+        payload,
+        waited_ms,
+    )
+
+
 def claim(
     queue: str,
     worker: str,
@@ -165,43 +213,14 @@ def claim(
     ``not_after_ms`` (Redis clock) is when the caller stops waiting for the reply: a claim
     Redis receives later leases nothing (-1: no limit)."""
     _check_batch(count)
-    k = QueueKeys.of(queue)
 
     def parse(reply: list[Any]) -> ClaimResult:
         status, lease, now = int(reply[0]), int(reply[1]), int(reply[2])
-        jobs = []
-        for i in range(3, len(reply), 5):
-            try:
-                enq, meta, payload = parse_record(reply[i + 3])
-                name, priority = str(meta["n"]), int(meta["p"])
-            except (ValueError, KeyError, TypeError):
-                # Written by a foreign producer: hand it out so that the worker sends it
-                # to the dead letters as Undecodable (a job is never silently dropped).
-                enq, meta, payload, name, priority = 0, {}, "", UNDECODABLE, 5
-            jobs.append(
-                ClaimedJob(
-                    id=reply[i],
-                    queue=queue,
-                    name=name,
-                    token=str(reply[i + 1]),
-                    attempt=int(reply[i + 2]),
-                    priority=priority,
-                    enqueued_ms=enq,
-                    max_attempts=meta.get("ma"),
-                    timeout_ms=meta.get("to"),
-                    raw_payload=payload,
-                    waited_ms=max(0, int(reply[i + 4])),
-                )
-            )
+        jobs = [_claimed(queue, *reply[i : i + 5]) for i in range(3, len(reply), 5)]
         due = status if status >= 0 else None
         return ClaimResult(jobs, lease, status == -2, due, now, status == -3)
 
-    shared = (
-        {"limiter": limiter_log_key(limiter), "shared_limiter": limiter_key(limiter)}
-        if limiter
-        else {}
-    )
-    keys = k.for_script("claim", **shared)
+    keys = _script_keys(queue, "claim", limiter or None)
     return Op(parse, "claim", keys, [worker, count, lease_ms, PROMOTE_LIMIT, not_after_ms])
 
 
@@ -210,7 +229,6 @@ def heartbeat(
 ) -> Op[tuple[list[str], list[str]]]:
     """Returns (lost ids, cancel-requested ids)."""
     _check_batch(len(held))
-    k = QueueKeys.of(queue)
     args: list[str | int | float] = [lease_ms]
     for job_id, token in held:
         args += [job_id, token]
@@ -218,7 +236,7 @@ def heartbeat(
     def parse(reply: list[Any]) -> tuple[list[str], list[str]]:
         return list(reply[0]), list(reply[1])
 
-    return Op(parse, "heartbeat", k.for_script("heartbeat"), args)
+    return Op(parse, "heartbeat", _script_keys(queue, "heartbeat"), args)
 
 
 def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> Op[list[int]]:
@@ -227,8 +245,12 @@ def complete(queue: str, worker: str, done: Sequence[tuple[str, str, str]]) -> O
     k = QueueKeys.of(queue)
     args: list[str | int | float] = [worker, k.wake, k.done]
     for item in done:
-        args += list(item)
-    return Op(lambda r: [int(c) for c in r], "complete", k.for_script("complete"), args)
+        args += item
+    return Op(_codes, "complete", _script_keys(queue, "complete"), args)
+
+
+def _codes(reply: list[Any]) -> list[int]:
+    return [int(c) for c in reply]
 
 
 #: What became of a failed attempt: retried (scheduled at due_ms), dead, lease lost (the
@@ -276,7 +298,7 @@ def fail(
         repr(draw),
         k.done,
     ]
-    return Op(parse, "fail", k.for_script("fail"), args)
+    return Op(parse, "fail", _script_keys(queue, "fail"), args)
 
 
 def recover(queue: str, limit: int = 500, stall_ms: int = 2**40) -> Op[tuple[int, int, int]]:
@@ -304,14 +326,13 @@ def release(queue: str, held: Sequence[tuple[str, str]]) -> Op[int]:
     args: list[str | int | float] = [k.wake, k.done]
     for job_id, token in held:
         args += [job_id, token]
-    return Op(int, "release", k.for_script("release"), args)
+    return Op(int, "release", _script_keys(queue, "release"), args)
 
 
 def progress(queue: str, job_id: str, token: str, percent: float, message: str) -> Op[bool]:
     """Records progress; False when the lease was lost."""
-    k = QueueKeys.of(queue)
     args: list[str | int | float] = [job_id, token, percent, message]
-    return Op(lambda r: int(r) == 1, "progress", k.for_script("progress"), args)
+    return Op(lambda r: int(r) == 1, "progress", _script_keys(queue, "progress"), args)
 
 
 def define_limiter(name: str, limit: int, period_ms: int) -> Op[int]:

@@ -48,6 +48,8 @@ class AckBatcher:
         self._worker_name = worker_name
         self._inflight = inflight
         self._metrics = metrics
+        #: Outcomes are counted by status only for metrics that record them.
+        self._counting = type(metrics) is not NoMetrics
         self._pending: list[tuple[Held, str]] = []
         self._ready = asyncio.Event()
         self._closing = False
@@ -132,6 +134,8 @@ class AckBatcher:
     def stored(self, write: AckWrite, replies: list[Any]) -> None:
         """The write's replies (one list of codes per call) came back."""
         self._inflight.forget_all([held for held, _ in write.batch])
+        if not self._counting:
+            return
         counts: Counter[tuple[str, str, str]] = Counter()
         for (_, items), codes in zip(write.chunks, replies, strict=True):
             for (held, _), code in zip(items, codes, strict=True):

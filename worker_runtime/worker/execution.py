@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from worker_runtime.control import PermanentFailure, Retry
+from worker_runtime.engine.operation import loads
 from worker_runtime.handlers import Handler
 from worker_runtime.models import ClaimedJob
 
@@ -101,7 +102,7 @@ async def execute(
     timeout enforced by the caller when ``timeout_watched``: one timer per job costs a
     busy worker more than one shared deadline heap)."""
     try:
-        payload = job.payload()
+        payload = loads(job.raw_payload)
     except ValueError as exc:
         return failed("Undecodable", f"payload is not valid JSON: {exc}", permanent=True)
     args: tuple[Any, ...] = (payload, ctx) if handler.wants_context else (payload,)

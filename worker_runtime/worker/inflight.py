@@ -86,7 +86,7 @@ class InFlight:
 
     def hold(self, job: ClaimedJob, ctx: JobContext) -> Held:
         """Registers a claimed job; it takes a slot."""
-        held = Held(job, ctx)
+        held = Held(job, ctx, None, None, False, time.monotonic())
         self._held[(job.queue, job.id)] = held
         self._busy += 1
         return held

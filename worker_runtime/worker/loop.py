@@ -337,8 +337,8 @@ class Worker:
         )
 
     def _start(self, job: ClaimedJob) -> None:
-        ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts)
-        ctx._reporter = self.runner.report_progress
+        report = self.runner.report_progress
+        ctx = JobContext(job.id, job.queue, job.name, job.attempt, job.max_attempts, None, report)
         held = self.inflight.hold(job, ctx)
         # Every attempt: a retry waits from its retry time, as a delayed job from its run_at.
         self.metrics.started(job.queue, job.priority, job.waited_ms / 1000)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 
 from worker_runtime.engine import writes
+from worker_runtime.engine.operation import loads
 from worker_runtime.engine.redis_errors import REDIS_DOWN
 from worker_runtime.engine.store import AsyncStore
 from worker_runtime.handlers import Handler
@@ -66,7 +67,7 @@ class JobRunner:
         if handler is not None and handler.batch is not None and _decodable(held.job):
             self._add_to_batch(handler, held)
         else:
-            held.task = asyncio.create_task(self._run(held))
+            held.task = asyncio.create_task(self._run(held, handler))
 
     def flush_batches(self) -> None:
         """Partial batches run now rather than wait (at shutdown)."""
@@ -129,7 +130,7 @@ class JobRunner:
         self.inflight.forget_all(items)
 
     async def _run_batch(self, handler: Handler, items: list[Held]) -> None:
-        batch = [BatchItem(h.job.id, h.job.payload(), h.ctx) for h in items]
+        batch = [BatchItem(h.job.id, loads(h.job.raw_payload), h.ctx) for h in items]
         timeout_ms = max(
             h.job.timeout_ms or self.settings.config[h.job.queue].timeout_ms for h in items
         )
@@ -152,50 +153,48 @@ class JobRunner:
 
     # ---- running one job ---------------------------------------------------------------
 
-    async def _run(self, held: Held) -> None:
-        # Here rather than a done callback on each task: one callback less to schedule per job.
+    async def _run(self, held: Held, handler: Handler | None) -> None:
+        # One coroutine per job, and what it cannot report caught here rather than in a done
+        # callback: no second coroutine or callback to schedule per job.
+        job = held.job
         try:
-            await self._run_one(held)
+            timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
+            try:
+                if job.name == writes.UNDECODABLE:
+                    outcome = failed("Undecodable", "the job's record is malformed", permanent=True)
+                elif handler is None:
+                    outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
+                else:
+                    if handler.is_async:
+                        self.inflight.watch_deadline(held, time.monotonic() + timeout_ms / 1000)
+                    outcome = await execute(
+                        handler,
+                        job,
+                        held.ctx,
+                        timeout_ms / 1000,
+                        self.pool,
+                        timeout_watched=True,
+                        processes=self.processes,
+                    )
+            except asyncio.CancelledError:
+                if held.stop_reason == "cancelled":
+                    outcome = failed("Cancelled", "cancelled while running", permanent=True)
+                elif held.stop_reason == "timeout":
+                    limit = timeout_ms / 1000
+                    outcome = failed(
+                        "Timeout", f"handler ran longer than its timeout of {limit:g}s"
+                    )
+                else:
+                    return  # lease lost (another attempt owns it) or shutdown (released later)
+            finally:
+                self.inflight.finished()
+                self.metrics.ran(job.queue, job.name, time.monotonic() - held.started)
+            if outcome.ok:
+                self.acks.add(held, outcome.result)
+            else:
+                await self._report_failure(held, outcome)
         except Exception as exc:
             self._unreported([held], exc)
-
-    async def _run_one(self, held: Held) -> None:
-        job = held.job
-        timeout_ms = job.timeout_ms or self.settings.config[job.queue].timeout_ms
-        handler = self.handlers.get(job.name)
-        try:
-            if job.name == writes.UNDECODABLE:
-                outcome = failed("Undecodable", "the job's record is malformed", permanent=True)
-            elif handler is None:
-                outcome = failed("NoHandler", f"no handler for {job.name!r}", permanent=True)
-            else:
-                if handler.is_async:
-                    self.inflight.watch_deadline(held, time.monotonic() + timeout_ms / 1000)
-                outcome = await execute(
-                    handler,
-                    job,
-                    held.ctx,
-                    timeout_ms / 1000,
-                    self.pool,
-                    timeout_watched=True,
-                    processes=self.processes,
-                )
-        except asyncio.CancelledError:
-            if held.stop_reason == "cancelled":
-                outcome = failed("Cancelled", "cancelled while running", permanent=True)
-            elif held.stop_reason == "timeout":
-                outcome = failed(
-                    "Timeout", f"handler ran longer than its timeout of {timeout_ms / 1000:g}s"
-                )
-            else:
-                return  # lease lost (another attempt owns it) or shutdown (released later)
-        finally:
-            self.inflight.finished()
-            self.metrics.ran(job.queue, job.name, time.monotonic() - held.started)
-        if outcome.ok:
-            self.acks.add(held, outcome.result)
-        else:
-            await self._report_failure(held, outcome)
 
     async def _report_failure(self, held: Held, outcome: Outcome) -> None:
         job = held.job
@@ -236,7 +235,7 @@ class JobRunner:
 
 def _decodable(job: ClaimedJob) -> bool:
     try:
-        job.payload()
+        loads(job.raw_payload)
     except ValueError:
         return False
     return True
