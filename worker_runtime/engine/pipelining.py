@@ -1,5 +1,6 @@
-"""Sends script calls on one pooled connection, the calls made in one event-loop tick as
-one write (auto-pipelining, as ioredis does); each caller gets its own reply or error.
+"""Sends script calls on one pooled connection: a lone call at once, calls made while
+one is on the wire together as the next write (auto-pipelining, as ioredis does); each
+caller gets its own reply or error.
 
 Every call is still one atomic EVALSHA and its caller's await ends only once Redis has
 answered it, so "returned means stored" holds per call; only the round trip is shared.
