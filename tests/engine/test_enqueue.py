@@ -158,8 +158,29 @@ async def test_generated_id_that_collides_gets_a_new_one(client: Client, r: redi
         mock.patch("worker_runtime.engine.prepare.new_job_ids", lambda n: [taken] * n),
         mock.patch("worker_runtime.client.producing.new_job_id", lambda: "fresh0000000000a"),
     ):
-        e = await client.enqueue("q", "j", {"second": True})
+        # A priority by name takes the general path (a plain one the path below).
+        e = await client.enqueue("q", "j", {"second": True}, priority="normal")
     assert e.created and e.id == "fresh0000000000a"
+    job = await client.get_job(e.id)
+    assert job is not None and job.payload == {"second": True}
+    assert len(check_queue(r, "q")) == 2
+
+
+async def test_generated_id_that_collides_gets_a_new_one_on_the_plain_path(
+    client: Client, r: redis.Redis
+) -> None:
+    from unittest import mock
+
+    taken = (await client.enqueue("q", "j", {"first": True})).id
+    ids = iter([taken.encode(), taken.encode(), b"fresh0000000000b"])
+    with (
+        mock.patch("worker_runtime.client.producing.new_job_id_data", lambda: next(ids)),
+        # A cluster has no plain path (each call goes to its slot's master): the general one.
+        mock.patch("worker_runtime.engine.prepare.new_job_ids", lambda n: [taken] * n),
+        mock.patch("worker_runtime.client.producing.new_job_id", lambda: "fresh0000000000b"),
+    ):
+        e = await client.enqueue("q", "j", {"second": True})
+    assert e.created and e.id == "fresh0000000000b"
     job = await client.get_job(e.id)
     assert job is not None and job.payload == {"second": True}
     assert len(check_queue(r, "q")) == 2

@@ -39,7 +39,9 @@ async def test_concurrent_enqueues_share_one_round_trip(client: Client, r: redis
     await client.enqueue("q", "warm")
     before = _pipe(client).batches
     done = await asyncio.gather(*(client.enqueue("q", "j", {"i": i}) for i in range(50)))
-    assert _pipe(client).batches == before + 1
+    # The first goes out at once (nothing else was on the wire); the 49 made meanwhile
+    # share the next round trip.
+    assert _pipe(client).batches == before + 2
     assert all(e.created for e in done) and len({e.id for e in done}) == 50
     for i, e in enumerate(done):
         job = await client.get_job(e.id)
@@ -54,7 +56,7 @@ async def test_a_refused_call_fails_alone_in_its_batch(client: Client, r: redis.
     done = await asyncio.gather(
         *(client.enqueue("q", "j", p) for p in payloads), return_exceptions=True
     )
-    assert _pipe(client).batches == before + 1
+    assert _pipe(client).batches == before + 2  # the first alone, then the refused one's
     assert isinstance(done[1], PayloadTooLargeError) and done[1].field == "payload"
     assert not isinstance(done[0], BaseException) and done[0].created
     assert not isinstance(done[2], BaseException) and done[2].created
@@ -66,14 +68,44 @@ async def test_a_call_cancelled_before_its_batch_is_not_sent(
 ) -> None:
     await client.enqueue("q", "warm")
     before = _pipe(client).batches
+    first = asyncio.create_task(client.enqueue("q", "first"))
     call = asyncio.create_task(client.enqueue("q", "j"))
-    await asyncio.sleep(0)  # the call is queued; its batch has not gone out yet
+    await asyncio.sleep(0)  # the first is on the wire; the call waits for the next batch
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
+    assert (await first).created
     await asyncio.sleep(0.05)
-    assert _pipe(client).batches == before
-    assert r.hlen(QueueKeys.of("q").jobs) == 1
+    assert _pipe(client).batches == before + 1
+    assert r.hlen(QueueKeys.of("q").jobs) == 2
+
+
+async def test_calls_waiting_behind_a_cancelled_call_are_still_sent(
+    client: Client, r: redis.Redis
+) -> None:
+    """A caller that sent its call itself and is cancelled awaiting the reply (its job may
+    be stored or not, as with any cancelled call) still hands on the calls made meanwhile;
+    the next call reconnects."""
+    await client.enqueue("q", "warm")
+    first = asyncio.create_task(client.enqueue("q", "first"))
+    await asyncio.sleep(0)  # on the wire, awaiting its reply
+    waiting = [asyncio.create_task(client.enqueue("q", "j", i)) for i in range(3)]
+    await asyncio.sleep(0)  # queued behind it
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    done = await asyncio.gather(*waiting)
+    assert all(e.created for e in done)
+    assert (await client.enqueue("q", "after")).created
+    assert r.hlen(QueueKeys.of("q").jobs) in (5, 6)  # "first" stored or not
+
+
+async def test_one_call_at_a_time_is_one_batch_each(client: Client, r: redis.Redis) -> None:
+    before = _pipe(client).batches
+    for i in range(5):
+        assert (await client.enqueue("q", "j", i)).created
+    assert _pipe(client).batches == before + 5
+    assert r.hlen(QueueKeys.of("q").jobs) == 5
 
 
 async def test_scripts_flushed_from_redis_are_loaded_again(client: Client, r: redis.Redis) -> None:

@@ -10,8 +10,18 @@ from typing import Any
 
 from worker_runtime.client.core import ClientCore
 from worker_runtime.engine import writes
+from worker_runtime.engine.bodies import payload_data
 from worker_runtime.engine.chunking import chunk_groups, group_by_queue
-from worker_runtime.engine.prepare import PreparedJob, new_job_id, prepare, prepare_many
+from worker_runtime.engine.plain import plain_enqueue, plain_job
+from worker_runtime.engine.prepare import (
+    PreparedJob,
+    new_job_id,
+    new_job_id_data,
+    plain_priority,
+    prepare,
+    prepare_many,
+)
+from worker_runtime.engine.validation import check_job_name, check_queue_name
 from worker_runtime.errors import PayloadTooLargeError
 from worker_runtime.models import (
     Dependency,
@@ -52,6 +62,22 @@ class Producing(ClientCore):
         cancelled: "cancel" (with it, reason DependencyFailed), "run" or "wait" (for a
         retry). Raises before writing anything when an argument or the payload is invalid,
         over the queue's size limit, or a dependency is unknown (field ``depends_on``)."""
+        if (
+            delay is None
+            and run_at is None
+            and max_attempts is None
+            and timeout is None
+            and dedupe_key is None
+            and job_id is None
+            and rate_key is None
+            and depends_on is None
+            and on_dependency_failure == "cancel"
+            and self.durable is None
+            and self.store.autopipeline is not None
+        ):
+            level = plain_priority(priority)
+            if level is not None:  # the common job: no JobSpec, PreparedJob or Op for it
+                return await self._enqueue_plain(queue, job_name, payload, level)
         spec = JobSpec(
             queue,
             job_name,
@@ -79,6 +105,30 @@ class Producing(ClientCore):
                 break
             # 80 random bits met an existing id: never drop the job, re-id it.
             job = dataclasses.replace(job, id=new_job_id())
+        if queue not in self.store.known_queues:  # after the job: see enqueue_many
+            await self.store.register_queues([queue])
+        return result
+
+    async def _enqueue_plain(
+        self, queue: str, job_name: str, payload: Any, priority: int
+    ) -> Enqueued:
+        """``enqueue`` of a plain job on one Redis, with the checks ``prepare`` makes of it
+        (in the same order) and its command packed from a template (``engine.plain``)."""
+        check_queue_name(queue)
+        check_job_name(job_name)
+        data = payload_data(payload, job_name)
+        for _ in range(3):
+            job_id = new_job_id_data()
+            reply = await self.store.send(plain_enqueue(queue, job_name, priority, job_id, data))
+            if reply[0] == 1:
+                result = Enqueued(job_id.decode(), queue, True, "created")
+                break
+            # "exists" or refused: read as the general path reads it (and raises).
+            job = plain_job(queue, job_name, priority, job_id.decode(), data.decode())
+            result = writes.enqueue(queue, [job]).parse(reply)[0]
+            if result.outcome != "exists":
+                break
+            # 80 random bits met an existing id: never drop the job, re-id it.
         if queue not in self.store.known_queues:  # after the job: see enqueue_many
             await self.store.register_queues([queue])
         return result

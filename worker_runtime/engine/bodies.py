@@ -54,12 +54,19 @@ MAX_DEPTH = 128
 
 def payload_json(value: Any, job_name: str) -> tuple[str, int]:
     """The payload as JSON and its size in UTF-8 bytes; raises PayloadError naming it."""
+    data = payload_data(value, job_name)
+    return data.decode(), len(data)
+
+
+def payload_data(value: Any, job_name: str) -> bytes:
+    """The payload as UTF-8 JSON (what a one-job enqueue writes as it is); raises
+    PayloadError naming it."""
     data = _FAST(value)
     if data is not None:
         # Counting brackets (strings' ones too) is nearly free and bounds the depth from
         # above: only a payload with many of them is walked.
         if data.count(b"[") + data.count(b"{") <= MAX_DEPTH or not _too_deep(value):
-            return data.decode(), len(data)
+            return data
         raise errors.PayloadError(
             f"payload of job {job_name!r}: nested more than {MAX_DEPTH} levels deep",
             field="payload",
@@ -69,7 +76,7 @@ def payload_json(value: Any, job_name: str) -> tuple[str, int]:
         if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
             problem = f"nested more than {MAX_DEPTH} levels deep"
         else:
-            return text, len(text.encode())
+            return text.encode()
     except UnicodeEncodeError as exc:  # before ValueError, of which it is a kind
         lone = exc.object[exc.start : exc.end]
         problem = f"contains {lone!r}, a lone surrogate that UTF-8 cannot encode"

@@ -68,6 +68,11 @@ def new_job_id() -> str:
     return new_job_ids(1)[0]
 
 
+def new_job_id_data() -> bytes:
+    """One id as ``new_job_id`` makes them, in ASCII bytes: for a command packed by hand."""
+    return os.urandom(16).translate(_ID_CHARS)
+
+
 def _ms(value: object, field: str, upper: float, what: str) -> int:
     """``value`` seconds in whole ms, checked to lie in 0..``upper`` (NaN never does)."""
     if type(value) is not float and type(value) is not int:  # the common case, fast
@@ -129,6 +134,14 @@ def prepare(spec: JobSpec) -> PreparedJob:
 _PRIORITIES: dict[object, int] = {**{p: int(p) for p in Priority}, **{i: i for i in range(11)}}
 
 
+def plain_priority(priority: object) -> int | None:
+    """The priority a plain job's ``priority`` stands for, when it is one of the common
+    values; None sends it through the full checks."""
+    if type(priority) is not int and type(priority) is not Priority:  # True == 1: no bool
+        return None
+    return _PRIORITIES.get(priority)
+
+
 def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
     """The common job (a name, a payload, perhaps a priority) the short way; any other
     through ``_prepare_full``, which checks every field."""
@@ -142,9 +155,8 @@ def _prepare(spec: JobSpec, job_id: str) -> PreparedJob:
         and spec.rate_key is None
         and spec.depends_on is None
         and spec.on_dependency_failure == "cancel"
-        and type(spec.priority) in (int, Priority)  # True == 1: no bool gets through
     ):
-        priority = _PRIORITIES.get(spec.priority)
+        priority = plain_priority(spec.priority)
         if priority is not None:
             payload, size = payload_json(spec.payload, spec.name)
             meta = plain_meta_line(spec.name, priority)

@@ -93,6 +93,15 @@ def evalsha(op: Op[Any]) -> Command:
     return sha, pack("EVALSHA", sha, len(keys), *keys, *op.args)
 
 
+def evalsha_parts(op: Op[Any]) -> tuple[str, list[str | int], list[Any]]:
+    """What ``evalsha`` packs, unpacked: the SHA, ``EVALSHA sha nkeys *keys`` and the
+    arguments (for a caller that packs the repeating part of a command once)."""
+    assert op.script is not None, "a script op"
+    keys = _key_list(op)
+    sha = _sha(op.script)
+    return sha, ["EVALSHA", sha, len(keys), *keys], list(op.args)
+
+
 def _one_slot(commands: Sequence[tuple[Any, ...]]) -> bool:
     """Whether every command names a key (its first argument) and all in one slot: what a
     MULTI on a cluster needs. Engine reads name the key first; TIME names none."""
@@ -139,7 +148,7 @@ class AsyncStore:
         Redis cannot serve it now, in which case the op wrote nothing."""
         try:
             if op.script is not None and self.autopipeline is not None:
-                reply = await self.autopipeline.call(evalsha(op))
+                reply = await self.autopipeline.send(evalsha(op))
             elif op.script is not None:
                 reply = await self._script(op.script)(keys=_keys(op), args=list(op.args))
             else:
@@ -153,6 +162,15 @@ class AsyncStore:
         except _FAILURES as exc:
             _raise_typed(exc)
         return op.parse(reply)
+
+    async def send(self, command: Command) -> Any:
+        """One script call already packed (``evalsha``'s form; one Redis, not a cluster:
+        see ``autopipeline``), with ``run``'s typed errors; its reply unparsed."""
+        assert self.autopipeline is not None, "a single Redis"
+        try:
+            return await self.autopipeline.send(command)
+        except _FAILURES as exc:
+            _raise_typed(exc)
 
     async def run_many(
         self, ops: Sequence[Op[Any]], durable: Durability | None = None

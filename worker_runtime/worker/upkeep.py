@@ -99,9 +99,14 @@ class Upkeep:
             self.inflight.expire(time.monotonic())
 
     async def recover_loop(self) -> None:
+        # The first call at once: it starts the stall guard's clock (recover.lua), which
+        # cannot tell a Redis pause from none before a call is recorded. The threshold is
+        # taken after each sleep, from the lease learnt meanwhile (the first claim's).
+        pause = 0.0
         while not self.closing:
+            await asyncio.sleep(pause)
             interval = min(1.0, self.settings.shortest_lease_ms() / 4000)
-            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            pause = interval * random.uniform(0.8, 1.2)
             for queue in self.queues:
                 stall_ms = max(int(interval * 4000), self.settings.lease_ms[queue] // 2)
                 try:
