@@ -241,6 +241,8 @@ async def main() -> None:
     if args.only_autoscale:
         await _only_autoscale(args)
         return
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # now: not after a half-hour run has nowhere to go
     sizes: Sizes = QUICK if args.quick else Sizes()
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -288,7 +290,6 @@ async def main() -> None:
         "ours_detail": detail,
         "scale": scaled,
     }
-    out = Path(args.out)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "RESULTS.md").write_text(report.render(results))
     print((out / "RESULTS.md").read_text())
