@@ -178,3 +178,19 @@ async def test_a_worker_hands_back_what_a_claim_without_reply_leased_before_clai
         await wait_for(lambda: _true(ran == [job.id]), 10)
     assert r.zscore("brq:{q}:completed", job.id) is not None
     assert r.zcard("brq:{q}:dead") == 0
+
+
+async def test_before_any_claim_the_worker_takes_each_queues_lease_from_its_config(
+    client: Client, make_worker: WorkerFactory
+) -> None:
+    """The recover loop's first call (at start-up, before any claim reply told the lease)
+    sets the stall guard's threshold from the lease: a 30 s default there would take a
+    Redis pause of a few seconds for none and expire the leases of jobs still running."""
+    await client.configure("q", lease_ms=2000, paused=True)
+    await client.configure("other", lease_ms=5000)
+    async with make_worker({}, queues=["q", "other"]) as worker:
+        await wait_for(lambda: _true(worker.settings.config["q"].paused))  # read at start-up
+        assert worker.settings.lease_ms == {"q": 2000, "other": 5000}
+    async with make_worker({}, queues=["q"], lease_ms=7000) as worker:
+        await wait_for(lambda: _true(worker.settings.config["q"].paused))
+        assert worker.settings.lease_ms == {"q": 7000}  # --lease-ms overrides the config

@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from worker_runtime import errors
 
 #: One encoder for every job: json.dumps with options builds a new encoder per call,
@@ -15,15 +17,11 @@ ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=
 
 
 def _fast_encoder() -> Callable[[Any], bytes | None]:
-    """orjson (ten times faster than json here) where it is installed and agrees with
-    ``ENCODER``; None sends a value to ``ENCODER``. orjson writes NaN and infinities as
+    """orjson (ten times faster than json here) where it agrees with ``ENCODER``; None
+    sends a value to ``ENCODER``. orjson writes NaN and infinities as
     null, where json refuses them: output with ``null`` in it is left to json, as are
     subclasses of str, int, dict and list, non-string keys, integers beyond 64 bits and
     dates (orjson refuses them here and json decides)."""
-    try:
-        import orjson
-    except ImportError:  # a dependency, but the engine works without it
-        return lambda _value: None
     dumps = orjson.dumps
     strict = (
         orjson.OPT_PASSTHROUGH_SUBCLASS

@@ -1,5 +1,5 @@
-"""What a worker knows of its queues' settings: the lease learnt from each claim and the
-config that upkeep refreshes."""
+"""What a worker knows of its queues' settings: the lease learnt from each claim (and from
+the config before any claim) and the config that upkeep refreshes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class QueueSettings:
 
     def __init__(self, queues: list[str], lease_ms: int = -1) -> None:
         lease = lease_ms if lease_ms > 0 else DEFAULT_LEASE_MS
+        self._overridden = lease_ms > 0
         self._lease_ms: dict[str, int] = {q: lease for q in queues}
         self._config: dict[str, StoredConfig] = {q: StoredConfig() for q in queues}
         # Read-only views for everyone; only the methods below write. Mappings rather than
@@ -33,3 +34,7 @@ class QueueSettings:
 
     def update_config(self, queue: str, config: StoredConfig) -> None:
         self._config[queue] = config
+        if not self._overridden:
+            # What the next claim will grant; until one has, the stall guard's first
+            # threshold and the first claim's deadline need it (the default is 30 s).
+            self._lease_ms[queue] = config.lease_ms

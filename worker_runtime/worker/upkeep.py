@@ -100,8 +100,9 @@ class Upkeep:
 
     async def recover_loop(self) -> None:
         # The first call at once: it starts the stall guard's clock (recover.lua), which
-        # cannot tell a Redis pause from none before a call is recorded. The threshold is
-        # taken after each sleep, from the lease learnt meanwhile (the first claim's).
+        # cannot tell a Redis pause from none before a call is recorded. Its threshold
+        # comes from the config read before the loops start, later ones from the leases
+        # the claims grant.
         pause = 0.0
         while not self.closing:
             await asyncio.sleep(pause)
