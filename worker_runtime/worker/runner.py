@@ -6,7 +6,6 @@ import asyncio
 import errno
 import gc
 import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -76,14 +75,16 @@ def resolve_event_loop(requested: str) -> str:
     installed; "auto" falls back to asyncio without it, "uvloop" refuses to."""
     if requested == "asyncio":
         return "asyncio"
-    if importlib.util.find_spec("uvloop") is not None:
-        return "uvloop"
-    if requested == "uvloop":
-        raise InvalidArgumentError(
-            "--event-loop uvloop: uvloop is not installed; pip install uvloop",
-            field="event_loop",
-        )
-    return "asyncio"
+    try:  # imported, not only found: a broken install falls back too
+        importlib.import_module("uvloop")
+    except ImportError as exc:
+        if requested == "uvloop":
+            raise InvalidArgumentError(
+                f"--event-loop uvloop: uvloop cannot be imported ({exc}); pip install uvloop",
+                field="event_loop",
+            ) from None
+        return "asyncio"
+    return "uvloop"
 
 
 def run_process(settings: WorkerSettings) -> int:
