@@ -45,11 +45,13 @@ async def test_while_riding_successes_wait_for_the_claim_then_are_written_alone(
         assert len(acks) == 1 and await _state(client, e.id) == JobState.RUNNING
         acks.ride(False)
 
-        async def completed() -> bool:
-            return await _state(client, e.id) == JobState.COMPLETED
+        async def written() -> bool:
+            # Redis stores the completion before the writer has read its reply and let go
+            # of the job: wait for both (checking them in turn raced under load).
+            done = await _state(client, e.id) == JobState.COMPLETED
+            return done and len(acks) == 0 and len(inflight) == 0
 
-        await wait_for(completed)
-        assert len(acks) == 0 and len(inflight) == 0
+        await wait_for(written)
     finally:
         acks.close()
         await asyncio.wait_for(run, 5)
